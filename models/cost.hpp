@@ -1,0 +1,36 @@
+// Cost and energy (DESIGN.md "Metrics"): $/h = sum over devices of capex / depreciation hours
+// + average power (kW) x PUE x $/kWh.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace fs {
+
+struct Economics {
+  double usd_per_kwh = 0;
+  double pue = 0;
+  double depreciation_years = 0;
+  double busy_power_fraction = 0; // accelerator power while stepping, as a fraction of TDP
+};
+
+struct CostItem {
+  std::string name;
+  double count = 0;
+  double capex_usd = 0;   // per unit
+  double avg_power_w = 0; // per unit, averaged over the measured window
+};
+
+struct CostResult {
+  double capex_usd_per_hour = 0;
+  double energy_usd_per_hour = 0;
+  double usd_per_hour = 0;
+  double power_kw = 0; // IT power, before PUE
+};
+
+CostResult cost_per_hour(const std::vector<CostItem>& items, const Economics& e);
+// $ per million tokens; 0 when no tokens.
+double usd_per_million(double usd_per_hour, double tokens_per_s);
+// Average accelerator power given the fraction of time it is stepping.
+double accelerator_power_w(double idle_w, double tdp_w, double busy_fraction_of_time, double busy_power_fraction);
+
+} // namespace fs

@@ -1,0 +1,40 @@
+// How close to its datasheet peaks a chip runs an op: the eff_* terms of DESIGN.md's roofline.
+// Variants: "datasheet" (documented defaults) and "measured" (curves fitted by calibration/).
+#pragma once
+#include "llm.hpp"
+#include "registry.hpp"
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fs {
+
+class EfficiencyModel {
+public:
+  virtual ~EfficiencyModel() = default;
+  // Fraction of the dense peak FLOP/s that `op` reaches when compute bound.
+  virtual double compute_eff(const Op& op, Dtype dtype) const = 0;
+  // Fraction of the peak memory bandwidth reached when moving `bytes` in one kernel.
+  virtual double mem_eff(double bytes) const = 0;
+  // Fixed time per kernel (launch, tail) and per engine step (scheduler, sampling, host work).
+  virtual double op_overhead_s() const = 0;
+  virtual double step_overhead_s() const = 0;
+  // Measured decode-attention time for one layer, when a fit exists (else the roofline is used).
+  virtual std::optional<double> decode_attention_s(double seqs, double kv_bytes) const
+  {
+    (void)seqs;
+    (void)kv_bytes;
+    return std::nullopt;
+  }
+  // "datasheet" or "measured:<device>", printed in every report.
+  virtual std::string label() const = 0;
+};
+
+// Arguments a variant is built from: the path of a fitted.json (empty for the datasheet variant).
+using EfficiencyRegistry = Registry<EfficiencyModel, const std::string&>;
+const EfficiencyRegistry& efficiency_registry();
+
+// The variant a chip asks for: "measured" when it names a calibration file, else "datasheet".
+std::unique_ptr<EfficiencyModel> make_efficiency(const std::string& calibration_path);
+
+} // namespace fs

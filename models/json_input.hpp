@@ -1,0 +1,78 @@
+// Reading JSON input with errors that name the file, the JSON path and what was expected
+// (DESIGN.md principle 2). Every object node remembers which keys were read; done() rejects the rest.
+#pragma once
+#include <initializer_list>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fs {
+
+// Bad user input: the CLI prints the message and exits with code 2.
+class InputError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+using Json = nlohmann::json;
+
+// Parses a JSON file; throws InputError naming the file and the position of a syntax error.
+Json read_json_file(const std::string& path);
+
+class JsonNode {
+public:
+  JsonNode(const Json& j, std::string file, std::string path = "");
+
+  const Json& raw() const { return *j_; }
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+  std::string child_path(const std::string& key) const;
+
+  bool has(const std::string& key) const;
+  JsonNode at(const std::string& key) const; // required child object/array/value
+  std::optional<JsonNode> get(const std::string& key) const;
+  size_t size() const;
+  JsonNode operator[](size_t i) const;
+  std::vector<std::string> keys() const; // marks all keys as read
+
+  double number(const std::string& key) const;
+  double number(const std::string& key, double def) const;
+  double positive(const std::string& key) const;
+  double positive(const std::string& key, double def) const;
+  double non_negative(const std::string& key, double def) const;
+  double fraction(const std::string& key, double def) const; // in [0, 1]
+  long integer(const std::string& key) const;
+  long integer(const std::string& key, long def) const;
+  long positive_int(const std::string& key) const;
+  long positive_int(const std::string& key, long def) const;
+  std::string string(const std::string& key) const;
+  std::string string(const std::string& key, const std::string& def) const;
+  std::string choice(const std::string& key, std::initializer_list<const char*> options, const std::string& def) const;
+  bool boolean(const std::string& key, bool def) const;
+  // A catalog number: {"value": x, "source": "..."}; a plain number is accepted when allow_plain.
+  double sourced(const std::string& key, std::string* source, bool allow_plain = false) const;
+
+  void expect_object() const;
+  void expect_array() const;
+  // Every key of this object must have been read; else InputError naming the first unknown key.
+  void done() const;
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+  [[noreturn]] void fail_here(const std::string& what) const;
+
+private:
+  const Json& value_of(const std::string& key) const;
+  void mark(const std::string& key) const { read_->insert(key); }
+
+  const Json* j_;
+  std::string file_;
+  std::string path_;
+  std::shared_ptr<std::set<std::string>> read_;
+};
+
+std::string json_type_name(const Json& j);
+
+} // namespace fs

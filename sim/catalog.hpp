@@ -1,0 +1,38 @@
+// Hardware and model presets (DESIGN.md principle 3: hardware is data). Catalog JSON files live in
+// scenarios/catalog/; the build embeds copies so the binary runs anywhere, and a catalog_dir replaces them.
+#pragma once
+#include "json_input.hpp"
+#include "specs.hpp"
+#include <map>
+#include <string>
+
+namespace fs {
+
+struct Catalog {
+  std::map<std::string, ChipSpec> chips;
+  std::map<std::string, LlmSpec> models;
+  std::map<std::string, NicSpec> nics;
+  std::map<std::string, CpuSpec> cpus;
+  std::map<std::string, ServerSpec> servers;
+  std::map<std::string, std::map<std::string, std::string>> descriptions; // kind -> name -> line
+  std::string origin;                                                     // "embedded" or a directory
+};
+
+// Loads every catalog from `dir`, or the embedded copies when `dir` is empty.
+Catalog load_catalog(const std::string& dir = "");
+
+// Applies the fields of `node` (catalog {value, source} objects, or plain numbers when overriding) to `chip`.
+void apply_chip_fields(const JsonNode& node, ChipSpec& chip, bool overriding);
+
+template <class T> std::string known_names(const std::map<std::string, T>& m)
+{
+  std::string s;
+  for (auto const& [k, v] : m)
+    s += (s.empty() ? "" : ", ") + k;
+  return s;
+}
+
+// The text of an embedded data file ("default.json", "catalog/chips.json", ...), empty if none.
+std::string embedded_file(const std::string& name);
+
+} // namespace fs

@@ -1,0 +1,36 @@
+// One simulation of one placement of a scenario: parse -> build platform -> run -> records.
+// SimGrid's engine is a process-wide singleton: call run_placement at most once per process.
+#pragma once
+#include "metrics.hpp"
+#include "request.hpp"
+#include "scenario.hpp"
+#include <string>
+#include <vector>
+
+namespace fs {
+
+struct InstanceReport {
+  std::string name, pool;
+  Role role = Role::mixed;
+  int gpus = 0;
+  long kv_capacity_tokens = 0;
+  InstanceStats stats;
+};
+
+struct RunResult {
+  std::string placement;
+  std::vector<Request> requests;
+  std::vector<InstanceReport> instances;
+  Collector collector;
+  std::string calibration; // "datasheet" or "measured:<device>" (of every instance, joined)
+  double wall_s = 0, simulated_s = 0;
+  long events = 0;
+};
+
+struct RunOptions {
+  std::string mode_override; // "", "fast" or "exact"
+};
+
+RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt = {});
+
+} // namespace fs

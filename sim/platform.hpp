@@ -1,0 +1,21 @@
+// The SimGrid platform of a scenario: one host per server, a two-tier leaf/spine fabric.
+#pragma once
+#include "scenario.hpp"
+#include <map>
+#include <simgrid/s4u.hpp>
+#include <string>
+#include <vector>
+
+namespace fs {
+
+struct Platform {
+  std::map<std::string, std::vector<simgrid::s4u::Host*>> servers; // pool name -> its servers
+  int racks = 0;
+};
+
+// Servers of all pools fill racks in pool order. Each server has one NIC link (all its NICs bonded, as
+// one flow may stripe over them); each rack one uplink of (rack NIC bandwidth / oversubscription); the
+// spine is non-blocking. Intra-rack transfers cross only the two NIC links.
+Platform build_platform(const Scenario& s);
+
+} // namespace fs

@@ -1,0 +1,27 @@
+// The factorysim CLI's subcommands (CLI11). Each returns the process exit code.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace fs::cli {
+
+struct RunArgs {
+  std::string scenario; // empty: the built-in default
+  std::string out_dir;
+  std::vector<std::string> sets;
+  std::vector<std::string> placements; // empty: all
+  std::string mode;                    // "", fast, exact
+  int jobs = 0;
+};
+int cmd_run(const RunArgs& a);
+int cmd_list();
+
+struct FitArgs {
+  std::string raw_dir, out, chip;
+};
+int cmd_calibrate_fit(const FitArgs& a);
+
+// Side-by-side table of summaries (one column per placement).
+std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& summary_json_texts);
+
+} // namespace fs::cli

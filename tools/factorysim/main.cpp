@@ -1,0 +1,47 @@
+#include "commands.hpp"
+#include "json_input.hpp"
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"factorysim: discrete-event simulator of an LLM-inference AI factory"};
+  app.require_subcommand(1);
+  fs::cli::RunArgs run;
+  auto* r = app.add_subcommand("run", "simulate a scenario (the built-in default study when none is given)");
+  r->add_option("scenario", run.scenario, "scenario JSON file");
+  r->add_option("-o,--out", run.out_dir, "write summary.json, requests.csv and resolved_scenario.json here");
+  r->add_option("--set", run.sets, "override a scenario value: path=value (e.g. workload.qps=20)");
+  r->add_option("--placement", run.placements, "run only the named placement(s)");
+  r->add_option("--mode", run.mode, "fast (closed-form decode runs) or exact (one wake-up per step)")
+      ->check(CLI::IsMember({"fast", "exact"}));
+  r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::PositiveNumber);
+  app.add_subcommand("list", "print the catalogs and every registered model variant");
+  auto* cal = app.add_subcommand("calibrate", "measured-efficiency calibration");
+  cal->require_subcommand(1);
+  fs::cli::FitArgs fit;
+  auto* f = cal->add_subcommand("fit", "fit efficiency curves to raw kernel measurements");
+  f->add_option("raw_dir", fit.raw_dir, "directory of *.jsonl from kernels_cuda/run_all.sh")->required();
+  f->add_option("-o,--out", fit.out, "fitted.json to write")->required();
+  f->add_option("--chip", fit.chip, "catalog chip whose datasheet peaks are the denominators (default: from the data)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (r->parsed())
+      return fs::cli::cmd_run(run);
+    if (app.got_subcommand("list"))
+      return fs::cli::cmd_list();
+    if (f->parsed())
+      return fs::cli::cmd_calibrate_fit(fit);
+  } catch (const fs::InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

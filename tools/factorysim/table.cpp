@@ -1,0 +1,105 @@
+#include "commands.hpp"
+#include "json_input.hpp"
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace fs::cli {
+
+namespace {
+
+std::string fmt(const char* f, double x)
+{
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+} // namespace
+
+std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& texts)
+{
+  std::vector<Json> s;
+  for (auto const& t : texts)
+    s.push_back(Json::parse(t));
+  using Row = std::pair<std::string, std::function<std::string(const Json&)>>;
+  auto num = [](const char* f, std::function<double(const Json&)> get) {
+    return [f, get](const Json& j) { return fmt(f, get(j)); };
+  };
+  std::vector<Row> rows = {
+      {"GPUs", num("%.0f", [](const Json& j) { return j["gpus"].get<double>(); })},
+      {"requests completed / dropped",
+       [](const Json& j) {
+         return std::to_string(j["requests"]["completed"].get<long>()) + " / " +
+                std::to_string(j["requests"]["dropped"].get<long>());
+       }},
+      {"output tokens/s", num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
+      {"output tokens/s per GPU",
+       num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_gpu"].get<double>(); })},
+      {"input tokens/s", num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
+      {"TTFT p50 / p99 (s)",
+       [](const Json& j) {
+         return fmt("%.3f", j["latency_s"]["ttft"]["p50"]) + " / " + fmt("%.3f", j["latency_s"]["ttft"]["p99"]);
+       }},
+      {"TPOT p50 / p99 (ms)",
+       [](const Json& j) {
+         return fmt("%.1f", j["latency_s"]["tpot"]["p50"].get<double>() * 1e3) + " / " +
+                fmt("%.1f", j["latency_s"]["tpot"]["p99"].get<double>() * 1e3);
+       }},
+      {"E2E p99 (s)", num("%.2f", [](const Json& j) { return j["latency_s"]["e2e"]["p99"].get<double>(); })},
+      {"goodput (req/s)", num("%.2f", [](const Json& j) { return j["goodput_requests_per_s"].get<double>(); })},
+      {"SLO attainment", num("%.1f%%", [](const Json& j) { return 100 * j["slo"]["attainment"].get<double>(); })},
+      {"power (kW, IT)", num("%.1f", [](const Json& j) { return j["power_kw"].get<double>(); })},
+      {"energy (J / output token)", num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
+      {"cost ($/h)", num("%.2f", [](const Json& j) { return j["cost"]["usd_per_hour"].get<double>(); })},
+      {"$ / M output tokens",
+       num("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
+      {"$ / M total tokens",
+       num("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_total_tokens"].get<double>(); })},
+      {"KV transferred (GB)",
+       num("%.1f", [](const Json& j) { return j["kv_transfer"]["total_bytes"].get<double>() / 1e9; })},
+      {"preemptions", num("%.0f", [](const Json& j) { return j["requests"]["preemptions"].get<double>(); })},
+  };
+  std::set<std::string> util_keys;
+  for (auto const& j : s)
+    for (auto it = j["utilization"].begin(); it != j["utilization"].end(); ++it)
+      util_keys.insert(it.key());
+  for (auto const& k : util_keys)
+    rows.push_back({"utilization " + k, [k](const Json& j) {
+                      return j["utilization"].contains(k) ? fmt("%.1f%%", 100 * j["utilization"][k].get<double>())
+                                                          : std::string("-");
+                    }});
+  rows.push_back({"calibration", [](const Json& j) { return j["calibration"].get<std::string>(); }});
+  rows.push_back({"sim wall (s) / events", [](const Json& j) {
+                    return fmt("%.2f", j["sim"]["wall_s"]) + " / " + std::to_string(j["sim"]["events"].get<long>());
+                  }});
+
+  size_t w0 = 0;
+  for (auto const& r : rows)
+    w0 = std::max(w0, r.first.size());
+  std::vector<size_t> w(s.size());
+  std::vector<std::vector<std::string>> cells(rows.size(), std::vector<std::string>(s.size()));
+  for (size_t c = 0; c < s.size(); ++c) {
+    w[c] = names[c].size();
+    for (size_t r = 0; r < rows.size(); ++r) {
+      cells[r][c] = rows[r].second(s[c]);
+      w[c] = std::max(w[c], cells[r][c].size());
+    }
+  }
+  std::ostringstream os;
+  auto line = [&](const std::string& head, auto cell) {
+    os << head << std::string(w0 - head.size() + 2, ' ');
+    for (size_t c = 0; c < s.size(); ++c) {
+      std::string v = cell(c);
+      os << std::string(w[c] - v.size(), ' ') << v << (c + 1 < s.size() ? "  " : "");
+    }
+    os << "\n";
+  };
+  line("", [&](size_t c) { return names[c]; });
+  for (size_t r = 0; r < rows.size(); ++r)
+    line(rows[r].first, [&](size_t c) { return cells[r][c]; });
+  return os.str();
+}
+
+} // namespace fs::cli
