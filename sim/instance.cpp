@@ -29,6 +29,15 @@ long Instance::load_of(const Request* r) const
   return setup_.role == Role::prefill ? prefill : prefill + r->remaining_output();
 }
 
+long Instance::outstanding() const
+{
+  if (run_steps_ <= 1)
+    return outstanding_;
+  const double now = s4u::Engine::get_clock();
+  const long ended = std::upper_bound(ends_.begin(), ends_.begin() + run_steps_, now) - ends_.begin();
+  return outstanding_ - ended * run_decodes_;
+}
+
 void Instance::recount_outstanding()
 {
   outstanding_ = 0;
@@ -168,6 +177,8 @@ void Instance::run()
     }
     const int k = (!setup_.exact && p.decode_only()) ? fast_steps(p) : 1;
     plan_times(p, k);
+    run_steps_ = k;
+    run_decodes_ = long(p.decode.size());
     int steps = k;
     if (k == 1) {
       lock.unlock();
@@ -186,6 +197,7 @@ void Instance::run()
     }
     stats_.wakeups++;
     collector_.events++;
+    run_steps_ = 0;
     finish_steps(p, steps);
   }
 }

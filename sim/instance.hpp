@@ -43,7 +43,8 @@ public:
   void run();                  // actor body
 
   const InstanceSetup& setup() const { return setup_; }
-  long outstanding() const { return outstanding_; }
+  // Tokens still owed, as of now: steps of a closed-form run that already ended count as done.
+  long outstanding() const;
   const InstanceStats& stats() const { return stats_; }
   const StepTimeModel& model() const { return *model_; }
 
@@ -65,6 +66,8 @@ private:
   InstanceStats stats_;
   long outstanding_ = 0;
   long submissions_ = 0;
+  int run_steps_ = 0;     // steps of the run in progress (0: none)
+  long run_decodes_ = 0;  // decoding sequences in it
   std::vector<double> ends_;
   std::vector<StepTime> step_times_;
   simgrid::s4u::MutexPtr mutex_;

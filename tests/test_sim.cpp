@@ -1,0 +1,181 @@
+// Simulation tests. SimGrid allows one engine per process, so each simulation runs in a forked child
+// that writes its summary and per-request times to a file the parent reads.
+#include "catalog.hpp"
+#include "factory.hpp"
+#include "step_time_roofline.hpp"
+#include "summary.hpp"
+#include <doctest/doctest.h>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace fs;
+
+namespace {
+
+struct Out {
+  Json summary;
+  std::vector<Request> requests;
+};
+
+Out simulate(const Json& doc, size_t placement = 0)
+{
+  const std::string path = "/tmp/factorysim_test_" + std::to_string(getpid()) + ".json";
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      Scenario s = parse_scenario(doc, "test");
+      RunResult r = run_placement(s, placement);
+      Json reqs = Json::array();
+      for (const Request& q : r.requests)
+        reqs.push_back({q.spec.arrival, q.first_token, q.finish, q.kv_bytes_transferred, q.dropped,
+                        q.spec.input_tokens, q.spec.output_tokens});
+      std::ofstream(path) << Json{{"summary", make_summary(s, s.placements[placement], r)}, {"requests", reqs}}.dump();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      code = 1;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  Json j = read_json_file(path);
+  std::remove(path.c_str());
+  Out o{j["summary"], {}};
+  for (auto const& q : j["requests"]) {
+    Request r;
+    r.spec.arrival = q[0];
+    r.first_token = q[1];
+    r.finish = q[2];
+    r.kv_bytes_transferred = q[3];
+    r.dropped = q[4];
+    r.spec.input_tokens = q[5];
+    r.spec.output_tokens = q[6];
+    o.requests.push_back(r);
+  }
+  return o;
+}
+
+Json small(double qps, long n)
+{
+  return {{"name", "t"},
+          {"seed", 7},
+          {"model", "Llama-3.1-8B"},
+          {"pools", {{{"name", "h100"}, {"server", "HGX-H100-8"}, {"servers", 2}}}},
+          {"fabric", {{"servers_per_rack", 1}}},
+          {"placements",
+           {{{"name", "co"}, {"type", "colocated"}, {"pool", "h100"}, {"instances", 4}, {"tp", 2}},
+            {{"name", "dis"},
+             {"type", "disaggregated"},
+             {"prefill", {{"pool", "h100"}, {"instances", 1}, {"tp", 8}}},
+             {"decode", {{"pool", "h100"}, {"instances", 1}, {"tp", 8}}}}}},
+          {"workload",
+           {{"type", "poisson"},
+            {"qps", qps},
+            {"num_requests", n},
+            {"input", {{"type", "lognormal"}, {"mean", 1155}, {"median", 1020}, {"max", 8000}}},
+            {"output", {{"type", "lognormal"}, {"mean", 211}, {"median", 129}, {"max", 1000}}}}},
+          {"slo", {{"ttft_s", 1.0}, {"tpot_s", 0.05}}}};
+}
+
+Json single_request(long input, long output)
+{
+  Json d = small(1, 1);
+  d["workload"]["input"] = {{"type", "fixed"}, {"value", input}};
+  d["workload"]["output"] = {{"type", "fixed"}, {"value", output}};
+  d["sim"] = {{"warmup_s", 0}};
+  return d;
+}
+
+} // namespace
+
+TEST_CASE("conservation and determinism")
+{
+  for (size_t p : {0, 1}) {
+    Out a = simulate(small(20, 400), p), b = simulate(small(20, 400), p);
+    CHECK(a.summary["requests"]["arrived"] == 400);
+    CHECK(a.summary["requests"]["completed"].get<long>() + a.summary["requests"]["dropped"].get<long>() == 400);
+    a.summary["sim"].erase("wall_s");
+    b.summary["sim"].erase("wall_s");
+    CHECK(a.summary == b.summary);
+    CHECK(a.summary["throughput"]["output_tokens_per_s"].get<double>() > 0);
+  }
+}
+
+TEST_CASE("closed-form decode runs match the step-by-step engine")
+{
+  for (size_t p : {0, 1}) {
+    Json d = small(25, 300);
+    Out fast = simulate(d, p);
+    d["sim"] = {{"mode", "exact"}};
+    Out exact = simulate(d, p);
+    REQUIRE(fast.requests.size() == exact.requests.size());
+    double worst = 0;
+    for (size_t i = 0; i < fast.requests.size(); ++i) {
+      worst = std::max(worst, std::abs(fast.requests[i].first_token - exact.requests[i].first_token) /
+                                  exact.requests[i].first_token);
+      worst = std::max(worst, std::abs(fast.requests[i].finish - exact.requests[i].finish) / exact.requests[i].finish);
+    }
+    CHECK(worst < 1e-6);
+    CHECK(fast.summary["sim"]["events"].get<long>() < exact.summary["sim"]["events"].get<long>());
+  }
+}
+
+TEST_CASE("a single request on an idle system: TTFT = prefill step (+ KV transfer)")
+{
+  const Catalog cat = load_catalog();
+  Out co = simulate(single_request(2048, 8), 0);
+  const Request& r = co.requests.at(0);
+  StepBatch b;
+  b.prefill.push_back({2048, 0});
+  b.logits_tokens = 1;
+  RooflineStepTime tp2({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {2, 1}, {}});
+  CHECK(r.first_token - r.spec.arrival == doctest::Approx(tp2.step(b).total_s).epsilon(1e-9));
+
+  Out dis = simulate(single_request(2048, 8), 1);
+  const Request& q = dis.requests.at(0);
+  RooflineStepTime tp8({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {8, 1}, {}});
+  const double bytes = 2048 * kv_bytes_per_token(cat.models.at("Llama-3.1-8B"), Dtype::bf16);
+  CHECK(q.kv_bytes_transferred == bytes);
+  // Two servers in two racks: NIC up, rack uplink up and down, NIC down (CM02: latencies + size / bottleneck).
+  const ServerSpec& sv = cat.servers.at("HGX-H100-8");
+  const double lat = 2 * (sv.nic.latency_s + 1e-6) + 2 * 1e-6;
+  const double transfer = lat + bytes / sv.nic_bandwidth();
+  CHECK(q.first_token - q.spec.arrival == doctest::Approx(tp8.step(b).total_s + transfer).epsilon(1e-6));
+}
+
+TEST_CASE("doubling NIC bandwidth shortens the KV transfer")
+{
+  Json d = single_request(8000, 4);
+  Out slow = simulate(d, 1);
+  d["pools"][0]["nic_bandwidth_gbps"] = 800;
+  Out fast = simulate(d, 1);
+  const double t_slow = slow.requests[0].first_token, t_fast = fast.requests[0].first_token;
+  CHECK(t_fast < t_slow);
+  const double bytes = slow.requests[0].kv_bytes_transferred;
+  const double saved = bytes / (8 * 400e9 / 8) - bytes / (8 * 800e9 / 8);
+  CHECK(t_slow - t_fast == doctest::Approx(saved).epsilon(1e-6));
+}
+
+TEST_CASE("overload grows TTFT")
+{
+  Out light = simulate(small(5, 300), 0), heavy = simulate(small(400, 2000), 0);
+  CHECK(heavy.summary["latency_s"]["ttft"]["p99"].get<double>() >
+        5 * light.summary["latency_s"]["ttft"]["p99"].get<double>());
+}
+
+TEST_CASE("requests that cannot fit are dropped with a reason, never lost")
+{
+  Json d = small(5, 50);
+  d["workload"]["input"] = {{"type", "uniform"}, {"min", 100}, {"max", 200000}};
+  Out o = simulate(d, 0);
+  const long dropped = o.summary["requests"]["dropped"];
+  CHECK(dropped > 0);
+  CHECK(o.summary["requests"]["completed"].get<long>() + dropped == 50);
+  CHECK(o.summary["requests"]["drop_reasons"].begin().key().find("exceed the model's max context") !=
+        std::string::npos);
+}
