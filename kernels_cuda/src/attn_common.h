@@ -6,7 +6,7 @@
 namespace fs {
 
 // 8 packed bf16 (one 16-byte load) -> 8 floats.
-__device__ __forceinline__ void unpack8(const uint4& r, float (&f)[8]) {
+__device__ __forceinline__ void unpack8(const uint4 r, float (&f)[8]) { // by value: one 16-byte load
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&r);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
