@@ -15,14 +15,16 @@ double clamp_eff(double e) { return std::clamp(e, 1e-4, 1.0); }
 
 double eff_from_inverse(double inv) { return clamp_eff(inv > 0 ? 1.0 / inv : 1.0); }
 
-void require_points(size_t have, size_t need, const char* what) {
+void require_points(size_t have, size_t need, const char* what)
+{
   if (have < need)
     throw std::invalid_argument(std::string(what) + ": need at least " + std::to_string(need) + " points, got " +
                                 std::to_string(have));
 }
 
 // Fits y = sum_j x_j * rows[j] minimising the relative error (each row divided by its y).
-std::vector<double> fit_relative(std::vector<std::vector<double>> rows, std::vector<double> y) {
+std::vector<double> fit_relative(std::vector<std::vector<double>> rows, std::vector<double> y)
+{
   for (size_t i = 0; i < y.size(); ++i) {
     if (!(y[i] > 0) || !std::isfinite(y[i])) throw std::invalid_argument("fit target must be finite and > 0");
     for (double& v : rows[i])
@@ -34,7 +36,8 @@ std::vector<double> fit_relative(std::vector<std::vector<double>> rows, std::vec
 
 } // namespace
 
-Residuals residuals(const std::vector<double>& predicted, const std::vector<double>& measured) {
+Residuals residuals(const std::vector<double>& predicted, const std::vector<double>& measured)
+{
   if (predicted.size() != measured.size())
     throw std::invalid_argument("residuals: predicted and measured differ in size");
   Residuals r;
@@ -60,7 +63,8 @@ Residuals residuals(const std::vector<double>& predicted, const std::vector<doub
 // The constrained optimum is the unconstrained optimum on its own support, so trying every support (2^p with
 // p <= 4 here) and keeping the best feasible one is exact. Columns are scaled to unit norm first: they span
 // many decades (1 vs bytes).
-std::vector<double> nonneg_least_squares(const std::vector<std::vector<double>>& rows, const std::vector<double>& y) {
+std::vector<double> nonneg_least_squares(const std::vector<std::vector<double>>& rows, const std::vector<double>& y)
+{
   const Eigen::Index n = Eigen::Index(rows.size());
   const Eigen::Index p = rows.empty() ? 0 : Eigen::Index(rows[0].size());
   if (p == 0 || p > 8 || Eigen::Index(y.size()) != n)
@@ -110,7 +114,8 @@ std::vector<double> nonneg_least_squares(const std::vector<std::vector<double>>&
   return out;
 }
 
-MemFit fit_mem(const std::vector<MemSample>& s, double peak_bw) {
+MemFit fit_mem(const std::vector<MemSample>& s, double peak_bw)
+{
   require_points(s.size(), 2, "mem fit");
   if (!(peak_bw > 0)) throw std::invalid_argument("mem fit: peak bandwidth must be > 0");
   std::vector<std::vector<double>> rows;
@@ -131,21 +136,25 @@ MemFit fit_mem(const std::vector<MemSample>& s, double peak_bw) {
   return f;
 }
 
-double GemmCoef::eff(double m, double n, double k) const {
+double GemmCoef::eff(double m, double n, double k) const
+{
   return eff_from_inverse(a + b / std::max(m, 1.0) + c / std::max(n, 1.0) + d / std::max(k, 1.0));
 }
 
-double gemm_bytes(const GemmSample& s, double dtype_bytes) {
+double gemm_bytes(const GemmSample& s, double dtype_bytes)
+{
   return s.bytes > 0 ? s.bytes : (s.m * s.k + s.k * s.n + s.m * s.n) * dtype_bytes;
 }
 
-bool gemm_compute_bound(const GemmSample& s, const GemmContext& cx) {
+bool gemm_compute_bound(const GemmSample& s, const GemmContext& cx)
+{
   const double bytes = gemm_bytes(s, cx.dtype_bytes);
   const double ridge = cx.peak_flops / cx.hbm_bw;
   return s.flops / bytes > ridge && s.flops / cx.peak_flops > cx.mem.time_s(bytes, cx.hbm_bw);
 }
 
-GemmCoef fit_gemm(const std::vector<GemmSample>& s, const GemmContext& cx) {
+GemmCoef fit_gemm(const std::vector<GemmSample>& s, const GemmContext& cx)
+{
   if (!(cx.peak_flops > 0) || !(cx.hbm_bw > 0)) throw std::invalid_argument("gemm fit: peaks must be > 0");
   std::vector<std::vector<double>> rows;
   std::vector<double> y;
@@ -174,7 +183,8 @@ GemmCoef fit_gemm(const std::vector<GemmSample>& s, const GemmContext& cx) {
   return g;
 }
 
-DecodeAttnFit fit_decode_attn(const std::vector<DecodeAttnSample>& s) {
+DecodeAttnFit fit_decode_attn(const std::vector<DecodeAttnSample>& s)
+{
   require_points(s.size(), 3, "decode attention fit");
   std::vector<std::vector<double>> rows;
   std::vector<double> y;
@@ -193,7 +203,8 @@ DecodeAttnFit fit_decode_attn(const std::vector<DecodeAttnSample>& s) {
 
 double PrefillAttnFit::eff(double n) const { return eff_from_inverse(a + b / std::max(n, 1.0)); }
 
-PrefillAttnFit fit_prefill_attn(const std::vector<PrefillAttnSample>& s, double peak_bf16) {
+PrefillAttnFit fit_prefill_attn(const std::vector<PrefillAttnSample>& s, double peak_bf16)
+{
   require_points(s.size(), 2, "prefill attention fit");
   if (!(peak_bf16 > 0)) throw std::invalid_argument("prefill attention fit: peak must be > 0");
   std::vector<std::vector<double>> rows;

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kFormat = "factorysim-calibration-v1";
 
-std::string utc_now() {
+std::string utc_now()
+{
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
@@ -20,23 +21,27 @@ std::string utc_now() {
   return buf;
 }
 
-double median(std::vector<double> v) {
+double median(std::vector<double> v)
+{
   std::sort(v.begin(), v.end());
   const size_t h = v.size() / 2;
   return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
-nlohmann::json to_json(const Residuals& r) {
+nlohmann::json to_json(const Residuals& r)
+{
   return {
       {"n", r.n}, {"median_rel_err", r.median_rel_err}, {"p95_rel_err", r.p95_rel_err}, {"max_rel_err", r.max_rel_err}};
 }
 
 // The kit writes versions as integers (cudaDriverGetVersion); the reader wants strings.
-void stringify(nlohmann::json& prov, const char* key) {
+void stringify(nlohmann::json& prov, const char* key)
+{
   if (prov.contains(key) && !prov[key].is_string()) prov[key] = prov[key].dump();
 }
 
-nlohmann::json provenance(const RawData& raw, const std::string& git_commit) {
+nlohmann::json provenance(const RawData& raw, const std::string& git_commit)
+{
   nlohmann::json p = raw.provenance;
   stringify(p, "driver_version");
   stringify(p, "runtime_version");
@@ -48,7 +53,8 @@ nlohmann::json provenance(const RawData& raw, const std::string& git_commit) {
 
 } // namespace
 
-nlohmann::json fit_raw(const RawData& raw, const Peaks& peaks, const std::string& git_commit) {
+nlohmann::json fit_raw(const RawData& raw, const Peaks& peaks, const std::string& git_commit)
+{
   const std::string& dir = raw.dir;
   if (!(peaks.bf16_flops > 0) || !(peaks.hbm_bw > 0))
     throw InputError(dir + ": the chip's bf16 peak and HBM bandwidth must be known (> 0) to fit efficiencies");
@@ -176,7 +182,8 @@ nlohmann::json fit_raw(const RawData& raw, const Peaks& peaks, const std::string
   return out;
 }
 
-nlohmann::json fit_raw_dir(const std::string& raw_dir, const Peaks& peaks, const std::string& git_commit) {
+nlohmann::json fit_raw_dir(const std::string& raw_dir, const Peaks& peaks, const std::string& git_commit)
+{
   return fit_raw(read_raw_dir(raw_dir), peaks, git_commit);
 }
 

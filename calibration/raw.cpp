@@ -13,7 +13,8 @@ namespace {
 namespace stdfs = std::filesystem;
 
 // The first of `names` the line has (the kit's field names have aliases); else an error naming all of them.
-double number_any(const JsonNode& n, std::initializer_list<const char*> names) {
+double number_any(const JsonNode& n, std::initializer_list<const char*> names)
+{
   std::string all;
   for (const char* k : names) {
     if (n.has(k)) return n.positive(k);
@@ -22,7 +23,8 @@ double number_any(const JsonNode& n, std::initializer_list<const char*> names) {
   n.fail(*names.begin(), "missing required key (" + all + ")");
 }
 
-bool has_any(const JsonNode& n, std::initializer_list<const char*> names) {
+bool has_any(const JsonNode& n, std::initializer_list<const char*> names)
+{
   return std::any_of(names.begin(), names.end(), [&](const char* k) { return n.has(k); });
 }
 
@@ -30,7 +32,8 @@ bool has_any(const JsonNode& n, std::initializer_list<const char*> names) {
 class Skipped {
 public:
   void add(const std::string& file, const std::string& why) { ++count_[{file, why}]; }
-  void report(std::vector<std::string>& out) const {
+  void report(std::vector<std::string>& out) const
+  {
     for (const auto& [key, n] : count_)
       out.push_back(key.first + ": " + std::to_string(n) + (n == 1 ? " line: " : " lines: ") + key.second);
   }
@@ -45,7 +48,8 @@ struct Reader {
   std::string first_file;
 
   // Every file starts with one; all must describe the same device and driver. The dates span the runs.
-  void provenance(const JsonNode& n, const std::string& name) {
+  void provenance(const JsonNode& n, const std::string& name)
+  {
     const std::string device = n.string("device");
     const std::string date = n.string("date_utc", "");
     if (raw.provenance.is_null()) {
@@ -65,7 +69,8 @@ struct Reader {
     if (std::max(date, hi) != std::min(date, lo)) raw.provenance["date_utc_last"] = std::max(date, hi);
   }
 
-  void membw(const JsonNode& n, const std::string& name) {
+  void membw(const JsonNode& n, const std::string& name)
+  {
     const std::string op = n.string("op");
     if (n.string("l2", "cold") == "hot") {
       skipped.add(name, "membw with L2-resident buffers (\"l2\":\"hot\"): not HBM bandwidth");
@@ -78,7 +83,8 @@ struct Reader {
     raw.mem.push_back({n.positive("bytes"), n.positive("time_s")});
   }
 
-  void gemm(const JsonNode& n, const std::string& name) {
+  void gemm(const JsonNode& n, const std::string& name)
+  {
     std::string dtype = n.string("dtype");
     if (dtype.rfind("fp8", 0) == 0 || dtype.rfind("e4m3", 0) == 0) dtype = "fp8";
     if (dtype != "bf16" && dtype != "fp8") {
@@ -95,14 +101,16 @@ struct Reader {
     raw.gemm[dtype].push_back(s);
   }
 
-  void gemm_own(const JsonNode& n) {
+  void gemm_own(const JsonNode& n)
+  {
     const std::string dtype = n.string("dtype", "bf16");
     const double tflops = n.has("tflops") ? n.positive("tflops") : n.positive("flops") / n.positive("time_s") * 1e-12;
     double& best = raw.gemm_own_tflops[dtype];
     best = std::max(best, tflops);
   }
 
-  void decode_attn(const JsonNode& n) {
+  void decode_attn(const JsonNode& n)
+  {
     DecodeAttnSample s;
     s.batch = number_any(n, {"batch", "seqs", "batch_size"});
     if (n.has("kv_bytes")) {
@@ -116,7 +124,8 @@ struct Reader {
     raw.decode.push_back(s);
   }
 
-  void prefill_attn(const JsonNode& n) {
+  void prefill_attn(const JsonNode& n)
+  {
     PrefillAttnSample s;
     s.n = number_any(n, {"n", "tokens", "query_tokens"});
     if (n.has("flops")) {
@@ -130,11 +139,13 @@ struct Reader {
     raw.prefill.push_back(s);
   }
 
-  void launch(const JsonNode& n) {
+  void launch(const JsonNode& n)
+  {
     raw.launch_s[n.string("mode")].push_back(number_any(n, {"time_per_kernel_s", "per_kernel_s"}));
   }
 
-  void h2d(const JsonNode& n) {
+  void h2d(const JsonNode& n)
+  {
     std::string dir = "h2d";
     for (const char* k : {"direction", "dir", "op"})
       if (n.has(k)) {
@@ -148,7 +159,8 @@ struct Reader {
   }
 
   // One non-empty line; `where` is "file:line".
-  void line(const Json& j, const std::string& name, const std::string& where, bool& has_provenance) {
+  void line(const Json& j, const std::string& name, const std::string& where, bool& has_provenance)
+  {
     const JsonNode n(j, where);
     n.expect_object();
     const std::string bench = n.string("bench");
@@ -192,7 +204,8 @@ struct Reader {
       skipped.add(name, "unknown bench \"" + bench + "\"");
   }
 
-  void file(const stdfs::path& path) {
+  void file(const stdfs::path& path)
+  {
     const std::string name = path.filename().string();
     std::ifstream in(path);
     if (!in) throw InputError(path.string() + ": cannot open file");
@@ -217,7 +230,8 @@ struct Reader {
 
 } // namespace
 
-RawData read_raw_dir(const std::string& raw_dir) {
+RawData read_raw_dir(const std::string& raw_dir)
+{
   RawData raw;
   raw.dir = raw_dir;
   std::error_code ec;

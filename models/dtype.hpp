@@ -8,12 +8,16 @@ enum class Dtype { fp32, bf16, fp16, fp8, int8, fp4 };
 inline double dtype_bytes(Dtype d)
 {
   switch (d) {
-    case Dtype::fp32: return 4;
-    case Dtype::bf16:
-    case Dtype::fp16: return 2;
-    case Dtype::fp8:
-    case Dtype::int8: return 1;
-    case Dtype::fp4: return 0.5;
+  case Dtype::fp32:
+    return 4;
+  case Dtype::bf16:
+  case Dtype::fp16:
+    return 2;
+  case Dtype::fp8:
+  case Dtype::int8:
+    return 1;
+  case Dtype::fp4:
+    return 0.5;
   }
   return 2;
 }
@@ -21,12 +25,18 @@ inline double dtype_bytes(Dtype d)
 inline const char* dtype_name(Dtype d)
 {
   switch (d) {
-    case Dtype::fp32: return "fp32";
-    case Dtype::bf16: return "bf16";
-    case Dtype::fp16: return "fp16";
-    case Dtype::fp8: return "fp8";
-    case Dtype::int8: return "int8";
-    case Dtype::fp4: return "fp4";
+  case Dtype::fp32:
+    return "fp32";
+  case Dtype::bf16:
+    return "bf16";
+  case Dtype::fp16:
+    return "fp16";
+  case Dtype::fp8:
+    return "fp8";
+  case Dtype::int8:
+    return "int8";
+  case Dtype::fp4:
+    return "fp4";
   }
   return "?";
 }

@@ -5,10 +5,13 @@ namespace fs {
 double DatasheetEfficiency::compute_eff(const Op& op, Dtype) const
 {
   switch (op.kind) {
-    case OpKind::gemm: return gemm_eff_max * op.m / (op.m + gemm_m_half);
-    case OpKind::attention_prefill:
-    case OpKind::attention_decode: return attention_eff;
-    default: return gemm_eff_max;
+  case OpKind::gemm:
+    return gemm_eff_max * op.m / (op.m + gemm_m_half);
+  case OpKind::attention_prefill:
+  case OpKind::attention_decode:
+    return attention_eff;
+  default:
+    return gemm_eff_max;
   }
 }
 

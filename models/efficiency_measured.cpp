@@ -38,8 +38,7 @@ MeasuredEfficiency::MeasuredEfficiency(const std::string& path)
       g->keys();
     }
   }
-  if (!gemm_.count(Dtype::bf16))
-    fits.fail("gemm_bf16", "missing required key");
+  if (!gemm_.count(Dtype::bf16)) fits.fail("gemm_bf16", "missing required key");
   if (auto pa = fits.get("prefill_attention")) {
     pa_a_ = pa->number("a");
     pa_b_ = pa->number("b");
@@ -65,24 +64,24 @@ MeasuredEfficiency::MeasuredEfficiency(const std::string& path)
 double MeasuredEfficiency::compute_eff(const Op& op, Dtype dtype) const
 {
   switch (op.kind) {
-    case OpKind::gemm: {
-      auto it = gemm_.find(dtype);
-      const GemmFit& f = it != gemm_.end() ? it->second : gemm_.at(Dtype::bf16);
-      return f.eff(op.m, op.n, op.k);
-    }
-    case OpKind::attention_prefill:
-    case OpKind::attention_decode: {
-      const double inv = pa_a_ + pa_b_ / std::max(op.m, 1.0);
-      return clamp_eff(inv > 0 ? 1.0 / inv : 1.0);
-    }
-    default: return gemm_.at(Dtype::bf16).eff(op.m, op.n, op.k);
+  case OpKind::gemm: {
+    auto it = gemm_.find(dtype);
+    const GemmFit& f = it != gemm_.end() ? it->second : gemm_.at(Dtype::bf16);
+    return f.eff(op.m, op.n, op.k);
+  }
+  case OpKind::attention_prefill:
+  case OpKind::attention_decode: {
+    const double inv = pa_a_ + pa_b_ / std::max(op.m, 1.0);
+    return clamp_eff(inv > 0 ? 1.0 / inv : 1.0);
+  }
+  default:
+    return gemm_.at(Dtype::bf16).eff(op.m, op.n, op.k);
   }
 }
 
 double MeasuredEfficiency::mem_eff(double bytes) const
 {
-  if (bytes <= 0)
-    return mem_eff_inf_;
+  if (bytes <= 0) return mem_eff_inf_;
   const double t = mem_t0_ + bytes / (peak_bw_ * mem_eff_inf_);
   return clamp_eff((bytes / peak_bw_) / t);
 }
@@ -91,8 +90,7 @@ double MeasuredEfficiency::step_overhead_s() const { return DatasheetEfficiency:
 
 std::optional<double> MeasuredEfficiency::decode_attention_s(double seqs, double kv_bytes) const
 {
-  if (!has_decode_)
-    return std::nullopt;
+  if (!has_decode_) return std::nullopt;
   return std::max(0.0, da_t0_ + da_per_seq_ * seqs + da_per_byte_ * kv_bytes);
 }
 

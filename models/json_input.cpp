@@ -8,8 +8,7 @@ namespace fs {
 Json read_json_file(const std::string& path)
 {
   std::ifstream in(path);
-  if (!in)
-    throw InputError(path + ": cannot open file");
+  if (!in) throw InputError(path + ": cannot open file");
   try {
     return Json::parse(in, nullptr, true, /*ignore_comments=*/false);
   } catch (const Json::parse_error& e) {
@@ -19,16 +18,11 @@ Json read_json_file(const std::string& path)
 
 std::string json_type_name(const Json& j)
 {
-  if (j.is_null())
-    return "null";
-  if (j.is_boolean())
-    return "boolean";
-  if (j.is_number())
-    return "number " + j.dump();
-  if (j.is_string())
-    return "string " + j.dump();
-  if (j.is_array())
-    return "array";
+  if (j.is_null()) return "null";
+  if (j.is_boolean()) return "boolean";
+  if (j.is_number()) return "number " + j.dump();
+  if (j.is_string()) return "string " + j.dump();
+  if (j.is_array()) return "array";
   return "object";
 }
 
@@ -51,14 +45,12 @@ void JsonNode::fail_here(const std::string& what) const
 
 void JsonNode::expect_object() const
 {
-  if (!j_->is_object())
-    fail_here("expected an object, got " + json_type_name(*j_));
+  if (!j_->is_object()) fail_here("expected an object, got " + json_type_name(*j_));
 }
 
 void JsonNode::expect_array() const
 {
-  if (!j_->is_array())
-    fail_here("expected an array, got " + json_type_name(*j_));
+  if (!j_->is_array()) fail_here("expected an array, got " + json_type_name(*j_));
 }
 
 bool JsonNode::has(const std::string& key) const
@@ -72,8 +64,7 @@ const Json& JsonNode::value_of(const std::string& key) const
   expect_object();
   mark(key);
   auto it = j_->find(key);
-  if (it == j_->end())
-    fail(key, "missing required key");
+  if (it == j_->end()) fail(key, "missing required key");
   return *it;
 }
 
@@ -82,8 +73,7 @@ JsonNode JsonNode::at(const std::string& key) const { return JsonNode(value_of(k
 std::optional<JsonNode> JsonNode::get(const std::string& key) const
 {
   mark(key);
-  if (!has(key))
-    return std::nullopt;
+  if (!has(key)) return std::nullopt;
   return at(key);
 }
 
@@ -113,11 +103,9 @@ std::vector<std::string> JsonNode::keys() const
 double JsonNode::number(const std::string& key) const
 {
   const Json& v = value_of(key);
-  if (!v.is_number())
-    fail(key, "expected a number, got " + json_type_name(v));
+  if (!v.is_number()) fail(key, "expected a number, got " + json_type_name(v));
   double x = v.get<double>();
-  if (!std::isfinite(x))
-    fail(key, "expected a finite number");
+  if (!std::isfinite(x)) fail(key, "expected a finite number");
   return x;
 }
 
@@ -126,8 +114,7 @@ double JsonNode::number(const std::string& key, double def) const { return has(k
 double JsonNode::positive(const std::string& key) const
 {
   double x = number(key);
-  if (!(x > 0))
-    fail(key, "expected a number > 0, got " + std::to_string(x));
+  if (!(x > 0)) fail(key, "expected a number > 0, got " + std::to_string(x));
   return x;
 }
 
@@ -139,16 +126,14 @@ double JsonNode::positive(const std::string& key, double def) const
 double JsonNode::non_negative(const std::string& key, double def) const
 {
   double x = number(key, def);
-  if (x < 0)
-    fail(key, "expected a number >= 0, got " + std::to_string(x));
+  if (x < 0) fail(key, "expected a number >= 0, got " + std::to_string(x));
   return x;
 }
 
 double JsonNode::fraction(const std::string& key, double def) const
 {
   double x = number(key, def);
-  if (x < 0 || x > 1)
-    fail(key, "expected a number in [0, 1], got " + std::to_string(x));
+  if (x < 0 || x > 1) fail(key, "expected a number in [0, 1], got " + std::to_string(x));
   return x;
 }
 
@@ -165,8 +150,7 @@ long JsonNode::integer(const std::string& key, long def) const { return has(key)
 long JsonNode::positive_int(const std::string& key) const
 {
   long x = integer(key);
-  if (x <= 0)
-    fail(key, "expected an integer > 0, got " + std::to_string(x));
+  if (x <= 0) fail(key, "expected an integer > 0, got " + std::to_string(x));
   return x;
 }
 
@@ -178,8 +162,7 @@ long JsonNode::positive_int(const std::string& key, long def) const
 std::string JsonNode::string(const std::string& key) const
 {
   const Json& v = value_of(key);
-  if (!v.is_string())
-    fail(key, "expected a string, got " + json_type_name(v));
+  if (!v.is_string()) fail(key, "expected a string, got " + json_type_name(v));
   return v.get<std::string>();
 }
 
@@ -194,8 +177,7 @@ std::string JsonNode::choice(const std::string& key, std::initializer_list<const
   std::string s = string(key, def);
   std::string known;
   for (const char* o : options) {
-    if (s == o)
-      return s;
+    if (s == o) return s;
     known += (known.empty() ? "" : ", ") + std::string(o);
   }
   fail(key, "unknown value \"" + s + "\"; expected one of: " + known);
@@ -208,8 +190,7 @@ bool JsonNode::boolean(const std::string& key, bool def) const
     return def;
   }
   const Json& v = value_of(key);
-  if (!v.is_boolean())
-    fail(key, "expected true or false, got " + json_type_name(v));
+  if (!v.is_boolean()) fail(key, "expected true or false, got " + json_type_name(v));
   return v.get<bool>();
 }
 
@@ -217,30 +198,24 @@ double JsonNode::sourced(const std::string& key, std::string* source, bool allow
 {
   const Json& v = value_of(key);
   if (allow_plain && v.is_number()) {
-    if (source)
-      *source = "scenario override";
+    if (source) *source = "scenario override";
     return number(key);
   }
   JsonNode n = at(key);
-  if (!v.is_object())
-    fail(key, "expected {\"value\": number, \"source\": string}, got " + json_type_name(v));
+  if (!v.is_object()) fail(key, "expected {\"value\": number, \"source\": string}, got " + json_type_name(v));
   double x = n.number("value");
   std::string src = n.string("source");
-  if (src.empty())
-    n.fail("source", "expected a non-empty source");
+  if (src.empty()) n.fail("source", "expected a non-empty source");
   n.done();
-  if (source)
-    *source = src;
+  if (source) *source = src;
   return x;
 }
 
 void JsonNode::done() const
 {
-  if (!j_->is_object())
-    return;
+  if (!j_->is_object()) return;
   for (auto it = j_->begin(); it != j_->end(); ++it)
-    if (!read_->count(it.key()))
-      fail(it.key(), "unknown key");
+    if (!read_->count(it.key())) fail(it.key(), "unknown key");
 }
 
 } // namespace fs

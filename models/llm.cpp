@@ -16,9 +16,8 @@ double param_count(const LlmSpec& m)
 {
   const double h = m.hidden_size, hd = m.head_dim;
   const double attn = h * m.num_attention_heads * hd * 2 + h * m.num_kv_heads * hd * 2; // q,o + k,v
-  double mlp = 3.0 * h * m.intermediate_size;                                          // gate, up, down
-  if (m.moe)
-    mlp = mlp * m.moe->num_experts + h * m.moe->num_experts; // experts + router
+  double mlp = 3.0 * h * m.intermediate_size;                                           // gate, up, down
+  if (m.moe) mlp = mlp * m.moe->num_experts + h * m.moe->num_experts;                   // experts + router
   const double norms = 2 * h;
   const double embed = double(m.vocab_size) * h * (m.tie_word_embeddings ? 1 : 2);
   return m.num_layers * (attn + mlp + norms) + embed + h;
@@ -40,8 +39,7 @@ double kv_bytes_per_token_per_gpu(const LlmSpec& m, Dtype kv, Parallelism p)
 
 std::string check_parallelism(const LlmSpec& m, Parallelism p)
 {
-  if (p.tp < 1 || p.pp < 1)
-    return "tp and pp must be >= 1";
+  if (p.tp < 1 || p.pp < 1) return "tp and pp must be >= 1";
   if (m.num_attention_heads % p.tp != 0)
     return "tp=" + std::to_string(p.tp) + " does not divide the " + std::to_string(m.num_attention_heads) +
            " attention heads of " + m.name;
@@ -71,8 +69,7 @@ std::vector<Op> step_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, Op
 {
   std::vector<Op> ops;
   const double T = double(b.new_tokens());
-  if (T <= 0)
-    return ops;
+  if (T <= 0) return ops;
   const double L = m.num_layers, H = m.hidden_size, hd = m.head_dim, tp = p.tp;
   const double q_heads = m.num_attention_heads / tp;
   const double kv_heads = std::max(1.0, m.num_kv_heads / tp);
@@ -110,7 +107,8 @@ std::vector<Op> step_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, Op
     const double active = E * (1 - std::pow(1 - k / E, T));
     const double per_expert = T * k / active;
     ops.push_back(gemm("moe_router", T, E, H, d.weights, d.activations, L));
-    ops.push_back(gemm("moe_gate_up", per_expert, 2 * m.intermediate_size / tp, H, d.weights, d.activations, L * active));
+    ops.push_back(
+        gemm("moe_gate_up", per_expert, 2 * m.intermediate_size / tp, H, d.weights, d.activations, L * active));
     ops.push_back(gemm("moe_down", per_expert, H, m.intermediate_size / tp, d.weights, d.activations, L * active));
   } else {
     ops.push_back(gemm("mlp_gate_up", T, 2 * m.intermediate_size / tp, H, d.weights, d.activations, L));

@@ -36,8 +36,8 @@ enum class OpKind { gemm, attention_prefill, attention_decode, elementwise, allr
 struct Op {
   const char* name;
   OpKind kind;
-  double flops = 0; // per copy
-  double bytes = 0; // HBM bytes moved per copy (or bytes on the wire for comm ops)
+  double flops = 0;           // per copy
+  double bytes = 0;           // HBM bytes moved per copy (or bytes on the wire for comm ops)
   double m = 0, n = 0, k = 0; // GEMM shape per copy, when kind == gemm
   double repeat = 1;
   double seqs = 0; // attention: sequences in the op

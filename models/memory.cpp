@@ -13,7 +13,8 @@ MemoryPlan plan_memory(const LlmSpec& m, const ChipSpec& chip, Parallelism p, Op
   plan.kv_bytes_per_token_per_gpu = kv_bytes_per_token_per_gpu(m, d.kv, p);
   const double usable = chip.mem_capacity_bytes * mem_util;
   plan.kv_bytes_per_gpu = usable - plan.weight_bytes_per_gpu - reserve_bytes_per_gpu;
-  plan.kv_tokens = plan.kv_bytes_per_gpu > 0 ? long(std::floor(plan.kv_bytes_per_gpu / plan.kv_bytes_per_token_per_gpu)) : 0;
+  plan.kv_tokens =
+      plan.kv_bytes_per_gpu > 0 ? long(std::floor(plan.kv_bytes_per_gpu / plan.kv_bytes_per_token_per_gpu)) : 0;
   plan.fits = plan.kv_tokens > 0;
   if (!plan.fits) {
     std::ostringstream os;

@@ -31,8 +31,7 @@ public:
   std::unique_ptr<Interface> make(const std::string& type, Args... args) const
   {
     const Entry* e = find(type);
-    if (!e)
-      throw std::invalid_argument("unknown " + family_ + " type \"" + type + "\"; known: " + known());
+    if (!e) throw std::invalid_argument("unknown " + family_ + " type \"" + type + "\"; known: " + known());
     return e->make(std::forward<Args>(args)...);
   }
   std::string known() const

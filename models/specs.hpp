@@ -13,7 +13,7 @@ using Sources = std::map<std::string, std::string>;
 
 struct ChipSpec {
   std::string name;
-  std::string kind = "gpu"; // gpu | lpu
+  std::string kind = "gpu";           // gpu | lpu
   std::map<Dtype, double> peak_flops; // dense FLOP/s per dtype
   double mem_capacity_bytes = 0;      // HBM (gpu) or on-chip SRAM (lpu)
   double mem_bandwidth = 0;           // bytes/s
@@ -28,8 +28,7 @@ struct ChipSpec {
   double peak(Dtype d) const
   {
     auto it = peak_flops.find(d);
-    if (it != peak_flops.end())
-      return it->second;
+    if (it != peak_flops.end()) return it->second;
     // fp8 is not native on every chip: fall back to the bf16 rate (weights upcast).
     auto bf = peak_flops.find(Dtype::bf16);
     return bf == peak_flops.end() ? 0.0 : bf->second;

@@ -3,15 +3,12 @@
 
 namespace fs {
 
-RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(make_efficiency(cfg.chip.calibration))
-{
-}
+RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(make_efficiency(cfg.chip.calibration)) {}
 
 StepTime RooflineStepTime::step(const StepBatch& batch) const
 {
   StepTime st;
-  if (batch.empty())
-    return st;
+  if (batch.empty()) return st;
   const ChipSpec& chip = cfg_.chip;
   const double tp = cfg_.par.tp;
   const double kernel = eff_->op_overhead_s();
@@ -27,8 +24,7 @@ StepTime RooflineStepTime::step(const StepBatch& batch) const
     } else {
       const Dtype dt = op.kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
       std::optional<double> measured;
-      if (op.kind == OpKind::attention_decode)
-        measured = eff_->decode_attention_s(op.seqs, op.bytes);
+      if (op.kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op.seqs, op.bytes);
       const double tc = op.flops > 0 ? op.flops / (chip.peak(dt) * eff_->compute_eff(op, dt)) : 0.0;
       const double tm = op.bytes / (chip.mem_bandwidth * eff_->mem_eff(op.bytes));
       t = measured ? *measured : std::max(tc, tm);

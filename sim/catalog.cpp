@@ -58,13 +58,11 @@ void parse_model(const JsonNode& n, LlmSpec& m)
     MoeSpec s;
     s.num_experts = int(moe->positive_int("num_experts"));
     s.experts_per_token = int(moe->positive_int("experts_per_token"));
-    if (s.experts_per_token > s.num_experts)
-      moe->fail("experts_per_token", "exceeds num_experts");
+    if (s.experts_per_token > s.num_experts) moe->fail("experts_per_token", "exceeds num_experts");
     moe->done();
     m.moe = s;
   }
-  if (m.num_attention_heads % m.num_kv_heads != 0)
-    n.fail("num_kv_heads", "must divide num_attention_heads");
+  if (m.num_attention_heads % m.num_kv_heads != 0) n.fail("num_kv_heads", "must divide num_attention_heads");
 }
 
 template <class T, class F>
@@ -98,13 +96,11 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding)
     else if (!overriding)
       n.fail(key, "missing required key");
   };
-  if (!overriding || n.has("kind"))
-    c.kind = n.choice("kind", {"gpu", "lpu"}, "gpu");
+  if (!overriding || n.has("kind")) c.kind = n.choice("kind", {"gpu", "lpu"}, "gpu");
   if (auto peaks = n.get("peak_tflops")) {
     for (const std::string& dt : peaks->keys()) {
       Dtype d;
-      if (!parse_dtype(dt, d))
-        peaks->fail(dt, "unknown dtype; expected bf16, fp16, fp8, int8 or fp4");
+      if (!parse_dtype(dt, d)) peaks->fail(dt, "unknown dtype; expected bf16, fp16, fp8, int8 or fp4");
       std::string src;
       c.peak_flops[d] = peaks->sourced(dt, &src, overriding) * 1e12;
       c.sources["peak_tflops." + dt] = src;
@@ -119,15 +115,14 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding)
   num("idle_power_w", 1, c.idle_power_w);
   num("tdp_w", 1, c.tdp_w);
   num("price_usd", 1, c.price_usd);
-  if (n.has("calibration"))
-    c.calibration = n.string("calibration");
+  if (n.has("calibration")) c.calibration = n.string("calibration");
   for (auto const& [d, f] : c.peak_flops)
-    if (!(f > 0))
-      n.fail("peak_tflops", "expected peaks > 0");
-  for (auto [key, v] : {std::pair{"hbm_capacity_gb", c.mem_capacity_bytes}, {"hbm_bandwidth_tb_per_s", c.mem_bandwidth},
-                        {"scaleup_bandwidth_gb_per_s", c.scaleup_bandwidth}, {"tdp_w", c.tdp_w}})
-    if (!(v > 0))
-      n.fail(key, "expected a value > 0");
+    if (!(f > 0)) n.fail("peak_tflops", "expected peaks > 0");
+  for (auto [key, v] : {std::pair{"hbm_capacity_gb", c.mem_capacity_bytes},
+                        {"hbm_bandwidth_tb_per_s", c.mem_bandwidth},
+                        {"scaleup_bandwidth_gb_per_s", c.scaleup_bandwidth},
+                        {"tdp_w", c.tdp_w}})
+    if (!(v > 0)) n.fail(key, "expected a value > 0");
 }
 
 Catalog load_catalog(const std::string& dir)
@@ -143,8 +138,7 @@ Catalog load_catalog(const std::string& dir)
     auto pick = [&n](const char* key, auto& map) {
       const std::string name = n.string(key);
       auto it = map.find(name);
-      if (it == map.end())
-        n.fail(key, "unknown name \"" + name + "\"; known: " + known_names(map));
+      if (it == map.end()) n.fail(key, "unknown name \"" + name + "\"; known: " + known_names(map));
       return it->second;
     };
     s.chip = pick("chip", cat.chips);

@@ -171,8 +171,7 @@ public:
 private:
   void finished()
   {
-    if (++done_ == requests_->size())
-      done_cv_->notify_all();
+    if (++done_ == requests_->size()) done_cv_->notify_all();
   }
 
   void source()
@@ -189,8 +188,8 @@ private:
       const long entry_need = entry_.role == Role::prefill ? r.spec.input_tokens + 1 : need;
       if (entry_need > entry_.kv_capacity || (!decode_.members.empty() && need > decode_.kv_capacity)) {
         drop(r, "needs " + std::to_string(need) + " KV tokens; an instance holds " +
-                    std::to_string(std::min(entry_.kv_capacity, decode_.members.empty() ? entry_.kv_capacity
-                                                                                        : decode_.kv_capacity)));
+                    std::to_string(std::min(entry_.kv_capacity,
+                                            decode_.members.empty() ? entry_.kv_capacity : decode_.kv_capacity)));
         continue;
       }
       r.target_prefill = r.spec.input_tokens;

@@ -8,13 +8,8 @@ namespace fs {
 
 Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
                    std::unique_ptr<StepTimeModel> model, Collector& collector, InstanceListener& listener)
-    : setup_(std::move(setup))
-    , sched_(sched)
-    , model_(std::move(model))
-    , collector_(collector)
-    , listener_(listener)
-    , mutex_(s4u::Mutex::create())
-    , cv_(s4u::ConditionVariable::create())
+    : setup_(std::move(setup)), sched_(sched), model_(std::move(model)), collector_(collector), listener_(listener),
+      mutex_(s4u::Mutex::create()), cv_(s4u::ConditionVariable::create())
 {
   state_.role = setup_.role;
   state_.kv_capacity = setup_.kv_capacity_tokens;
@@ -31,8 +26,7 @@ long Instance::load_of(const Request* r) const
 
 long Instance::outstanding() const
 {
-  if (run_steps_ <= 1)
-    return outstanding_;
+  if (run_steps_ <= 1) return outstanding_;
   const double now = s4u::Engine::get_clock();
   const long ended = std::upper_bound(ends_.begin(), ends_.begin() + run_steps_, now) - ends_.begin();
   return outstanding_ - ended * run_decodes_;
@@ -119,8 +113,7 @@ void Instance::finish_steps(const StepPlan& p, int steps)
     if (r->prefilled >= r->target_prefill) {
       r->generated++; // the prefill step samples the next token
       collector_.tokens(t_end, 0, 1);
-      if (r->first_token < 0 && (setup_.role != Role::prefill || r->remaining_output() == 0))
-        r->first_token = t_end;
+      if (r->first_token < 0 && (setup_.role != Role::prefill || r->remaining_output() == 0)) r->first_token = t_end;
       if (r->remaining_output() == 0)
         done.push_back(r);
       else if (setup_.role == Role::prefill)
@@ -133,8 +126,7 @@ void Instance::finish_steps(const StepPlan& p, int steps)
     r->generated += steps;
     state_.kv_used += steps;
     outstanding_ -= steps;
-    if (r->remaining_output() == 0)
-      done.push_back(r);
+    if (r->remaining_output() == 0) done.push_back(r);
   }
   auto leave = [&](Request* r) {
     state_.running.erase(std::find(state_.running.begin(), state_.running.end(), r));
@@ -192,8 +184,7 @@ void Instance::run()
       steps = int(std::lower_bound(ends_.begin(), ends_.begin() + k, now) - ends_.begin()) + 1;
       steps = std::min(steps, k);
       lock.unlock();
-      if (ends_[steps - 1] > now)
-        s4u::this_actor::sleep_until(ends_[steps - 1]);
+      if (ends_[steps - 1] > now) s4u::this_actor::sleep_until(ends_[steps - 1]);
     }
     stats_.wakeups++;
     collector_.events++;

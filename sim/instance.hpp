@@ -29,16 +29,16 @@ struct InstanceSetup {
   int gpus = 1;
   simgrid::s4u::Host* host = nullptr;
   long kv_capacity_tokens = 0;
-  bool exact = false;      // one wake-up per step
+  bool exact = false; // one wake-up per step
   long max_fast_steps = 4096;
 };
 
 class Instance {
 public:
-  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
-           std::unique_ptr<StepTimeModel> model, Collector& collector, InstanceListener& listener);
+  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched, std::unique_ptr<StepTimeModel> model,
+           Collector& collector, InstanceListener& listener);
 
-  void submit(Request* r); // from the router or a KV transfer
+  void submit(Request* r);     // from the router or a KV transfer
   void release_kv(Request* r); // after its KV left this (prefill) instance
   void run();                  // actor body
 
@@ -66,8 +66,8 @@ private:
   InstanceStats stats_;
   long outstanding_ = 0;
   long submissions_ = 0;
-  int run_steps_ = 0;     // steps of the run in progress (0: none)
-  long run_decodes_ = 0;  // decoding sequences in it
+  int run_steps_ = 0;    // steps of the run in progress (0: none)
+  long run_decodes_ = 0; // decoding sequences in it
   std::vector<double> ends_;
   std::vector<StepTime> step_times_;
   simgrid::s4u::MutexPtr mutex_;

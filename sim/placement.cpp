@@ -5,9 +5,12 @@ namespace fs {
 const char* role_name(Role r)
 {
   switch (r) {
-    case Role::mixed: return "mixed";
-    case Role::prefill: return "prefill";
-    case Role::decode: return "decode";
+  case Role::mixed:
+    return "mixed";
+  case Role::prefill:
+    return "prefill";
+  case Role::decode:
+    return "decode";
   }
   return "?";
 }

@@ -14,8 +14,7 @@ Platform build_platform(const Scenario& s)
   double rack_bw = 0;
   int in_rack = 0;
   auto close_rack = [&] {
-    if (!rack)
-      return;
+    if (!rack) return;
     auto* up = spine->create_split_duplex_link("rack" + std::to_string(pf.racks) + "-uplink",
                                                rack_bw / s.fabric.oversubscription);
     up->set_latency(s.fabric.link_latency_s)->seal();
@@ -27,8 +26,7 @@ Platform build_platform(const Scenario& s)
   };
   for (const ServerPool& pool : s.pools) {
     for (int i = 0; i < pool.servers; ++i) {
-      if (in_rack == per_rack)
-        close_rack();
+      if (in_rack == per_rack) close_rack();
       if (!rack) {
         rack = s4u::create_star_zone("rack" + std::to_string(pf.racks));
         rack->set_parent(spine);

@@ -10,8 +10,8 @@ struct Request {
   // On the instance that holds it now:
   long target_prefill = 0; // tokens whose KV must be (re)computed here: input + tokens generated so far
   long prefilled = 0;
-  long kv_tokens = 0; // KV-cache tokens held
-  long generated = 0; // output tokens produced so far
+  long kv_tokens = 0;     // KV-cache tokens held
+  long generated = 0;     // output tokens produced so far
   long input_counted = 0; // prompt tokens already counted in throughput (recompute is not new input)
   bool arrived_by_transfer = false;
 

@@ -19,8 +19,7 @@ public:
   {
     size_t best = 0;
     for (size_t i = 1; i < outstanding.size(); ++i)
-      if (outstanding[i] < outstanding[best])
-        best = i;
+      if (outstanding[i] < outstanding[best]) best = i;
     return best;
   }
 };
@@ -43,7 +42,8 @@ const RouterRegistry& router_registry()
 {
   static const RouterRegistry reg = [] {
     RouterRegistry r("router");
-    r.add("round_robin", "cycle through the instances in order", [](uint64_t) { return std::make_unique<RoundRobin>(); });
+    r.add("round_robin", "cycle through the instances in order",
+          [](uint64_t) { return std::make_unique<RoundRobin>(); });
     r.add("least_outstanding", "instance owing the fewest tokens (queued prefill + remaining decode)",
           [](uint64_t) { return std::make_unique<LeastOutstanding>(); });
     r.add("random", "uniformly random instance (seeded)", [](uint64_t s) { return std::make_unique<Random>(s); });

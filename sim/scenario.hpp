@@ -74,7 +74,7 @@ struct SloConfig {
 
 struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
-  double warmup_s = -1; // < 0: the first 10% of the arrival span
+  double warmup_s = -1;      // < 0: the first 10% of the arrival span
   double cooldown_s = 0;
 };
 

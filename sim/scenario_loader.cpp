@@ -16,8 +16,7 @@ Json resolved_json(const Scenario& s);
 const ServerPool& Scenario::pool(const std::string& name) const
 {
   for (auto const& p : pools)
-    if (p.name == name)
-      return p;
+    if (p.name == name) return p;
   throw InputError("no pool named \"" + name + "\"");
 }
 
@@ -26,8 +25,7 @@ namespace {
 std::string resolve_path(const std::string& p, const std::string& scenario_file)
 {
   namespace stdfs = std::filesystem;
-  if (p.empty() || stdfs::path(p).is_absolute() || stdfs::exists(p))
-    return p;
+  if (p.empty() || stdfs::path(p).is_absolute() || stdfs::exists(p)) return p;
   const stdfs::path rel = stdfs::path(scenario_file).parent_path() / p;
   return stdfs::exists(rel) ? rel.string() : p;
 }
@@ -36,8 +34,7 @@ Dtype dtype_of(const JsonNode& n, const char* key, const char* def)
 {
   Dtype d;
   const std::string s = n.string(key, def);
-  if (!parse_dtype(s, d))
-    n.fail(key, "unknown dtype \"" + s + "\"; expected fp32, bf16, fp16, fp8, int8 or fp4");
+  if (!parse_dtype(s, d)) n.fail(key, "unknown dtype \"" + s + "\"; expected fp32, bf16, fp16, fp8, int8 or fp4");
   return d;
 }
 
@@ -59,20 +56,17 @@ LengthDist parse_length(const JsonNode& n, const std::string& file, bool input_c
     LengthDist f = fit_lognormal(read_azure_trace(path), input_column);
     d.mu = f.mu;
     d.sigma = f.sigma;
-    if (!n.has("max"))
-      d.max = f.max;
+    if (!n.has("max")) d.max = f.max;
   } else if (n.has("mean") || n.has("median")) {
     const double mean = n.positive("mean"), median = n.positive("median");
-    if (mean < median)
-      n.fail("mean", "a lognormal needs mean >= median");
+    if (mean < median) n.fail("mean", "a lognormal needs mean >= median");
     d.mu = std::log(median);
     d.sigma = std::sqrt(2 * std::log(mean / median));
   } else {
     d.mu = n.number("mu");
     d.sigma = n.non_negative("sigma", 0);
   }
-  if (d.max < d.min)
-    n.fail("max", "must be >= min");
+  if (d.max < d.min) n.fail("max", "must be >= min");
   n.done();
   return d;
 }
@@ -85,17 +79,14 @@ WorkloadConfig parse_workload(const JsonNode& n, const std::string& file)
     n.fail("type", "unknown workload \"" + w.type + "\"; known: " + workload_registry().known());
   w.num_requests = n.integer("num_requests", 0);
   w.duration_s = n.non_negative("duration_s", 0);
-  if (w.num_requests < 0)
-    n.fail("num_requests", "expected >= 0");
+  if (w.num_requests < 0) n.fail("num_requests", "expected >= 0");
   if (w.type == "trace") {
     w.trace_path = resolve_path(n.string("path"), file);
     w.time_scale = n.positive("time_scale", 1);
   } else {
     w.qps = n.positive("qps");
-    if (w.type == "gamma")
-      w.cv = n.positive("cv");
-    if (w.num_requests == 0 && w.duration_s == 0)
-      n.fail("duration_s", "give num_requests or duration_s (> 0)");
+    if (w.type == "gamma") w.cv = n.positive("cv");
+    if (w.num_requests == 0 && w.duration_s == 0) n.fail("duration_s", "give num_requests or duration_s (> 0)");
     w.input = parse_length(n.at("input"), file, true);
     w.output = parse_length(n.at("output"), file, false);
   }
@@ -116,15 +107,13 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
   if (n.has("chip")) {
     const std::string chip = n.string("chip");
     auto c = cat.chips.find(chip);
-    if (c == cat.chips.end())
-      n.fail("chip", "unknown chip \"" + chip + "\"; known: " + known_names(cat.chips));
+    if (c == cat.chips.end()) n.fail("chip", "unknown chip \"" + chip + "\"; known: " + known_names(cat.chips));
     p.server.chip = c->second;
   }
   if (n.has("nic")) {
     const std::string nic = n.string("nic");
     auto c = cat.nics.find(nic);
-    if (c == cat.nics.end())
-      n.fail("nic", "unknown NIC \"" + nic + "\"; known: " + known_names(cat.nics));
+    if (c == cat.nics.end()) n.fail("nic", "unknown NIC \"" + nic + "\"; known: " + known_names(cat.nics));
     p.server.nic = c->second;
   }
   p.server.gpus_per_server = int(n.positive_int("gpus_per_server", p.server.gpus_per_server));
@@ -147,8 +136,7 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   Economics e;
   auto field = [&](const char* key, double def, const char* source, double lo, double hi) {
     double v = n.number(key, def);
-    if (v < lo || v > hi)
-      n.fail(key, "expected a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    if (v < lo || v > hi) n.fail(key, "expected a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     src[key] = n.has(key) ? "scenario" : source;
     return v;
   };
@@ -156,9 +144,9 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]", 1, 5);
   e.depreciation_years =
       field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]", 0.1, 30);
-  e.busy_power_fraction = field("busy_power_fraction", 0.85,
-                                "estimate: H100 measured 267-680 W under LLM inference, i.e. up to ~0.97 of TDP [S30]",
-                                0.05, 1);
+  e.busy_power_fraction =
+      field("busy_power_fraction", 0.85,
+            "estimate: H100 measured 267-680 W under LLM inference, i.e. up to ~0.97 of TDP [S30]", 0.05, 1);
   n.done();
   return e;
 }
@@ -178,23 +166,19 @@ void apply_set(Json& doc, const std::string& assignment)
   Json* cur = &doc;
   std::string token;
   auto step = [&](const std::string& t) {
-    if (t.empty())
-      throw InputError("--set " + assignment + ": empty path element");
+    if (t.empty()) throw InputError("--set " + assignment + ": empty path element");
     if (cur->is_array()) {
       size_t i = std::stoul(t);
-      if (i >= cur->size())
-        throw InputError("--set " + assignment + ": index " + t + " out of range");
+      if (i >= cur->size()) throw InputError("--set " + assignment + ": index " + t + " out of range");
       cur = &(*cur)[i];
     } else {
-      if (!cur->is_object())
-        throw InputError("--set " + assignment + ": \"" + t + "\" is not inside an object");
+      if (!cur->is_object()) throw InputError("--set " + assignment + ": \"" + t + "\" is not inside an object");
       cur = &(*cur)[t];
     }
   };
   for (char c : path) {
     if (c == '.' || c == '[' || c == ']') {
-      if (!token.empty())
-        step(token);
+      if (!token.empty()) step(token);
       token.clear();
     } else {
       token += c;
@@ -220,20 +204,17 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
 
   const std::string model = root.string("model");
   auto m = cat.models.find(model);
-  if (m == cat.models.end())
-    root.fail("model", "unknown model \"" + model + "\"; known: " + known_names(cat.models));
+  if (m == cat.models.end()) root.fail("model", "unknown model \"" + model + "\"; known: " + known_names(cat.models));
   s.model = m->second;
   s.dtypes.weights = dtype_of(root, "dtype", "bf16");
   s.dtypes.kv = dtype_of(root, "kv_dtype", "bf16");
 
   JsonNode pools = root.at("pools");
-  if (pools.size() == 0)
-    pools.fail_here("expected at least one pool");
+  if (pools.size() == 0) pools.fail_here("expected at least one pool");
   for (size_t i = 0; i < pools.size(); ++i) {
     s.pools.push_back(parse_pool(pools[i], cat));
     for (size_t j = 0; j < i; ++j)
-      if (s.pools[j].name == s.pools[i].name)
-        pools[i].fail("name", "duplicate pool name \"" + s.pools[i].name + "\"");
+      if (s.pools[j].name == s.pools[i].name) pools[i].fail("name", "duplicate pool name \"" + s.pools[i].name + "\"");
   }
 
   if (auto f = root.get("fabric")) {
@@ -262,8 +243,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     root.fail("router", "unknown router \"" + s.router + "\"; known: " + router_registry().known());
 
   JsonNode places = root.at("placements");
-  if (places.size() == 0)
-    places.fail_here("expected at least one placement");
+  if (places.size() == 0) places.fail_here("expected at least one placement");
   std::set<std::string> names;
   for (size_t i = 0; i < places.size(); ++i) {
     JsonNode p = places[i];
@@ -272,8 +252,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     pc.name = p.string("name", pc.type);
     if (!placement_registry().has(pc.type))
       p.fail("type", "unknown placement \"" + pc.type + "\"; known: " + placement_registry().known());
-    if (!names.insert(pc.name).second)
-      p.fail("name", "duplicate placement name \"" + pc.name + "\"");
+    if (!names.insert(pc.name).second) p.fail("name", "duplicate placement name \"" + pc.name + "\"");
     pc.groups = placement_registry().make(pc.type)->parse(p);
     std::map<std::string, int> gpus_used;
     for (size_t g = 0; g < pc.groups.size(); ++g) {
@@ -281,24 +260,21 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
       const std::string where = pc.groups.size() > 1 ? std::string(role_name(grp.role)) + "." : "";
       const ServerPool* pool = nullptr;
       for (auto const& pl : s.pools)
-        if (pl.name == grp.pool)
-          pool = &pl;
+        if (pl.name == grp.pool) pool = &pl;
       if (!pool) {
         std::string known;
         for (auto const& pl : s.pools)
           known += (known.empty() ? "" : ", ") + pl.name;
         p.fail(where + "pool", "unknown pool \"" + grp.pool + "\"; known: " + known);
       }
-      if (auto why = check_parallelism(s.model, grp.par); !why.empty())
-        p.fail(where + "tp", why);
+      if (auto why = check_parallelism(s.model, grp.par); !why.empty()) p.fail(where + "tp", why);
       if (grp.par.tp > pool->server.gpus_per_server)
         p.fail(where + "tp", "tp=" + std::to_string(grp.par.tp) + " exceeds the " +
                                  std::to_string(pool->server.gpus_per_server) + " GPUs of a " + pool->name + " server");
       const double reserve = s.scheduler.activation_reserve_gb * 1e9;
       MemoryPlan mp =
           plan_memory(s.model, pool->server.chip, grp.par, s.dtypes, s.scheduler.gpu_memory_utilization, reserve);
-      if (!mp.fits)
-        p.fail(where + "tp", mp.why);
+      if (!mp.fits) p.fail(where + "tp", mp.why);
       gpus_used[grp.pool] += grp.instances * grp.par.gpus();
     }
     for (auto const& [pool, used] : gpus_used)

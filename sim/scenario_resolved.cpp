@@ -27,8 +27,7 @@ Json chip_json(const ChipSpec& c)
 Json length_json(const LengthDist& d)
 {
   Json j = {{"type", d.type}, {"min", d.min}, {"max", d.max}};
-  if (d.type == "fixed")
-    j["value"] = d.value;
+  if (d.type == "fixed") j["value"] = d.value;
   if (d.type == "lognormal") {
     j["mu"] = d.mu;
     j["sigma"] = d.sigma;
@@ -80,8 +79,9 @@ Json resolved_json(const Scenario& s)
                 {"intermediate_size", m.intermediate_size},
                 {"vocab_size", m.vocab_size},
                 {"max_context_tokens", m.max_context_tokens},
-                {"moe", m.moe ? Json{{"num_experts", m.moe->num_experts}, {"experts_per_token", m.moe->experts_per_token}}
-                              : Json()},
+                {"moe", m.moe
+                            ? Json{{"num_experts", m.moe->num_experts}, {"experts_per_token", m.moe->experts_per_token}}
+                            : Json()},
                 {"source", m.source}};
   const WorkloadConfig& w = s.workload;
   Json workload = {{"type", w.type}, {"num_requests", w.num_requests}, {"duration_s", w.duration_s}};
@@ -90,8 +90,7 @@ Json resolved_json(const Scenario& s)
     workload["time_scale"] = w.time_scale;
   } else {
     workload["qps"] = w.qps;
-    if (w.type == "gamma")
-      workload["cv"] = w.cv;
+    if (w.type == "gamma") workload["cv"] = w.cv;
     workload["input"] = length_json(w.input);
     workload["output"] = length_json(w.output);
   }

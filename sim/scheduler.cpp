@@ -27,8 +27,7 @@ void add_prefill(StepPlan& p, Request* r, long n)
 {
   p.prefill.push_back({r, n});
   p.batch.prefill.push_back({n, r->prefilled});
-  if (r->prefilled + n >= r->target_prefill)
-    p.batch.logits_tokens++;
+  if (r->prefilled + n >= r->target_prefill) p.batch.logits_tokens++;
 }
 
 void reserve_decode_tokens(EngineState& s, StepPlan& p)
@@ -50,8 +49,7 @@ namespace {
 // Admits a waiting request if a sequence slot and KV for `kv_needed` tokens are free.
 bool admit(EngineState& s, long kv_needed)
 {
-  if (long(s.running.size()) >= s.max_seqs || s.kv_used + kv_needed > s.kv_capacity)
-    return false;
+  if (long(s.running.size()) >= s.max_seqs || s.kv_used + kv_needed > s.kv_capacity) return false;
   Request* r = s.waiting.front();
   s.waiting.pop_front();
   s.running.push_back(r);
@@ -66,16 +64,14 @@ bool admit(EngineState& s, long kv_needed)
 void admit_transferred(EngineState& s)
 {
   while (!s.waiting.empty() && s.waiting.front()->arrived_by_transfer)
-    if (!admit(s, s.waiting.front()->target_prefill + 1))
-      break;
+    if (!admit(s, s.waiting.front()->target_prefill + 1)) break;
 }
 
 // Tokens of a prompt with `remaining` tokens to put in this step; 0 = none. Whole prompts may exceed the budget
 // when they are alone in the step (else a prompt longer than the budget would never run).
 long prefill_chunk(const EngineState& s, const StepPlan& p, long remaining, long budget, bool whole_prompts)
 {
-  if (!whole_prompts)
-    return std::min({remaining, budget, s.chunk_tokens});
+  if (!whole_prompts) return std::min({remaining, budget, s.chunk_tokens});
   return (remaining <= budget || p.prefill.empty()) ? remaining : 0;
 }
 
@@ -83,15 +79,11 @@ long prefill_chunk(const EngineState& s, const StepPlan& p, long remaining, long
 void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
 {
   for (Request* r : s.running) {
-    if (budget <= 0)
-      return;
-    if (r->prefill_done())
-      continue;
+    if (budget <= 0) return;
+    if (r->prefill_done()) continue;
     long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
-    if (n <= 0)
-      return;
-    if (s.kv_used + n > s.kv_capacity)
-      return;
+    if (n <= 0) return;
+    if (s.kv_used + n > s.kv_capacity) return;
     s.kv_used += n;
     r->kv_tokens += n;
     add_prefill(p, r, n);
@@ -100,15 +92,12 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
   while (budget > 0 && !s.waiting.empty()) {
     Request* r = s.waiting.front();
     if (r->arrived_by_transfer) {
-      if (!admit(s, r->target_prefill + 1))
-        return;
+      if (!admit(s, r->target_prefill + 1)) return;
       continue;
     }
     long n = prefill_chunk(s, p, r->target_prefill, budget, whole_prompts);
-    if (n <= 0)
-      return;
-    if (!admit(s, n))
-      return;
+    if (n <= 0) return;
+    if (!admit(s, n)) return;
     s.kv_used += n;
     r->kv_tokens += n;
     add_prefill(p, r, n);
@@ -143,12 +132,10 @@ public:
     StepPlan p;
     admit_transferred(s);
     fill_prefill(s, p, s.token_budget, true);
-    if (!p.empty())
-      return p;
+    if (!p.empty()) return p;
     reserve_decode_tokens(s, p);
     for (Request* r : s.running)
-      if (r->prefill_done())
-        add_decode(p, r);
+      if (r->prefill_done()) add_decode(p, r);
     return p;
   }
 };

@@ -11,8 +11,7 @@ Percentiles percentiles(std::vector<double> xs)
 {
   Percentiles p;
   p.n = long(xs.size());
-  if (xs.empty())
-    return p;
+  if (xs.empty()) return p;
   std::sort(xs.begin(), xs.end());
   auto q = [&](double f) {
     const double pos = f * double(xs.size() - 1);
@@ -28,23 +27,19 @@ Percentiles percentiles(std::vector<double> xs)
 
 namespace {
 
-Json to_json(const Percentiles& p) { return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"n", p.n}}; }
-
-double tpot(const Request& r)
+Json to_json(const Percentiles& p)
 {
-  return (r.finish - r.first_token) / double(r.spec.output_tokens - 1);
+  return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"n", p.n}};
 }
+
+double tpot(const Request& r) { return (r.finish - r.first_token) / double(r.spec.output_tokens - 1); }
 
 bool meets_slo(const Request& r, const SloConfig& slo)
 {
-  if (r.finish < 0)
-    return false;
-  if (slo.ttft_s > 0 && r.first_token - r.spec.arrival > slo.ttft_s)
-    return false;
-  if (slo.tpot_s > 0 && r.spec.output_tokens > 1 && tpot(r) > slo.tpot_s)
-    return false;
-  if (slo.e2e_s > 0 && r.finish - r.spec.arrival > slo.e2e_s)
-    return false;
+  if (r.finish < 0) return false;
+  if (slo.ttft_s > 0 && r.first_token - r.spec.arrival > slo.ttft_s) return false;
+  if (slo.tpot_s > 0 && r.spec.output_tokens > 1 && tpot(r) > slo.tpot_s) return false;
+  if (slo.e2e_s > 0 && r.finish - r.spec.arrival > slo.e2e_s) return false;
   return true;
 }
 
@@ -62,19 +57,15 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
       drop_reasons[q.dropped]++;
       continue;
     }
-    if (q.finish < 0)
-      continue;
+    if (q.finish < 0) continue;
     completed++;
     preemptions += q.preemptions;
-    if (q.kv_bytes_transferred > 0)
-      transfer_bytes.push_back(q.kv_bytes_transferred);
-    if (!w.contains(q.spec.arrival))
-      continue;
+    if (q.kv_bytes_transferred > 0) transfer_bytes.push_back(q.kv_bytes_transferred);
+    if (!w.contains(q.spec.arrival)) continue;
     measured++;
     ttft.push_back(q.first_token - q.spec.arrival);
     e2e.push_back(q.finish - q.spec.arrival);
-    if (q.spec.output_tokens > 1)
-      tpots.push_back(tpot(q));
+    if (q.spec.output_tokens > 1) tpots.push_back(tpot(q));
     good += meets_slo(q, s.slo);
   }
   const long arrived = long(r.requests.size());
@@ -114,51 +105,58 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   for (auto const& [why, n] : drop_reasons)
     drops[why] = n;
   const Percentiles tb = percentiles(transfer_bytes);
-  return {
-      {"scenario", s.name},
-      {"placement", pc.name},
-      {"placement_type", pc.type},
-      {"model", s.model.name},
-      {"gpus", gpus},
-      {"requests",
-       {{"arrived", arrived}, {"completed", completed}, {"dropped", dropped}, {"measured", measured},
-        {"drop_reasons", drops}, {"preemptions", preemptions}}},
-      {"window_s", {{"start", w.start}, {"end", w.end}}},
-      {"throughput",
-       {{"input_tokens_per_s", in_tps},
-        {"output_tokens_per_s", out_tps},
-        {"requests_per_s", double(measured) / len},
-        {"output_tokens_per_s_per_gpu", out_tps / double(gpus)}}},
-      {"latency_s", {{"ttft", to_json(percentiles(ttft))}, {"tpot", to_json(percentiles(tpots))}, {"e2e", to_json(percentiles(e2e))}}},
-      {"goodput_requests_per_s", double(good) / len},
-      {"slo",
-       {{"ttft_s", s.slo.ttft_s},
-        {"tpot_s", s.slo.tpot_s},
-        {"e2e_s", s.slo.e2e_s},
-        {"attainment", measured ? double(good) / double(measured) : 0.0}}},
-      {"utilization", util},
-      {"power_kw", cost.power_kw},
-      {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
-      {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
-      {"cost",
-       {{"usd_per_hour", cost.usd_per_hour},
-        {"capex_usd_per_hour", cost.capex_usd_per_hour},
-        {"energy_usd_per_hour", cost.energy_usd_per_hour},
-        {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
-        {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)}}},
-      {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
-      {"calibration", r.calibration},
-      {"sim",
-       {{"wall_s", r.wall_s},
-        {"simulated_s", r.simulated_s},
-        {"events", r.events},
-        {"mode", s.sim.mode},
-        {"network_model", s.fabric.network_model}}}};
+  return {{"scenario", s.name},
+          {"placement", pc.name},
+          {"placement_type", pc.type},
+          {"model", s.model.name},
+          {"gpus", gpus},
+          {"requests",
+           {{"arrived", arrived},
+            {"completed", completed},
+            {"dropped", dropped},
+            {"measured", measured},
+            {"drop_reasons", drops},
+            {"preemptions", preemptions}}},
+          {"window_s", {{"start", w.start}, {"end", w.end}}},
+          {"throughput",
+           {{"input_tokens_per_s", in_tps},
+            {"output_tokens_per_s", out_tps},
+            {"requests_per_s", double(measured) / len},
+            {"output_tokens_per_s_per_gpu", out_tps / double(gpus)}}},
+          {"latency_s",
+           {{"ttft", to_json(percentiles(ttft))},
+            {"tpot", to_json(percentiles(tpots))},
+            {"e2e", to_json(percentiles(e2e))}}},
+          {"goodput_requests_per_s", double(good) / len},
+          {"slo",
+           {{"ttft_s", s.slo.ttft_s},
+            {"tpot_s", s.slo.tpot_s},
+            {"e2e_s", s.slo.e2e_s},
+            {"attainment", measured ? double(good) / double(measured) : 0.0}}},
+          {"utilization", util},
+          {"power_kw", cost.power_kw},
+          {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
+          {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
+          {"cost",
+           {{"usd_per_hour", cost.usd_per_hour},
+            {"capex_usd_per_hour", cost.capex_usd_per_hour},
+            {"energy_usd_per_hour", cost.energy_usd_per_hour},
+            {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
+            {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)}}},
+          {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
+          {"calibration", r.calibration},
+          {"sim",
+           {{"wall_s", r.wall_s},
+            {"simulated_s", r.simulated_s},
+            {"events", r.events},
+            {"mode", s.sim.mode},
+            {"network_model", s.fabric.network_model}}}};
 }
 
 void write_requests_csv(std::ostream& out, const RunResult& r)
 {
-  out << "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,preemptions,dropped\n";
+  out << "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,preemptions,"
+         "dropped\n";
   out.precision(9);
   for (const Request& q : r.requests) {
     std::string why = q.dropped;

@@ -21,8 +21,7 @@ bool parse_time(const std::string& s, double& out)
   std::tm tm{};
   int y, mo, d, h, mi;
   double sec;
-  if (std::sscanf(s.c_str(), "%d-%d-%d %d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) != 6)
-    return false;
+  if (std::sscanf(s.c_str(), "%d-%d-%d %d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) != 6) return false;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
@@ -37,20 +36,16 @@ bool parse_time(const std::string& s, double& out)
 std::vector<TraceRow> read_azure_trace(const std::string& path)
 {
   std::ifstream in(path);
-  if (!in)
-    throw InputError(path + ": cannot open trace file");
+  if (!in) throw InputError(path + ": cannot open trace file");
   std::string line;
   std::vector<TraceRow> rows;
   long lineno = 0;
   double t0 = 0;
   while (std::getline(in, line)) {
     ++lineno;
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    if (line.empty())
-      continue;
-    if (lineno == 1 && line.find("TIMESTAMP") != std::string::npos)
-      continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (lineno == 1 && line.find("TIMESTAMP") != std::string::npos) continue;
     std::stringstream ss(line);
     std::string ts, a, b;
     if (!std::getline(ss, ts, ',') || !std::getline(ss, a, ',') || !std::getline(ss, b, ','))
@@ -62,15 +57,13 @@ std::vector<TraceRow> read_azure_trace(const std::string& path)
     r.output = std::strtol(b.c_str(), &e2, 10);
     if (!parse_time(ts, r.t) || *e1 || *e2 || r.input < 0 || r.output < 0)
       throw InputError(path + ":" + std::to_string(lineno) + ": cannot read \"" + line + "\"");
-    if (rows.empty())
-      t0 = r.t;
+    if (rows.empty()) t0 = r.t;
     r.t -= t0;
     if (!rows.empty() && r.t < rows.back().t)
       throw InputError(path + ":" + std::to_string(lineno) + ": timestamps go backwards");
     rows.push_back(r);
   }
-  if (rows.empty())
-    throw InputError(path + ": trace has no requests");
+  if (rows.empty()) throw InputError(path + ": trace has no requests");
   return rows;
 }
 

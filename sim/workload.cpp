@@ -6,10 +6,7 @@ namespace fs {
 
 namespace {
 
-long clamp_len(double x, const LengthDist& d)
-{
-  return long(std::clamp(std::round(x), std::max(1.0, d.min), d.max));
-}
+long clamp_len(double x, const LengthDist& d) { return long(std::clamp(std::round(x), std::max(1.0, d.min), d.max)); }
 
 class Fixed : public LengthSampler {
 public:
@@ -55,8 +52,7 @@ template <class Gap> std::vector<RequestSpec> renewal(const WorkloadConfig& w, u
   double t = 0;
   for (long i = 0;; ++i) {
     t += gap(rng);
-    if ((w.num_requests > 0 && i >= w.num_requests) || (w.num_requests == 0 && t > w.duration_s))
-      break;
+    if ((w.num_requests > 0 && i >= w.num_requests) || (w.num_requests == 0 && t > w.duration_s)) break;
     reqs.push_back({i, t, in->sample(len_rng), out->sample(len_rng)});
   }
   return reqs;
@@ -88,8 +84,7 @@ public:
     std::vector<RequestSpec> reqs;
     for (const TraceRow& row : read_azure_trace(w.trace_path)) {
       const double t = row.t * w.time_scale;
-      if ((w.num_requests > 0 && long(reqs.size()) >= w.num_requests) || (w.duration_s > 0 && t > w.duration_s))
-        break;
+      if ((w.num_requests > 0 && long(reqs.size()) >= w.num_requests) || (w.duration_s > 0 && t > w.duration_s)) break;
       reqs.push_back({long(reqs.size()), t, std::max(1L, row.input), std::max(1L, row.output)});
     }
     return reqs;

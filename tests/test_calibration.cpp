@@ -34,7 +34,8 @@ struct Noise {
 
 double rel(double got, double want) { return std::abs(got - want) / std::abs(want); }
 
-std::vector<MemSample> mem_samples(double noise) {
+std::vector<MemSample> mem_samples(double noise)
+{
   Noise nz(noise);
   std::vector<MemSample> s;
   for (double bytes = 64 * 1024.0; bytes <= 4.0 * (1ull << 30); bytes *= 2)
@@ -43,12 +44,14 @@ std::vector<MemSample> mem_samples(double noise) {
   return s;
 }
 
-GemmContext gemm_context(const MemFit& mem, double peak, double dtype_bytes) {
+GemmContext gemm_context(const MemFit& mem, double peak, double dtype_bytes)
+{
   return GemmContext{peak, dtype_bytes, kPeaks.hbm_bw, mem};
 }
 
 // Time = max(compute, memory) as on a real chip; the memory-bound shapes must not disturb the fit.
-std::vector<GemmSample> gemm_samples(const GemmCoef& truth, const GemmContext& cx, double noise) {
+std::vector<GemmSample> gemm_samples(const GemmCoef& truth, const GemmContext& cx, double noise)
+{
   Noise nz(noise);
   std::vector<GemmSample> s;
   for (double m : {1.0, 16.0, 128.0, 512.0, 2048.0, 4096.0, 8192.0, 16384.0})
@@ -64,7 +67,8 @@ std::vector<GemmSample> gemm_samples(const GemmCoef& truth, const GemmContext& c
   return s;
 }
 
-std::vector<DecodeAttnSample> decode_samples(double noise) {
+std::vector<DecodeAttnSample> decode_samples(double noise)
+{
   Noise nz(noise);
   std::vector<DecodeAttnSample> s;
   for (double batch : {1.0, 4.0, 16.0, 64.0, 256.0})
@@ -77,7 +81,8 @@ std::vector<DecodeAttnSample> decode_samples(double noise) {
 
 double prefill_flops(double n, double c) { return 4 * 32 * 128 * (n * c + n * (n + 1) / 2); }
 
-std::vector<PrefillAttnSample> prefill_samples(double noise) {
+std::vector<PrefillAttnSample> prefill_samples(double noise)
+{
   Noise nz(noise);
   std::vector<PrefillAttnSample> s;
   for (double n : {64.0, 256.0, 1024.0, 4096.0, 16384.0})
@@ -91,12 +96,14 @@ std::vector<PrefillAttnSample> prefill_samples(double noise) {
 // A fresh directory under the system temp dir, removed at scope exit.
 struct TempDir {
   explicit TempDir(const std::string& tag)
-      : path(std::filesystem::temp_directory_path() / ("fs_calib_" + tag + "_" + std::to_string(::getpid()))) {
+      : path(std::filesystem::temp_directory_path() / ("fs_calib_" + tag + "_" + std::to_string(::getpid())))
+  {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& name, const std::vector<nlohmann::json>& lines) const {
+  void write(const std::string& name, const std::vector<nlohmann::json>& lines) const
+  {
     std::ofstream out(path / name);
     for (const auto& l : lines)
       out << l.dump() << "\n";
@@ -104,7 +111,8 @@ struct TempDir {
   std::filesystem::path path;
 };
 
-nlohmann::json provenance_line() {
+nlohmann::json provenance_line()
+{
   return {{"bench", "provenance"},
           {"for", "membw"},
           {"device", "NVIDIA H200"},
@@ -122,7 +130,8 @@ nlohmann::json provenance_line() {
 }
 
 // A raw directory as the kit writes it, from the known curves (no noise).
-void write_raw_dir(const TempDir& d) {
+void write_raw_dir(const TempDir& d)
+{
   std::vector<nlohmann::json> membw{provenance_line(), {{"bench", "selftest"}, {"what", "membw_triad"}, {"ok", true}}};
   for (const MemSample& s : mem_samples(0)) {
     membw.push_back({{"bench", "membw"}, {"op", "copy"}, {"l2", "cold"}, {"bytes", s.bytes}, {"time_s", s.time_s}});
@@ -165,7 +174,8 @@ void write_raw_dir(const TempDir& d) {
 
 } // namespace
 
-TEST_CASE("calibration: residual statistics") {
+TEST_CASE("calibration: residual statistics")
+{
   const Residuals r = residuals({1.0, 1.1, 0.9, 1.2}, {1, 1, 1, 1});
   CHECK(r.n == 4);
   CHECK(r.median_rel_err == doctest::Approx(0.1));
@@ -173,7 +183,8 @@ TEST_CASE("calibration: residual statistics") {
   CHECK(r.max_rel_err == doctest::Approx(0.2));
 }
 
-TEST_CASE("calibration: non-negative least squares") {
+TEST_CASE("calibration: non-negative least squares")
+{
   // y = 2 + 3x exactly.
   std::vector<std::vector<double>> rows;
   std::vector<double> y;
@@ -192,7 +203,8 @@ TEST_CASE("calibration: non-negative least squares") {
   CHECK(c[0] == doctest::Approx(8));
 }
 
-TEST_CASE("calibration: memory curve") {
+TEST_CASE("calibration: memory curve")
+{
   const MemFit exact = fit_mem(mem_samples(0), kPeaks.hbm_bw);
   CHECK(rel(exact.t0_s, kMem.t0_s) < 1e-9);
   CHECK(rel(exact.eff_inf, kMem.eff_inf) < 1e-9);
@@ -205,7 +217,8 @@ TEST_CASE("calibration: memory curve") {
   CHECK(noisy.res.max_rel_err < 0.025);
 }
 
-TEST_CASE("calibration: GEMM efficiency surface") {
+TEST_CASE("calibration: GEMM efficiency surface")
+{
   const GemmContext cx = gemm_context(kMem, kPeaks.bf16_flops, 2);
   const auto exact_s = gemm_samples(kGemm, cx, 0);
   const GemmCoef exact = fit_gemm(exact_s, cx);
@@ -231,7 +244,8 @@ TEST_CASE("calibration: GEMM efficiency surface") {
   CHECK(noisy.res.max_rel_err < 0.03);
 }
 
-TEST_CASE("calibration: GEMM needs compute-bound shapes") {
+TEST_CASE("calibration: GEMM needs compute-bound shapes")
+{
   const GemmContext cx = gemm_context(kMem, kPeaks.bf16_flops, 2);
   std::vector<GemmSample> small;
   for (double m : {1.0, 8.0, 64.0})
@@ -239,7 +253,8 @@ TEST_CASE("calibration: GEMM needs compute-bound shapes") {
   CHECK_THROWS_AS(fit_gemm(small, cx), std::invalid_argument);
 }
 
-TEST_CASE("calibration: decode attention") {
+TEST_CASE("calibration: decode attention")
+{
   const DecodeAttnFit exact = fit_decode_attn(decode_samples(0));
   CHECK(rel(exact.t0_s, kDecode.t0_s) < 1e-6);
   CHECK(rel(exact.per_seq_s, kDecode.per_seq_s) < 1e-6);
@@ -253,7 +268,8 @@ TEST_CASE("calibration: decode attention") {
   CHECK(noisy.res.max_rel_err < 0.025);
 }
 
-TEST_CASE("calibration: prefill attention") {
+TEST_CASE("calibration: prefill attention")
+{
   const PrefillAttnFit exact = fit_prefill_attn(prefill_samples(0), kPeaks.bf16_flops);
   CHECK(rel(exact.a, kPrefill.a) < 1e-6);
   CHECK(rel(exact.b, kPrefill.b) < 1e-6);
@@ -265,7 +281,8 @@ TEST_CASE("calibration: prefill attention") {
   CHECK(noisy.res.max_rel_err < 0.025);
 }
 
-TEST_CASE("calibration: raw directory to fitted.json to MeasuredEfficiency") {
+TEST_CASE("calibration: raw directory to fitted.json to MeasuredEfficiency")
+{
   TempDir d("e2e");
   write_raw_dir(d);
   const nlohmann::json j = fit_raw_dir(d.path.string(), kPeaks, "fitsha");
@@ -323,7 +340,8 @@ TEST_CASE("calibration: raw directory to fitted.json to MeasuredEfficiency") {
   CHECK(eff.decode_attention_s(64, kv).value() == doctest::Approx(kDecode.time_s(64, kv)).epsilon(1e-6));
 }
 
-TEST_CASE("calibration: bad raw directories") {
+TEST_CASE("calibration: bad raw directories")
+{
   auto message = [](const std::string& dir) -> std::string {
     try {
       fit_raw_dir(dir, kPeaks, "x");
@@ -332,21 +350,24 @@ TEST_CASE("calibration: bad raw directories") {
     }
     return "no error";
   };
-  SUBCASE("no provenance line") {
+  SUBCASE("no provenance line")
+  {
     TempDir d("noprov");
     d.write("membw.jsonl", {{{"bench", "membw"}, {"op", "copy"}, {"bytes", 1e6}, {"time_s", 1e-5}}});
     const std::string msg = message(d.path.string());
     CHECK(msg.find("provenance") != std::string::npos);
     CHECK(msg.find("membw.jsonl:1") != std::string::npos);
   }
-  SUBCASE("provenance only") {
+  SUBCASE("provenance only")
+  {
     TempDir d("provonly");
     d.write("a.jsonl", {provenance_line()});
     const std::string msg = message(d.path.string());
     CHECK(msg.find(d.path.string()) != std::string::npos);
     CHECK(msg.find("membw") != std::string::npos);
   }
-  SUBCASE("no bf16 gemm") {
+  SUBCASE("no bf16 gemm")
+  {
     TempDir d("nogemm");
     std::vector<nlohmann::json> lines{provenance_line()};
     for (const MemSample& s : mem_samples(0))
@@ -354,19 +375,22 @@ TEST_CASE("calibration: bad raw directories") {
     d.write("membw.jsonl", lines);
     CHECK(message(d.path.string()).find("no bf16 gemm") != std::string::npos);
   }
-  SUBCASE("malformed line names file:line") {
+  SUBCASE("malformed line names file:line")
+  {
     TempDir d("malformed");
     d.write("membw.jsonl", {provenance_line(), {{"bench", "membw"}, {"op", "copy"}, {"bytes", 1e6}, {"time_s", 1e-5}}});
     std::ofstream(d.path / "membw.jsonl", std::ios::app) << "{\"bench\": \"membw\", oops\n";
     CHECK(message(d.path.string()).find("membw.jsonl:3: malformed JSON") != std::string::npos);
   }
-  SUBCASE("bad field names file:line and key") {
+  SUBCASE("bad field names file:line and key")
+  {
     TempDir d("badfield");
     d.write("membw.jsonl", {provenance_line(), {{"bench", "membw"}, {"op", "copy"}, {"bytes", -1}, {"time_s", 1e-5}}});
     const std::string msg = message(d.path.string());
     CHECK(msg.find("membw.jsonl:2: bytes: expected a number > 0") != std::string::npos);
   }
-  SUBCASE("two devices in one directory") {
+  SUBCASE("two devices in one directory")
+  {
     TempDir d("twodev");
     nlohmann::json other = provenance_line();
     other["device"] = "NVIDIA H100 80GB HBM3";

@@ -30,8 +30,8 @@ Out simulate(const Json& doc, size_t placement = 0)
       RunResult r = run_placement(s, placement);
       Json reqs = Json::array();
       for (const Request& q : r.requests)
-        reqs.push_back({q.spec.arrival, q.first_token, q.finish, q.kv_bytes_transferred, q.dropped,
-                        q.spec.input_tokens, q.spec.output_tokens});
+        reqs.push_back({q.spec.arrival, q.first_token, q.finish, q.kv_bytes_transferred, q.dropped, q.spec.input_tokens,
+                        q.spec.output_tokens});
       std::ofstream(path) << Json{{"summary", make_summary(s, s.placements[placement], r)}, {"requests", reqs}}.dump();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "child: %s\n", e.what());

@@ -13,24 +13,23 @@ int main(int argc, char** argv)
   const std::string placement = argc > 2 ? argv[2] : "colocated";
   const std::string mode = argc > 3 ? argv[3] : "fast";
   const double qps = argc > 4 ? std::atof(argv[4]) : 60;
-  fs::Json doc = {
-      {"name", "bench-64gpu"},
-      {"model", "Llama-3.1-70B"},
-      {"pools", {{{"name", "h100"}, {"server", "HGX-H100-8"}, {"servers", 8}}}},
-      {"fabric", {{"servers_per_rack", 4}, {"oversubscription", 2}}},
-      {"placements",
-       {{{"name", "colocated"}, {"type", "colocated"}, {"pool", "h100"}, {"instances", 16}, {"tp", 4}},
-        {{"name", "disaggregated"},
-         {"type", "disaggregated"},
-         {"prefill", {{"pool", "h100"}, {"instances", 8}, {"tp", 4}}},
-         {"decode", {{"pool", "h100"}, {"instances", 8}, {"tp", 4}}}}}},
-      {"workload",
-       {{"type", "poisson"},
-        {"qps", qps},
-        {"num_requests", n},
-        {"input", {{"type", "lognormal"}, {"mean", 1155}, {"median", 1020}, {"max", 14050}}},
-        {"output", {{"type", "lognormal"}, {"mean", 211}, {"median", 129}, {"max", 1000}}}}},
-      {"sim", {{"mode", mode}}}};
+  fs::Json doc = {{"name", "bench-64gpu"},
+                  {"model", "Llama-3.1-70B"},
+                  {"pools", {{{"name", "h100"}, {"server", "HGX-H100-8"}, {"servers", 8}}}},
+                  {"fabric", {{"servers_per_rack", 4}, {"oversubscription", 2}}},
+                  {"placements",
+                   {{{"name", "colocated"}, {"type", "colocated"}, {"pool", "h100"}, {"instances", 16}, {"tp", 4}},
+                    {{"name", "disaggregated"},
+                     {"type", "disaggregated"},
+                     {"prefill", {{"pool", "h100"}, {"instances", 8}, {"tp", 4}}},
+                     {"decode", {{"pool", "h100"}, {"instances", 8}, {"tp", 4}}}}}},
+                  {"workload",
+                   {{"type", "poisson"},
+                    {"qps", qps},
+                    {"num_requests", n},
+                    {"input", {{"type", "lognormal"}, {"mean", 1155}, {"median", 1020}, {"max", 14050}}},
+                    {"output", {{"type", "lognormal"}, {"mean", 211}, {"median", 129}, {"max", 1000}}}}},
+                  {"sim", {{"mode", mode}}}};
   try {
     fs::Scenario s = fs::parse_scenario(doc, "(bench)");
     const size_t idx = placement == "disaggregated" ? 1 : 0;

@@ -15,11 +15,9 @@ namespace {
 std::string raw_device_name(const std::string& raw_dir)
 {
   namespace stdfs = std::filesystem;
-  if (!stdfs::is_directory(raw_dir))
-    throw InputError(raw_dir + ": not a directory of raw *.jsonl measurements");
+  if (!stdfs::is_directory(raw_dir)) throw InputError(raw_dir + ": not a directory of raw *.jsonl measurements");
   for (auto const& e : stdfs::directory_iterator(raw_dir)) {
-    if (e.path().extension() != ".jsonl")
-      continue;
+    if (e.path().extension() != ".jsonl") continue;
     std::ifstream in(e.path());
     std::string line;
     while (std::getline(in, line)) {
@@ -37,11 +35,10 @@ std::string chip_from_raw(const std::string& raw_dir, const Catalog& cat)
   const std::string device = raw_device_name(raw_dir);
   std::string best;
   for (auto const& [name, c] : cat.chips)
-    if (device.find(name) != std::string::npos && name.size() > best.size())
-      best = name;
+    if (device.find(name) != std::string::npos && name.size() > best.size()) best = name;
   if (best.empty())
-    throw InputError(raw_dir + ": device \"" + device + "\" matches no catalog chip; pass --chip (known: " +
-                     known_names(cat.chips) + ")");
+    throw InputError(raw_dir + ": device \"" + device +
+                     "\" matches no catalog chip; pass --chip (known: " + known_names(cat.chips) + ")");
   return best;
 }
 
@@ -50,8 +47,7 @@ std::string git_commit()
   std::string out;
   if (FILE* p = popen("git rev-parse --short HEAD 2>/dev/null", "r")) {
     char buf[64];
-    if (fgets(buf, sizeof buf, p))
-      out = buf;
+    if (fgets(buf, sizeof buf, p)) out = buf;
     pclose(p);
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
@@ -78,7 +74,8 @@ int cmd_calibrate_fit(const FitArgs& a)
   for (auto const& [k, v] : fitted["fits"].items())
     if (v.is_object() && v.contains("residuals"))
       std::printf("  %-18s n=%-4d median rel. error %5.1f%%  p95 %5.1f%%\n", k.c_str(), v["residuals"]["n"].get<int>(),
-                  100 * v["residuals"]["median_rel_err"].get<double>(), 100 * v["residuals"]["p95_rel_err"].get<double>());
+                  100 * v["residuals"]["median_rel_err"].get<double>(),
+                  100 * v["residuals"]["p95_rel_err"].get<double>());
   return 0;
 }
 

@@ -61,8 +61,7 @@ int cmd_run(const RunArgs& a)
     if (a.placements.empty() ||
         std::find(a.placements.begin(), a.placements.end(), s.placements[i].name) != a.placements.end())
       chosen.push_back(i);
-  if (chosen.empty())
-    throw InputError("--placement: no placement of that name in " + s.file);
+  if (chosen.empty()) throw InputError("--placement: no placement of that name in " + s.file);
 
   // Results go to a staging folder first: a failed run leaves nothing that looks complete.
   const bool keep = !a.out_dir.empty();
@@ -80,17 +79,14 @@ int cmd_run(const RunArgs& a)
     while (running < size_t(jobs) && next < chosen.size()) {
       const size_t idx = chosen[next++];
       pid_t pid = fork();
-      if (pid == 0)
-        _exit(simulate(s, idx, staging / s.placements[idx].name));
-      if (pid < 0)
-        throw std::runtime_error("fork failed");
+      if (pid == 0) _exit(simulate(s, idx, staging / s.placements[idx].name));
+      if (pid < 0) throw std::runtime_error("fork failed");
       children[pid] = idx;
       running++;
     }
     int status = 0;
     pid_t done = wait(&status);
-    if (done < 0)
-      break;
+    if (done < 0) break;
     running--;
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     if (code != 0 && !WIFEXITED(status))

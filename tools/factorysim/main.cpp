@@ -30,12 +30,9 @@ int main(int argc, char** argv)
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (r->parsed())
-      return fs::cli::cmd_run(run);
-    if (app.got_subcommand("list"))
-      return fs::cli::cmd_list();
-    if (f->parsed())
-      return fs::cli::cmd_calibrate_fit(fit);
+    if (r->parsed()) return fs::cli::cmd_run(run);
+    if (app.got_subcommand("list")) return fs::cli::cmd_list();
+    if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

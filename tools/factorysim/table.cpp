@@ -34,10 +34,12 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
          return std::to_string(j["requests"]["completed"].get<long>()) + " / " +
                 std::to_string(j["requests"]["dropped"].get<long>());
        }},
-      {"output tokens/s", num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
+      {"output tokens/s",
+       num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
       {"output tokens/s per GPU",
        num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_gpu"].get<double>(); })},
-      {"input tokens/s", num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
+      {"input tokens/s",
+       num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
       {"TTFT p50 / p99 (s)",
        [](const Json& j) {
          return fmt("%.3f", j["latency_s"]["ttft"]["p50"]) + " / " + fmt("%.3f", j["latency_s"]["ttft"]["p99"]);
@@ -51,7 +53,8 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
       {"goodput (req/s)", num("%.2f", [](const Json& j) { return j["goodput_requests_per_s"].get<double>(); })},
       {"SLO attainment", num("%.1f%%", [](const Json& j) { return 100 * j["slo"]["attainment"].get<double>(); })},
       {"power (kW, IT)", num("%.1f", [](const Json& j) { return j["power_kw"].get<double>(); })},
-      {"energy (J / output token)", num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
+      {"energy (J / output token)",
+       num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
       {"cost ($/h)", num("%.2f", [](const Json& j) { return j["cost"]["usd_per_hour"].get<double>(); })},
       {"$ / M output tokens",
        num("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
