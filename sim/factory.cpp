@@ -63,12 +63,12 @@ struct Group {
 
 class Factory : public InstanceListener {
 public:
-  Factory(const Scenario& s, const PlacementConfig& pc, const RunOptions& opt) : s_(s), pc_(pc)
+  Factory(const Scenario& s, const PlacementConfig& pc) : s_(s), pc_(pc)
   {
     pf_ = build_platform(s);
     sched_ = scheduler_registry().make(s.scheduler.type);
     kv_bytes_per_token_ = kv_bytes_per_token(s.model, s.dtypes.kv);
-    const bool exact = (opt.mode_override.empty() ? s.sim.mode : opt.mode_override) == "exact";
+    const bool exact = s.sim.mode == "exact";
     std::map<std::string, GpuAllocator> alloc;
     for (auto const& p : s.pools)
       alloc.emplace(p.name, GpuAllocator(p.servers, p.server.gpus_per_server));
@@ -225,7 +225,7 @@ private:
 
 } // namespace
 
-RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt)
+RunResult run_placement(const Scenario& s, size_t placement_index)
 {
   int argc = 2;
   char arg0[] = "factorysim";
@@ -236,7 +236,7 @@ RunResult run_placement(const Scenario& s, size_t placement_index, const RunOpti
   s4u::Engine::set_config("contexts/factory:raw"); // fastest context switching on Linux
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
-  Factory f(s, s.placements.at(placement_index), opt);
+  Factory f(s, s.placements.at(placement_index));
   return f.run();
 }
 

@@ -27,10 +27,6 @@ struct RunResult {
   long events = 0;
 };
 
-struct RunOptions {
-  std::string mode_override; // "", "fast" or "exact"
-};
-
-RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt = {});
+RunResult run_placement(const Scenario& s, size_t placement_index);
 
 } // namespace fs
