@@ -3,7 +3,6 @@
 #include "commands.hpp"
 #include "fit.hpp"
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -11,33 +10,15 @@ namespace fs::cli {
 
 namespace {
 
-// The device named by the first provenance line of the raw files.
-std::string raw_device_name(const std::string& raw_dir)
-{
-  namespace stdfs = std::filesystem;
-  if (!stdfs::is_directory(raw_dir)) throw InputError(raw_dir + ": not a directory of raw *.jsonl measurements");
-  for (auto const& e : stdfs::directory_iterator(raw_dir)) {
-    if (e.path().extension() != ".jsonl") continue;
-    std::ifstream in(e.path());
-    std::string line;
-    while (std::getline(in, line)) {
-      const Json j = Json::parse(line, nullptr, false);
-      if (j.is_object() && j.value("bench", "") == "provenance" && j.contains("device"))
-        return j["device"].get<std::string>();
-    }
-  }
-  throw InputError(raw_dir + ": no provenance line (\"bench\": \"provenance\") in any *.jsonl");
-}
-
 // "NVIDIA H200" -> "H200": the catalog chip whose name the device name contains, longest match first.
-std::string chip_from_raw(const std::string& raw_dir, const Catalog& cat)
+std::string chip_from_raw(const calib::RawData& raw, const Catalog& cat)
 {
-  const std::string device = raw_device_name(raw_dir);
+  const std::string device = raw.provenance.value("device", "");
   std::string best;
   for (auto const& [name, c] : cat.chips)
     if (device.find(name) != std::string::npos && name.size() > best.size()) best = name;
   if (best.empty())
-    throw InputError(raw_dir + ": device \"" + device +
+    throw InputError(raw.dir + ": device \"" + device +
                      "\" matches no catalog chip; pass --chip (known: " + known_names(cat.chips) + ")");
   return best;
 }
@@ -60,7 +41,8 @@ std::string git_commit()
 int cmd_calibrate_fit(const FitArgs& a)
 {
   const Catalog cat = load_catalog();
-  const std::string chip = a.chip.empty() ? chip_from_raw(a.raw_dir, cat) : a.chip;
+  const calib::RawData raw = calib::read_raw_dir(a.raw_dir); // read once: names the device, feeds the fit
+  const std::string chip = a.chip.empty() ? chip_from_raw(raw, cat) : a.chip;
   auto it = cat.chips.find(chip);
   if (it == cat.chips.end())
     throw InputError("--chip: unknown chip \"" + chip + "\"; known: " + known_names(cat.chips));
@@ -68,7 +50,7 @@ int cmd_calibrate_fit(const FitArgs& a)
   peaks.bf16_flops = it->second.peak(Dtype::bf16);
   peaks.fp8_flops = it->second.peak(Dtype::fp8);
   peaks.hbm_bw = it->second.mem_bandwidth;
-  const Json fitted = calib::fit_raw_dir(a.raw_dir, peaks, git_commit());
+  const Json fitted = calib::fit_raw(raw, peaks, git_commit());
   std::ofstream(a.out) << fitted.dump(2) << "\n";
   std::cout << "fitted " << chip << " efficiency curves from " << a.raw_dir << " -> " << a.out << "\n";
   for (auto const& [k, v] : fitted["fits"].items())
