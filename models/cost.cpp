@@ -1,5 +1,4 @@
 #include "cost.hpp"
-#include <algorithm>
 
 namespace fs {
 
@@ -19,13 +18,6 @@ CostResult cost_per_hour(const std::vector<CostItem>& items, const Economics& e)
 double usd_per_million(double usd_per_hour, double tokens_per_s)
 {
   return tokens_per_s > 0 ? usd_per_hour / (tokens_per_s * 3600.0) * 1e6 : 0.0;
-}
-
-double accelerator_power_w(double idle_w, double tdp_w, double busy, double busy_power_fraction)
-{
-  busy = std::clamp(busy, 0.0, 1.0);
-  const double busy_w = std::max(idle_w, tdp_w * busy_power_fraction);
-  return idle_w * (1 - busy) + busy_w * busy;
 }
 
 } // namespace fs

@@ -10,7 +10,6 @@ struct Economics {
   double usd_per_kwh = 0;
   double pue = 0;
   double depreciation_years = 0;
-  double busy_power_fraction = 0; // accelerator power while stepping, as a fraction of TDP
 };
 
 struct CostItem {
@@ -30,7 +29,5 @@ struct CostResult {
 CostResult cost_per_hour(const std::vector<CostItem>& items, const Economics& e);
 // $ per million tokens; 0 when no tokens.
 double usd_per_million(double usd_per_hour, double tokens_per_s);
-// Average accelerator power given the fraction of time it is stepping.
-double accelerator_power_w(double idle_w, double tdp_w, double busy_fraction_of_time, double busy_power_fraction);
 
 } // namespace fs

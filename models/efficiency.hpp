@@ -3,6 +3,7 @@
 #pragma once
 #include "llm.hpp"
 #include "registry.hpp"
+#include "specs.hpp"
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,11 +31,11 @@ public:
   virtual std::string label() const = 0;
 };
 
-// Arguments a variant is built from: the path of a fitted.json (empty for the datasheet variant).
-using EfficiencyRegistry = Registry<EfficiencyModel, const std::string&>;
+// A variant is built from the chip it times (the measured variant reads chip.measured).
+using EfficiencyRegistry = Registry<EfficiencyModel, const ChipSpec&>;
 const EfficiencyRegistry& efficiency_registry();
 
-// The variant a chip asks for: "measured" when it names a calibration file, else "datasheet".
-std::unique_ptr<EfficiencyModel> make_efficiency(const std::string& calibration_path);
+// The variant a chip asks for: "measured" when its catalog entry names a calibration, else "datasheet".
+std::unique_ptr<EfficiencyModel> make_efficiency(const ChipSpec& chip);
 
 } // namespace fs

@@ -6,14 +6,16 @@ namespace fs {
 // Documented defaults used when a chip has no calibration data. Each constant says where it comes from.
 class DatasheetEfficiency : public EfficiencyModel {
 public:
-  // Large bf16 GEMMs: 788 of 989 dense TFLOP/s (0.80) for 8192^3 on an H200 (this workplace's device notes,
-  // KINDS.md, 2026-10-28). Small dimensions under-fill tensor-core tiles; M/(M+16) is an assumed roll-off.
+  // Large bf16 GEMMs: estimate 0.80 of the dense peak on Hopper (a development run on an H200 on 2026-10-28 gave
+  // 788 of 989 TFLOP/s for 8192^3; not in calibration/ because its provenance was not recorded).
+  // Small dimensions under-fill tensor-core tiles; M/(M+16) is an assumed roll-off.
   static constexpr double gemm_eff_max = 0.80;
   static constexpr double gemm_m_half = 16;
   // FlashAttention-2/3 forward reaches ~50-75% of peak on H100 (Dao 2023; Shah et al. 2024): 0.55 assumed.
   static constexpr double attention_eff = 0.55;
-  // Device copy reached ~4.3 of 4.8 TB/s (0.90) on an H200 (KINDS.md, 2026-10-28); 0.85 allows for
-  // irregular access. Half efficiency at 1 MiB: a kernel needs ~1 us to ramp (assumed).
+  // Device copy: estimate 0.85 of the datasheet bandwidth (the same development run reached ~4.3 of 4.8 TB/s,
+  // 0.90, for a streaming copy; 0.85 allows for irregular access). Half efficiency at 1 MiB: a kernel needs
+  // ~1 us to ramp (assumed).
   static constexpr double mem_eff_max = 0.85;
   static constexpr double mem_half_bytes = 1 << 20;
   // Kernel launch + tail with CUDA graphs: ~2-4 us per kernel (estimate, common vLLM/TensorRT-LLM profiles).

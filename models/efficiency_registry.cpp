@@ -9,17 +9,20 @@ const EfficiencyRegistry& efficiency_registry()
   static const EfficiencyRegistry reg = [] {
     EfficiencyRegistry r("efficiency");
     r.add("datasheet", "documented default efficiencies over datasheet peaks (no measurement)",
-          [](const std::string&) { return std::make_unique<DatasheetEfficiency>(); });
+          [](const ChipSpec&) { return std::make_unique<DatasheetEfficiency>(); });
     r.add("measured", "curves fitted to CUDA microbenchmarks (calibration/<device>/fitted.json)",
-          [](const std::string& path) { return std::make_unique<MeasuredEfficiency>(path); });
+          [](const ChipSpec& c) {
+            if (!c.measured) throw std::invalid_argument("chip " + c.name + " has no measured calibration");
+            return std::make_unique<MeasuredEfficiency>(*c.measured);
+          });
     return r;
   }();
   return reg;
 }
 
-std::unique_ptr<EfficiencyModel> make_efficiency(const std::string& calibration_path)
+std::unique_ptr<EfficiencyModel> make_efficiency(const ChipSpec& chip)
 {
-  return efficiency_registry().make(calibration_path.empty() ? "datasheet" : "measured", calibration_path);
+  return efficiency_registry().make(chip.measured ? "measured" : "datasheet", chip);
 }
 
 } // namespace fs

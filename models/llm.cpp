@@ -30,12 +30,14 @@ double kv_bytes_per_token(const LlmSpec& m, Dtype kv)
   return double(m.num_layers) * m.num_kv_heads * m.head_dim * 2 * dtype_bytes(kv);
 }
 
-double kv_bytes_per_token_per_gpu(const LlmSpec& m, Dtype kv, Parallelism p)
+double kv_bytes_per_token_per_chip(const LlmSpec& m, Dtype kv, Parallelism p)
 {
   const double heads = std::max(1.0, double(m.num_kv_heads) / p.tp);
-  const double layers = std::ceil(double(m.num_layers) / p.pp);
+  const double layers = stage_layers(m.num_layers, p.pp, 0); // the first stage is the largest
   return layers * heads * m.head_dim * 2 * dtype_bytes(kv);
 }
+
+int stage_layers(int layers, int pp, int stage) { return layers / pp + (stage < layers % pp ? 1 : 0); }
 
 std::string check_parallelism(const LlmSpec& m, Parallelism p)
 {
@@ -65,18 +67,18 @@ Op gemm(const char* name, double m, double n, double k, Dtype w, Dtype act, doub
 }
 } // namespace
 
-std::vector<Op> step_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, OpDtypes d)
+std::vector<Op> layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d)
 {
   std::vector<Op> ops;
   const double T = double(b.new_tokens());
   if (T <= 0) return ops;
-  const double L = m.num_layers, H = m.hidden_size, hd = m.head_dim, tp = p.tp;
+  const double H = m.hidden_size, hd = m.head_dim, tp = tp_;
   const double q_heads = m.num_attention_heads / tp;
   const double kv_heads = std::max(1.0, m.num_kv_heads / tp);
   const double act = dtype_bytes(d.activations), kvb = dtype_bytes(d.kv);
-  const double kv_tok_layer = kv_heads * hd * 2 * kvb; // bytes of K and V per token per layer per GPU
+  const double kv_tok_layer = kv_heads * hd * 2 * kvb; // bytes of K and V per token per layer per chip
 
-  ops.push_back(gemm("qkv_proj", T, (q_heads + 2 * kv_heads) * hd, H, d.weights, d.activations, L));
+  ops.push_back(gemm("qkv_proj", T, (q_heads + 2 * kv_heads) * hd, H, d.weights, d.activations));
 
   if (!b.prefill.empty()) {
     Op a{"attention_prefill", OpKind::attention_prefill};
@@ -88,53 +90,59 @@ std::vector<Op> step_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, Op
       a.seqs += 1;
     }
     a.m = double(T - b.decode_seqs) / a.seqs; // mean query tokens per chunk
-    a.repeat = L;
     ops.push_back(a);
   }
-  if (b.decode_seqs > 0) {
-    Op a{"attention_decode", OpKind::attention_decode};
-    a.flops = 4 * q_heads * hd * b.decode_context_sum;
-    a.bytes = b.decode_context_sum * kv_tok_layer + 2 * b.decode_seqs * q_heads * hd * act;
-    a.seqs = double(b.decode_seqs);
-    a.repeat = L;
-    ops.push_back(a);
-  }
-  ops.push_back(gemm("o_proj", T, H, q_heads * hd, d.weights, d.activations, L));
+  if (b.decode_seqs > 0) ops.push_back(decode_attention_op(m, tp_, b.decode_seqs, b.decode_context_sum, d));
+  ops.push_back(gemm("o_proj", T, H, q_heads * hd, d.weights, d.activations));
 
   if (m.moe) {
     const double E = m.moe->num_experts, k = m.moe->experts_per_token;
     // Expected number of distinct experts a batch of T tokens touches (uniform routing).
     const double active = E * (1 - std::pow(1 - k / E, T));
     const double per_expert = T * k / active;
-    ops.push_back(gemm("moe_router", T, E, H, d.weights, d.activations, L));
-    ops.push_back(
-        gemm("moe_gate_up", per_expert, 2 * m.intermediate_size / tp, H, d.weights, d.activations, L * active));
-    ops.push_back(gemm("moe_down", per_expert, H, m.intermediate_size / tp, d.weights, d.activations, L * active));
+    ops.push_back(gemm("moe_router", T, E, H, d.weights, d.activations));
+    ops.push_back(gemm("moe_gate_up", per_expert, 2 * m.intermediate_size / tp, H, d.weights, d.activations, active));
+    ops.push_back(gemm("moe_down", per_expert, H, m.intermediate_size / tp, d.weights, d.activations, active));
   } else {
-    ops.push_back(gemm("mlp_gate_up", T, 2 * m.intermediate_size / tp, H, d.weights, d.activations, L));
-    ops.push_back(gemm("mlp_down", T, H, m.intermediate_size / tp, d.weights, d.activations, L));
+    ops.push_back(gemm("mlp_gate_up", T, 2 * m.intermediate_size / tp, H, d.weights, d.activations));
+    ops.push_back(gemm("mlp_down", T, H, m.intermediate_size / tp, d.weights, d.activations));
   }
   // Two RMSNorms + residual adds (read+write H per token each) and SiLU*mul over the MLP width.
   Op ew{"norm_act", OpKind::elementwise};
   ew.bytes = (4 * 2 * T * H + 3 * T * m.intermediate_size / tp) * act;
-  ew.repeat = L;
   ops.push_back(ew);
 
-  if (p.tp > 1) {
+  if (tp_ > 1) {
     Op ar{"tp_allreduce", OpKind::allreduce};
     ar.bytes = T * H * act; // one all-reduce after attention, one after the MLP
-    ar.repeat = 2 * L;
+    ar.repeat = 2;
     ops.push_back(ar);
   }
-  if (p.pp > 1) {
-    Op hop{"pp_send", OpKind::p2p};
-    hop.bytes = T * H * act;
-    hop.repeat = p.pp - 1;
-    ops.push_back(hop);
-  }
-  const double logits = std::max<long>(b.logits_tokens, 1);
-  ops.push_back(gemm("lm_head", logits, m.vocab_size / tp, H, d.weights, d.activations));
   return ops;
+}
+
+Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, OpDtypes d)
+{
+  const double hd = m.head_dim, q_heads = double(m.num_attention_heads) / tp;
+  const double kv_heads = std::max(1.0, double(m.num_kv_heads) / tp);
+  const double kv_tok_layer = kv_heads * hd * 2 * dtype_bytes(d.kv);
+  Op a{"attention_decode", OpKind::attention_decode};
+  a.flops = 4 * q_heads * hd * context_sum;
+  a.bytes = context_sum * kv_tok_layer + 2 * double(seqs) * q_heads * hd * dtype_bytes(d.activations);
+  a.seqs = double(seqs);
+  return a;
+}
+
+std::vector<Op> head_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d)
+{
+  if (b.empty()) return {};
+  const double logits = std::max<long>(b.logits_tokens, 1);
+  return {gemm("lm_head", logits, double(m.vocab_size) / tp, m.hidden_size, d.weights, d.activations)};
+}
+
+double pp_activation_bytes(const LlmSpec& m, const StepBatch& b, OpDtypes d)
+{
+  return double(b.new_tokens()) * m.hidden_size * dtype_bytes(d.activations);
 }
 
 } // namespace fs

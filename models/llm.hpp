@@ -7,10 +7,14 @@
 namespace fs {
 
 struct Parallelism {
-  int tp = 1;
-  int pp = 1;
-  int gpus() const { return tp * pp; }
+  int tp = 1; // tensor parallel: chips that split every layer (one scale-up domain)
+  int pp = 1; // pipeline parallel: stages that each hold a contiguous share of the layers
+  int chips() const { return tp * pp; }
 };
+
+// Layers of pipeline stage `stage` (0-based) when `layers` are split over `pp` stages; the first
+// layers % pp stages take one more.
+int stage_layers(int layers, int pp, int stage);
 
 // A prefill chunk: `tokens` new prompt tokens appended to `context` tokens already in the KV cache.
 struct PrefillChunk {
@@ -32,12 +36,12 @@ struct StepBatch {
 
 enum class OpKind { gemm, attention_prefill, attention_decode, elementwise, allreduce, p2p };
 
-// One op as seen by one GPU of the replica. `repeat` copies of it run back to back (layers, experts).
+// One op as seen by one chip of the replica. `repeat` copies of it run back to back (experts, all-reduces).
 struct Op {
   const char* name;
   OpKind kind;
   double flops = 0;           // per copy
-  double bytes = 0;           // HBM bytes moved per copy (or bytes on the wire for comm ops)
+  double bytes = 0;           // memory bytes moved per copy (or bytes on the wire for comm ops)
   double m = 0, n = 0, k = 0; // GEMM shape per copy, when kind == gemm
   double repeat = 1;
   double seqs = 0; // attention: sequences in the op
@@ -47,8 +51,9 @@ double param_count(const LlmSpec& m);
 double weight_bytes(const LlmSpec& m, Dtype weights);
 // KV-cache bytes per token of context for the whole model (all layers, all KV heads).
 double kv_bytes_per_token(const LlmSpec& m, Dtype kv);
-// KV bytes per token held by each GPU of a replica (KV heads split by TP, replicated if TP > KV heads).
-double kv_bytes_per_token_per_gpu(const LlmSpec& m, Dtype kv, Parallelism p);
+// KV bytes per token held by each chip of a replica (KV heads split by TP, replicated if TP > KV heads;
+// layers split by PP, the largest stage counted).
+double kv_bytes_per_token_per_chip(const LlmSpec& m, Dtype kv, Parallelism p);
 // Empty string when `p` is a valid split of `m`, else what is wrong.
 std::string check_parallelism(const LlmSpec& m, Parallelism p);
 
@@ -58,7 +63,13 @@ struct OpDtypes {
   Dtype activations = Dtype::bf16;
 };
 
-// Ops of one step on one GPU of a TP×PP replica, all pipeline stages in sequence.
-std::vector<Op> step_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, OpDtypes d);
+// Ops of one transformer layer for one step on one chip of a TP replica (`repeat` = copies per layer).
+std::vector<Op> layer_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d);
+// The decode-attention op of one layer: `seqs` sequences whose queries attend to `context_sum` tokens in all.
+Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, OpDtypes d);
+// Ops that run once per step after the last layer (LM head), on one chip of the last stage.
+std::vector<Op> head_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d);
+// Activation bytes a pipeline stage hands to the next one for this step (hidden states of every new token).
+double pp_activation_bytes(const LlmSpec& m, const StepBatch& b, OpDtypes d);
 
 } // namespace fs

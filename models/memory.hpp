@@ -6,10 +6,10 @@
 namespace fs {
 
 struct MemoryPlan {
-  double weight_bytes_per_gpu = 0;
-  double reserve_bytes_per_gpu = 0; // activations, CUDA graphs, fragmentation
-  double kv_bytes_per_gpu = 0;
-  double kv_bytes_per_token_per_gpu = 0;
+  double weight_bytes_per_chip = 0;
+  double reserve_bytes_per_chip = 0; // activations, CUDA graphs, fragmentation
+  double kv_bytes_per_chip = 0;
+  double kv_bytes_per_token_per_chip = 0;
   long kv_tokens = 0; // tokens of context the replica can hold
   bool fits = false;
   std::string why; // when !fits
@@ -17,6 +17,6 @@ struct MemoryPlan {
 
 // `mem_util` is the fraction of device memory the engine may use (vLLM's gpu_memory_utilization).
 MemoryPlan plan_memory(const LlmSpec& m, const ChipSpec& chip, Parallelism p, OpDtypes d, double mem_util,
-                       double reserve_bytes_per_gpu);
+                       double reserve_bytes_per_chip);
 
 } // namespace fs

@@ -1,8 +1,11 @@
-// Plain hardware and model specs, filled from the catalogs by the scenario loader (sim/scenario).
+// Plain hardware and model specs, filled from the catalogs by the scenario layer (sim/scenario/catalog.cpp).
 // Units are SI (bytes, bytes/s, FLOP/s, s, W, USD) once parsed; catalog keys carry their own units.
 #pragma once
+#include "collective.hpp"
 #include "dtype.hpp"
+#include "power.hpp"
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -11,18 +14,20 @@ namespace fs {
 // field name -> where the number comes from (datasheet, paper, measurement, "scenario override")
 using Sources = std::map<std::string, std::string>;
 
+struct MeasuredFit; // efficiency_measured.hpp
+
 struct ChipSpec {
   std::string name;
-  std::string kind = "gpu";           // gpu | lpu
-  std::map<Dtype, double> peak_flops; // dense FLOP/s per dtype
-  double mem_capacity_bytes = 0;      // HBM (gpu) or on-chip SRAM (lpu)
-  double mem_bandwidth = 0;           // bytes/s
-  double scaleup_bandwidth = 0;       // bytes/s per direction (NVLink or chip-to-chip)
-  double scaleup_latency_s = 0;
-  double idle_power_w = 0;
-  double tdp_w = 0;
+  std::string kind = "gpu";                 // what sort of chip: gpu, lpu, ... (descriptive; the model is below)
+  std::string step_time_model = "roofline"; // the step-time model variant that times this chip (step_time.hpp)
+  std::map<Dtype, double> peak_flops;       // dense FLOP/s per dtype
+  double memory_capacity_bytes = 0;         // device memory the runtime sees (HBM, or on-chip SRAM)
+  double memory_bandwidth = 0;              // bytes/s
+  ScaleUpSpec scaleup;                      // chip-to-chip links inside a server (NVLink, ...)
+  PowerSpec power;
   double price_usd = 0;
-  std::string calibration; // path of a fitted.json, empty = datasheet defaults
+  std::string calibration;                     // path of a fitted.json; empty = datasheet efficiencies
+  std::shared_ptr<const MeasuredFit> measured; // its contents, read by the scenario layer
   Sources sources;
 
   double peak(Dtype d) const
@@ -76,16 +81,18 @@ struct CpuSpec {
 struct ServerSpec {
   std::string name;
   ChipSpec chip;
-  int gpus_per_server = 0;
+  int chips_per_server = 0;
   CpuSpec cpu;
   int cpus_per_server = 0;
   NicSpec nic;
   int nics_per_server = 0;
-  double base_power_w = 0;    // everything but the accelerators
+  double base_power_w = 0;    // everything but the accelerators, averaged over a serving run
   double other_capex_usd = 0; // server price without the accelerators
   Sources sources;
 
   double nic_bandwidth() const { return nic.bandwidth * nics_per_server; }
+  // Share of the server's NIC bandwidth one chip drives (one NIC per chip on HGX-class servers).
+  double nic_bandwidth_per_chip() const { return nic_bandwidth() / chips_per_server; }
 };
 
 } // namespace fs

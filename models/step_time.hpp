@@ -1,20 +1,22 @@
-// Step time of one engine replica: the time one iteration (prefill chunks + decode tokens) takes.
-// Variants by chip kind: "roofline" (GPU: per-op roofline x efficiency + TP collectives + overheads).
+// Step time of one engine replica: how long one iteration (prefill chunks + decode tokens) takes, stage by
+// stage when the replica is pipelined. Variants are named by the chip's catalog entry ("step_time_model").
 #pragma once
 #include "efficiency.hpp"
 #include "llm.hpp"
+#include "power.hpp"
 #include "registry.hpp"
+#include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fs {
 
-struct StepTime {
-  double total_s = 0;
-  double compute_bound_s = 0; // ops whose FLOP term dominated
-  double memory_bound_s = 0;  // ops whose byte term dominated
-  double comm_s = 0;          // TP all-reduce, PP hops
-  double overhead_s = 0;      // kernel launches + per-step host work
+// Links between the chips of one replica, besides the chip's own scale-up port (ChipSpec::scaleup).
+struct ReplicaLinks {
+  int chips_per_server = 8;      // a pipeline hop between chips on different servers crosses the fabric
+  double scaleout_bandwidth = 0; // bytes/s one chip can send to another server (its share of the NICs)
+  double scaleout_latency_s = 0; // one way, NIC to NIC through the fabric
 };
 
 struct ReplicaConfig {
@@ -22,12 +24,53 @@ struct ReplicaConfig {
   ChipSpec chip;
   Parallelism par;
   OpDtypes dtypes;
+  ReplicaLinks links;
+};
+
+// Seconds of communication per all-reduce algorithm, and pipeline hops (the breakdown shows which ran).
+struct CommBreakdown {
+  std::array<double, 4> allreduce_s{}; // indexed by AllReduceAlgo
+  double pp_hop_s = 0;
+  CommBreakdown& operator+=(const CommBreakdown& o)
+  {
+    for (size_t i = 0; i < allreduce_s.size(); ++i)
+      allreduce_s[i] += o.allreduce_s[i];
+    pp_hop_s += o.pp_hop_s;
+    return *this;
+  }
+};
+
+// One pipeline stage's part of a step, as seen by each of its chips.
+struct StageTime {
+  double busy_s = 0;   // the stage's chips are occupied this long
+  double hop_s = 0;    // then the activations take this long to reach the next stage (0 for the last)
+  PhaseSeconds phases; // busy_s split by what bounded each op (per chip)
+};
+
+// A step's totals over its stages: what an unpipelined replica needs to time and account it.
+struct StepSummary {
+  double host_s = 0;
+  double busy_s = 0;   // sum of the stages' busy time
+  double total_s = 0;  // host + busy + hops
+  PhaseSeconds phases; // per chip, summed over stages
+  CommBreakdown comm;  // per chip, summed over stages
+};
+
+struct StepTime {
+  double host_s = 0;             // scheduling, sampling, input preparation before the first stage (chips idle)
+  std::vector<StageTime> stages; // in pipeline order; one when pp = 1
+  CommBreakdown comm;            // per chip, summed over stages
+  double total_s = 0;            // latency through an idle pipeline: host + every stage + every hop
+  StepSummary summary() const;
 };
 
 class StepTimeModel {
 public:
   virtual ~StepTimeModel() = default;
   virtual StepTime step(const StepBatch& batch) const = 0;
+  // Summaries of `n` decode steps in a row, step j with every sequence's context grown by j tokens
+  // (fast mode's closed-form runs). The default calls step() n times.
+  virtual void decode_run(const StepBatch& first, int n, StepSummary* out) const;
   virtual std::string calibration_label() const = 0;
 };
 

@@ -3,47 +3,154 @@
 
 namespace fs {
 
-RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(make_efficiency(cfg.chip.calibration)) {}
+namespace {
+void add_scaled(StageTime& into, const StageTime& x, double n)
+{
+  into.busy_s += x.busy_s * n;
+  into.phases += x.phases.scaled(n);
+}
+void add_scaled(CommBreakdown& into, const CommBreakdown& x, double n)
+{
+  for (size_t i = 0; i < into.allreduce_s.size(); ++i)
+    into.allreduce_s[i] += x.allreduce_s[i] * n;
+  into.pp_hop_s += x.pp_hop_s * n;
+}
+} // namespace
+
+StepSummary StepTime::summary() const
+{
+  StepSummary s;
+  s.host_s = host_s;
+  s.total_s = total_s;
+  s.comm = comm;
+  for (const StageTime& st : stages) {
+    s.busy_s += st.busy_s;
+    s.phases += st.phases;
+  }
+  return s;
+}
+
+void StepTimeModel::decode_run(const StepBatch& first, int n, StepSummary* out) const
+{
+  StepBatch b = first;
+  for (int j = 0; j < n; ++j) {
+    out[j] = step(b).summary();
+    b.decode_context_sum += double(b.decode_seqs);
+  }
+}
+
+RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(make_efficiency(cfg.chip)) {}
+
+void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const
+{
+  const ChipSpec& chip = cfg_.chip;
+  const double kernel = eff_->op_overhead_s();
+  for (const Op* op = begin; op != end; ++op) {
+    const double n = op->repeat * times;
+    if (op->kind == OpKind::allreduce) {
+      const CollectiveCost c = allreduce_cost(op->bytes, cfg_.par.tp, chip.scaleup);
+      comm.allreduce_s[size_t(c.algo)] += c.seconds * n;
+      st.phases.comm += c.seconds * n;
+      st.busy_s += c.seconds * n;
+      continue;
+    }
+    const Dtype dt = op->kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
+    std::optional<double> measured;
+    if (op->kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op->seqs, op->bytes);
+    const double tc = op->flops > 0 ? op->flops / (chip.peak(dt) * eff_->compute_eff(*op, dt)) : 0.0;
+    const double tm = op->bytes / (chip.memory_bandwidth * eff_->mem_eff(op->bytes));
+    const double t = measured ? *measured : std::max(tc, tm);
+    (tc >= tm ? st.phases.compute : st.phases.memory) += t * n;
+    st.phases.launch += kernel * n;
+    st.busy_s += (t + kernel) * n;
+  }
+}
+
+double RooflineStepTime::hop_s(int stage, double bytes) const
+{
+  // Stage s sits on chips [s*tp, (s+1)*tp) of the replica; chips fill servers in order.
+  const int tp = cfg_.par.tp, per_server = std::max(1, cfg_.links.chips_per_server);
+  const bool same_server = (stage * tp) / per_server == ((stage + 1) * tp) / per_server;
+  // Each of the tp chips sends its copy of the hidden states to its peer in the next stage, in parallel.
+  // A point-to-point NCCL send inside a server: its base latency plus one link step.
+  const ScaleUpSpec& su = cfg_.chip.scaleup;
+  if (same_server) return bytes / su.bandwidth + su.ring_base_latency_s + su.ring_step_latency_s;
+  return bytes / cfg_.links.scaleout_bandwidth + cfg_.links.scaleout_latency_s;
+}
 
 StepTime RooflineStepTime::step(const StepBatch& batch) const
 {
   StepTime st;
   if (batch.empty()) return st;
-  const ChipSpec& chip = cfg_.chip;
-  const double tp = cfg_.par.tp;
-  const double kernel = eff_->op_overhead_s();
-  for (const Op& op : step_ops(cfg_.model, cfg_.par, batch, cfg_.dtypes)) {
-    double t = 0;
-    if (op.kind == OpKind::allreduce) {
-      // Ring all-reduce: 2(t-1)/t of the buffer crosses each link, 2(t-1) latency-bound steps.
-      t = 2 * (tp - 1) / tp * op.bytes / chip.scaleup_bandwidth + 2 * (tp - 1) * chip.scaleup_latency_s;
-      st.comm_s += t * op.repeat;
-    } else if (op.kind == OpKind::p2p) {
-      t = op.bytes / chip.scaleup_bandwidth + chip.scaleup_latency_s;
-      st.comm_s += t * op.repeat;
+  const int pp = cfg_.par.pp, L = cfg_.model.num_layers;
+  // Every layer of a step does the same work: time one, then scale by the layers of each stage.
+  const std::vector<Op> layer_ops_ = layer_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
+  const std::vector<Op> head = head_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
+  StageTime layer, last;
+  CommBreakdown layer_comm, head_comm;
+  add_ops(layer_ops_.data(), layer_ops_.data() + layer_ops_.size(), 1, layer, layer_comm);
+  add_ops(head.data(), head.data() + head.size(), 1, last, head_comm);
+  const double act = pp > 1 ? pp_activation_bytes(cfg_.model, batch, cfg_.dtypes) : 0;
+  st.stages.resize(pp);
+  for (int s = 0; s < pp; ++s) {
+    StageTime& stage = st.stages[s];
+    const double n = stage_layers(L, pp, s);
+    add_scaled(stage, layer, n);
+    add_scaled(st.comm, layer_comm, n);
+    if (s == pp - 1) {
+      add_scaled(stage, last, 1);
+      add_scaled(st.comm, head_comm, 1);
     } else {
-      const Dtype dt = op.kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
-      std::optional<double> measured;
-      if (op.kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op.seqs, op.bytes);
-      const double tc = op.flops > 0 ? op.flops / (chip.peak(dt) * eff_->compute_eff(op, dt)) : 0.0;
-      const double tm = op.bytes / (chip.mem_bandwidth * eff_->mem_eff(op.bytes));
-      t = measured ? *measured : std::max(tc, tm);
-      (tc >= tm ? st.compute_bound_s : st.memory_bound_s) += t * op.repeat;
-      st.overhead_s += kernel * op.repeat;
-      t += kernel;
+      stage.hop_s = hop_s(s, act);
+      st.comm.pp_hop_s += stage.hop_s;
     }
-    st.total_s += t * op.repeat;
   }
-  st.overhead_s += eff_->step_overhead_s();
-  st.total_s += eff_->step_overhead_s();
+  st.host_s = eff_->step_overhead_s();
+  st.total_s = st.host_s;
+  for (const StageTime& s : st.stages)
+    st.total_s += s.busy_s + s.hop_s;
   return st;
+}
+
+void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* out) const
+{
+  if (n <= 0) return;
+  if (cfg_.par.pp > 1 || !first.prefill.empty() || first.decode_seqs == 0)
+    return StepTimeModel::decode_run(first, n, out);
+  // Everything but the decode attention, once; then the attention of each step's context.
+  StepBatch no_attn = first;
+  std::vector<Op> ops = layer_ops(cfg_.model, cfg_.par.tp, no_attn, cfg_.dtypes);
+  ops.erase(std::remove_if(ops.begin(), ops.end(), [](const Op& o) { return o.kind == OpKind::attention_decode; }),
+            ops.end());
+  const std::vector<Op> head = head_ops(cfg_.model, cfg_.par.tp, first, cfg_.dtypes);
+  const double L = cfg_.model.num_layers;
+  StageTime fixed;
+  CommBreakdown fixed_comm;
+  add_ops(ops.data(), ops.data() + ops.size(), L, fixed, fixed_comm);
+  add_ops(head.data(), head.data() + head.size(), 1, fixed, fixed_comm);
+  const double host = eff_->step_overhead_s();
+  for (int j = 0; j < n; ++j) {
+    const Op attn = decode_attention_op(cfg_.model, cfg_.par.tp, first.decode_seqs,
+                                        first.decode_context_sum + double(j) * double(first.decode_seqs), cfg_.dtypes);
+    StageTime st = fixed;
+    CommBreakdown comm = fixed_comm;
+    add_ops(&attn, &attn + 1, L, st, comm);
+    StepSummary& s = out[j];
+    s.host_s = host;
+    s.busy_s = st.busy_s;
+    s.total_s = host + st.busy_s;
+    s.phases = st.phases;
+    s.comm = comm;
+  }
 }
 
 const StepTimeRegistry& step_time_registry()
 {
   static const StepTimeRegistry reg = [] {
     StepTimeRegistry r("step-time model");
-    r.add("roofline", "GPU: per-op roofline x (calibrated) efficiency + TP ring all-reduce + per-step overhead",
+    r.add("roofline",
+          "per-op roofline x (calibrated) efficiency, cheapest TP all-reduce, PP stages and hops, per-step host "
+          "overhead (GPU-class chips)",
           [](const ReplicaConfig& c) { return std::make_unique<RooflineStepTime>(c); });
     return r;
   }();

@@ -4,14 +4,21 @@
 namespace fs {
 
 // t_op = max(flops / (peak[dtype] x eff_compute), bytes / (mem_bw x eff_mem)) + kernel overhead, summed over
-// the step's ops; ring all-reduce over the scale-up link for TP; a fixed host overhead per step.
+// the ops of each stage's layers; TP all-reduce by the cheapest algorithm the scale-up links offer; pipeline
+// hops over the scale-up links inside a server and over the fabric between servers; a host overhead per step.
 class RooflineStepTime : public StepTimeModel {
 public:
   explicit RooflineStepTime(const ReplicaConfig& cfg);
   StepTime step(const StepBatch& batch) const override;
+  // Only the decode attention changes from step to step of a run: the rest of the layer is timed once.
+  void decode_run(const StepBatch& first, int n, StepSummary* out) const override;
   std::string calibration_label() const override { return eff_->label(); }
 
 private:
+  // Adds the time of ops [begin, end) (each run `times` over) to `st` and `comm`.
+  void add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const;
+  double hop_s(int stage, double bytes) const;
+
   ReplicaConfig cfg_;
   std::unique_ptr<EfficiencyModel> eff_;
 };

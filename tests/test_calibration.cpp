@@ -1,5 +1,6 @@
 // Calibration fitting (calibration/fit.hpp): recover known coefficients from synthetic samples, then run the
 // whole raw-dir -> fitted.json -> MeasuredEfficiency path.
+#include "catalog.hpp"
 #include "efficiency_measured.hpp"
 #include "fit.hpp"
 #include "json_input.hpp"
@@ -316,7 +317,7 @@ TEST_CASE("calibration: raw directory to fitted.json to MeasuredEfficiency")
 
   const std::string fitted = (d.path / "fitted.json").string();
   std::ofstream(fitted) << j.dump(2);
-  const fs::MeasuredEfficiency eff(fitted);
+  const fs::MeasuredEfficiency eff(fs::read_fitted_json(fitted));
   CHECK(eff.label() == "measured:NVIDIA H200");
   CHECK(eff.peak_bw() == doctest::Approx(kPeaks.hbm_bw));
   CHECK(eff.op_overhead_s() == doctest::Approx(2.5e-6));

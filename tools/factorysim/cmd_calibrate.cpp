@@ -49,7 +49,7 @@ int cmd_calibrate_fit(const FitArgs& a)
   calib::Peaks peaks;
   peaks.bf16_flops = it->second.peak(Dtype::bf16);
   peaks.fp8_flops = it->second.peak(Dtype::fp8);
-  peaks.hbm_bw = it->second.mem_bandwidth;
+  peaks.hbm_bw = it->second.memory_bandwidth;
   const Json fitted = calib::fit_raw(raw, peaks, git_commit());
   std::ofstream(a.out) << fitted.dump(2) << "\n";
   std::cout << "fitted " << chip << " efficiency curves from " << a.raw_dir << " -> " << a.out << "\n";

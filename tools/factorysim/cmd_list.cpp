@@ -28,9 +28,10 @@ int cmd_list()
   const Catalog cat = load_catalog();
   std::printf("chips (scenarios/catalog/chips.json):\n");
   for (auto const& [name, c] : cat.chips)
-    std::printf("  %-10s %-4s bf16 %6.0f TFLOP/s  %5.0f GB @ %4.2f TB/s  %5.0f W  $%6.0f  %s\n", name.c_str(),
-                c.kind.c_str(), c.peak(Dtype::bf16) / 1e12, c.mem_capacity_bytes / 1e9, c.mem_bandwidth / 1e12, c.tdp_w,
-                c.price_usd, cat.descriptions.at("chips").at(name).c_str());
+    std::printf("  %-10s %-4s %-9s bf16 %6.0f TFLOP/s  %6.1f GiB @ %4.2f TB/s  %5.0f W  $%6.0f  %s\n", name.c_str(),
+                c.kind.c_str(), c.step_time_model.c_str(), c.peak(Dtype::bf16) / 1e12,
+                c.memory_capacity_bytes / (1024.0 * 1024 * 1024), c.memory_bandwidth / 1e12, c.power.tdp_w, c.price_usd,
+                cat.descriptions.at("chips").at(name).c_str());
   std::printf("\nmodels (scenarios/catalog/models.json):\n");
   for (auto const& [name, m] : cat.models)
     std::printf("  %-16s %3d layers  hidden %5d  heads %3d/%-2d  %s\n", name.c_str(), m.num_layers, m.hidden_size,

@@ -28,7 +28,7 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
     return [f, get](const Json& j) { return fmt(f, get(j)); };
   };
   std::vector<Row> rows = {
-      {"GPUs", num("%.0f", [](const Json& j) { return j["gpus"].get<double>(); })},
+      {"chips", num("%.0f", [](const Json& j) { return j["chips"].get<double>(); })},
       {"requests completed / dropped",
        [](const Json& j) {
          return std::to_string(j["requests"]["completed"].get<long>()) + " / " +
@@ -36,8 +36,8 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
        }},
       {"output tokens/s",
        num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
-      {"output tokens/s per GPU",
-       num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_gpu"].get<double>(); })},
+      {"output tokens/s per chip",
+       num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_chip"].get<double>(); })},
       {"input tokens/s",
        num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
       {"TTFT p50 / p99 (s)",
@@ -50,6 +50,11 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
                 fmt("%.1f", j["latency_s"]["tpot"]["p99"].get<double>() * 1e3);
        }},
       {"E2E p99 (s)", num("%.2f", [](const Json& j) { return j["latency_s"]["e2e"]["p99"].get<double>(); })},
+      {"decode-slot wait p50 / p99 (s)",
+       [](const Json& j) {
+         const Json& d = j["latency_s"]["decode_wait"];
+         return d["n"].get<long>() ? fmt("%.3f", d["p50"]) + " / " + fmt("%.3f", d["p99"]) : std::string("-");
+       }},
       {"goodput (req/s)", num("%.2f", [](const Json& j) { return j["goodput_requests_per_s"].get<double>(); })},
       {"SLO attainment", num("%.1f%%", [](const Json& j) { return 100 * j["slo"]["attainment"].get<double>(); })},
       {"power (kW, IT)", num("%.1f", [](const Json& j) { return j["power_kw"].get<double>(); })},

@@ -5,16 +5,19 @@
 #include "llm.hpp"
 #include "specs.hpp"
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace fs {
 
+class WorkloadGenerator; // workload.hpp
+
 struct ServerPool {
   std::string name;
   ServerSpec server;
   int servers = 0;
-  int gpus() const { return servers * server.gpus_per_server; }
+  long chips() const { return long(servers) * server.chips_per_server; }
 };
 
 struct FabricConfig {
@@ -25,45 +28,43 @@ struct FabricConfig {
   std::string network_model = "CM02";
 };
 
-enum class Role { mixed, prefill, decode };
+// What the instances of a stage do with a request.
+enum class Role {
+  mixed,   // prefill and decode (colocated serving)
+  prefill, // prefill, then hand the KV cache to a decode stage
+  decode,  // pull the KV cache of a prefilled request, then decode
+};
 const char* role_name(Role r);
-
-struct InstanceGroup {
-  Role role = Role::mixed;
-  std::string pool;
-  int instances = 0;
-  Parallelism par;
-};
-
-struct PlacementConfig {
-  std::string name;
-  std::string type;
-  std::vector<InstanceGroup> groups;
-};
 
 struct SchedulerConfig {
   std::string type = "vllm";
   long max_num_batched_tokens = 8192; // token budget per step
   long max_num_seqs = 256;
-  long prefill_chunk_tokens = 8192; // 0 = no chunking (whole prompts)
+  long prefill_chunk_tokens = 8192;
+  long block_size_tokens = 16; // KV cache block (vLLM's default)
   double gpu_memory_utilization = 0.9;
-  double activation_reserve_gb = 4;
+  double activation_reserve_gib = 4;
+  bool operator==(const SchedulerConfig&) const = default;
 };
 
-struct LengthDist {
-  std::string type = "fixed"; // fixed | uniform | lognormal
-  double value = 0, min = 1, max = 1e9, mu = 0, sigma = 0;
+// One stage of a placement: a pool's instances with one role and one parallelism.
+struct StageConfig {
+  std::string name; // unique within the placement; instances are named <name><index>
+  Role role = Role::mixed;
+  std::string pool;
+  int instances = 0;
+  Parallelism par;
+  SchedulerConfig scheduler;   // the scenario's, with the stage's own overrides
+  std::vector<std::string> to; // stages that take this stage's hand-offs (prefill role)
 };
 
-struct WorkloadConfig {
-  std::string type = "poisson"; // poisson | gamma | trace
-  double qps = 1;
-  double cv = 1;         // gamma arrivals: coefficient of variation of inter-arrival times
-  long num_requests = 0; // 0 = until duration_s
-  double duration_s = 0;
-  LengthDist input, output;
-  std::string trace_path;
-  double time_scale = 1; // trace replay: multiply inter-arrival gaps (0.5 = twice the rate)
+struct PlacementConfig {
+  std::string name;
+  std::string type;
+  std::vector<StageConfig> stages; // hand-off edges are each stage's `to`
+
+  const StageConfig& stage(const std::string& name) const;
+  bool is_entry(const StageConfig& s) const { return s.role != Role::decode; }
 };
 
 struct SloConfig {
@@ -76,6 +77,11 @@ struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
   double cooldown_s = 0;
+};
+
+struct WorkloadConfig {
+  std::string type;
+  std::shared_ptr<const WorkloadGenerator> generator; // the variant, holding its own parsed settings
 };
 
 struct Scenario {
@@ -104,5 +110,7 @@ struct Scenario {
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
 // Same from an already-read JSON document; `file` names it in errors.
 Scenario parse_scenario(const Json& doc, const std::string& file);
+// Resolves a path named in a scenario: as given when it exists, else relative to the scenario file.
+std::string resolve_path(const std::string& p, const std::string& scenario_file);
 
 } // namespace fs

@@ -56,6 +56,9 @@ public:
   // A catalog number: {"value": x, "source": "..."}; a plain number is accepted when allow_plain.
   double sourced(const std::string& key, std::string* source, bool allow_plain = false) const;
 
+  // A key that was renamed: its presence is an error naming the replacement.
+  void renamed(const std::string& old_key, const std::string& new_key, const std::string& why = "") const;
+
   void expect_object() const;
   void expect_array() const;
   // Every key of this object must have been read; else InputError naming the first unknown key.

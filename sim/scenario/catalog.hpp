@@ -1,6 +1,7 @@
 // Hardware and model presets (DESIGN.md principle 3: hardware is data). Catalog JSON files live in
 // scenarios/catalog/; the build embeds copies so the binary runs anywhere, and a catalog_dir replaces them.
 #pragma once
+#include "efficiency_measured.hpp"
 #include "json_input.hpp"
 #include "specs.hpp"
 #include <map>
@@ -22,7 +23,15 @@ struct Catalog {
 Catalog load_catalog(const std::string& dir = "");
 
 // Applies the fields of `node` (catalog {value, source} objects, or plain numbers when overriding) to `chip`.
-void apply_chip_fields(const JsonNode& node, ChipSpec& chip, bool overriding);
+// A "calibration" path is read now (relative to `catalog_dir`, else to the project).
+void apply_chip_fields(const JsonNode& node, ChipSpec& chip, bool overriding, const std::string& catalog_dir = "");
+
+// Reads a fitted.json written by `factorysim calibrate fit` (format: calibration/README.md).
+MeasuredFit read_fitted_json(const std::string& path);
+
+// A file that ships with the project (calibration data): as given when it exists, else under the source tree
+// the binary was built from, else under $FACTORYSIM_HOME.
+std::string project_file(const std::string& path);
 
 template <class T> std::string known_names(const std::map<std::string, T>& m)
 {

@@ -211,6 +211,12 @@ double JsonNode::sourced(const std::string& key, std::string* source, bool allow
   return x;
 }
 
+void JsonNode::renamed(const std::string& old_key, const std::string& new_key, const std::string& why) const
+{
+  if (j_->is_object() && j_->contains(old_key))
+    fail(old_key, "renamed to \"" + new_key + "\"" + (why.empty() ? "" : " (" + why + ")"));
+}
+
 void JsonNode::done() const
 {
   if (!j_->is_object()) return;

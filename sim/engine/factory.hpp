@@ -1,4 +1,4 @@
-// One simulation of one placement of a scenario: parse -> build platform -> run -> records.
+// One simulation of one placement of a scenario: build platform and instances -> run -> records.
 // SimGrid's engine is a process-wide singleton: call run_placement at most once per process.
 #pragma once
 #include "metrics.hpp"
@@ -10,9 +10,9 @@
 namespace fs {
 
 struct InstanceReport {
-  std::string name, pool;
+  std::string name, stage, pool, chip;
   Role role = Role::mixed;
-  int gpus = 0;
+  Parallelism par;
   long kv_capacity_tokens = 0;
   InstanceStats stats;
 };

@@ -1,5 +1,7 @@
 // What a run measures while it runs (pure C++; the summary is built from it afterwards).
 #pragma once
+#include "power.hpp"
+#include "step_time.hpp"
 #include <algorithm>
 #include <vector>
 
@@ -13,12 +15,16 @@ struct Window {
 };
 
 struct InstanceStats {
-  double busy_s = 0;           // whole run
-  double busy_in_window_s = 0; // stepping time inside the measured window
-  long steps = 0;
+  double busy_s = 0;             // whole run: seconds its pipeline stages were busy, averaged over stages
+  double busy_chip_s_window = 0; // chip-seconds busy inside the measured window
+  PhaseSeconds phases_window;    // the same split by phase (power)
+  PhaseSeconds phases;           // whole run, chip-seconds
+  CommBreakdown comm;            // whole run, seconds per chip of its stage
+  double host_s = 0;             // whole run: per-step host overhead (chips idle)
+  long steps = 0;                // micro-batches (one engine iteration each)
   long wakeups = 0;
   long preemptions = 0;
-  double compute_bound_s = 0, memory_bound_s = 0, comm_s = 0, overhead_s = 0;
+  long kv_peak_blocks = 0, kv_capacity_blocks = 0;
 };
 
 struct Collector {

@@ -1,6 +1,8 @@
 // Reading Azure LLM inference traces (CSV, no quoting): TIMESTAMP,ContextTokens,GeneratedTokens.
 #include "json_input.hpp"
 #include "workload.hpp"
+#include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -65,6 +67,27 @@ std::vector<TraceRow> read_azure_trace(const std::string& path)
   }
   if (rows.empty()) throw InputError(path + ": trace has no requests");
   return rows;
+}
+
+} // namespace fs
+
+namespace fs {
+
+LognormalFit fit_lognormal(const std::vector<TraceRow>& rows, bool input_column)
+{
+  LognormalFit f;
+  double s = 0, s2 = 0;
+  for (auto const& r : rows) {
+    const long v = std::max(1L, input_column ? r.input : r.output);
+    const double x = std::log(double(v));
+    s += x;
+    s2 += x * x;
+    f.max = std::max(f.max, double(v));
+  }
+  const double n = double(rows.size());
+  f.mu = s / n;
+  f.sigma = std::sqrt(std::max(0.0, s2 / n - f.mu * f.mu));
+  return f;
 }
 
 } // namespace fs

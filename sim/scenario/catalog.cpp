@@ -1,4 +1,6 @@
 #include "catalog.hpp"
+#include "efficiency_measured.hpp"
+#include "step_time.hpp"
 #include <filesystem>
 
 namespace fs {
@@ -25,6 +27,16 @@ Doc read_catalog_file(const std::string& dir, const std::string& name)
 }
 
 double gb(double x) { return x * 1e9; }
+
+// A calibration path in a catalog is relative to the project root (the embedded catalogs) or to the
+// catalog directory that names it.
+std::string resolve_catalog_path(const std::string& path, const std::string& catalog_dir)
+{
+  namespace stdfs = std::filesystem;
+  if (stdfs::path(path).is_absolute() || catalog_dir.empty()) return project_file(path);
+  const stdfs::path rel = stdfs::path(catalog_dir) / path;
+  return stdfs::exists(rel) ? rel.string() : project_file(path);
+}
 
 void parse_nic(const JsonNode& n, NicSpec& nic)
 {
@@ -88,15 +100,27 @@ void parse_section(const std::string& dir, const std::string& file, const std::s
 
 } // namespace
 
-void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding)
+void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding, const std::string& catalog_dir)
 {
-  auto num = [&](const char* key, double scale, double& into) {
+  n.renamed("hbm_capacity_gb", "memory_capacity_mib", "MiB as the device reports its total, not decimal GB");
+  n.renamed("hbm_bandwidth_tb_per_s", "memory_bandwidth_tb_per_s");
+  n.renamed("scaleup_latency_us", "allreduce_ring_step_latency_us",
+            "all-reduce latency is now per algorithm: allreduce_ring_*, allreduce_one_shot_*, allreduce_nvls_*");
+  auto num = [&](const char* key, double scale, double& into, bool required = true) {
     if (n.has(key))
       into = n.sourced(key, &c.sources[key], overriding) * scale;
-    else if (!overriding)
+    else if (!overriding && required)
       n.fail(key, "missing required key");
+    else
+      n.get(key); // an explicit null reads as absent
   };
-  if (!overriding || n.has("kind")) c.kind = n.choice("kind", {"gpu", "lpu"}, "gpu");
+  if (!overriding || n.has("kind")) c.kind = n.string("kind");
+  if (!overriding || n.has("step_time_model")) {
+    c.step_time_model = n.string("step_time_model");
+    if (!step_time_registry().has(c.step_time_model))
+      n.fail("step_time_model",
+             "unknown step-time model \"" + c.step_time_model + "\"; known: " + step_time_registry().known());
+  }
   if (auto peaks = n.get("peak_tflops")) {
     for (const std::string& dt : peaks->keys()) {
       Dtype d;
@@ -108,21 +132,54 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding)
   } else if (!overriding) {
     n.fail("peak_tflops", "missing required key");
   }
-  num("hbm_capacity_gb", 1e9, c.mem_capacity_bytes);
-  num("hbm_bandwidth_tb_per_s", 1e12, c.mem_bandwidth);
-  num("scaleup_bandwidth_gb_per_s", 1e9, c.scaleup_bandwidth);
-  num("scaleup_latency_us", 1e-6, c.scaleup_latency_s);
-  num("idle_power_w", 1, c.idle_power_w);
-  num("tdp_w", 1, c.tdp_w);
+  constexpr double mib = 1024.0 * 1024.0;
+  num("memory_capacity_mib", mib, c.memory_capacity_bytes);
+  num("memory_bandwidth_tb_per_s", 1e12, c.memory_bandwidth);
+  ScaleUpSpec& su = c.scaleup;
+  num("scaleup_bandwidth_gb_per_s", 1e9, su.bandwidth);
+  num("allreduce_ring_bus_bandwidth_gb_per_s", 1e9, su.ring_bus_bandwidth);
+  num("allreduce_ring_base_latency_us", 1e-6, su.ring_base_latency_s);
+  num("allreduce_ring_step_latency_us", 1e-6, su.ring_step_latency_s);
+  num("allreduce_one_shot_latency_us", 1e-6, su.one_shot_latency_s, false);
+  num("allreduce_one_shot_peer_latency_us", 1e-6, su.one_shot_peer_latency_s, false);
+  num("allreduce_nvls_bus_bandwidth_gb_per_s", 1e9, su.nvls_bus_bandwidth, false);
+  num("allreduce_nvls_latency_us", 1e-6, su.nvls_latency_s, false);
+  PowerSpec& pw = c.power;
+  num("idle_power_w", 1, pw.idle_w);
+  num("tdp_w", 1, pw.tdp_w);
+  num("power_compute_fraction", 1, pw.compute_fraction);
+  num("power_memory_fraction", 1, pw.memory_fraction);
+  num("power_comm_fraction", 1, pw.comm_fraction);
   num("price_usd", 1, c.price_usd);
-  if (n.has("calibration")) c.calibration = n.string("calibration");
+  if (n.has("calibration")) {
+    const std::string path = n.string("calibration");
+    c.calibration = path;
+    c.measured = std::make_shared<const MeasuredFit>(read_fitted_json(resolve_catalog_path(path, catalog_dir)));
+  } else {
+    n.get("calibration");
+  }
   for (auto const& [d, f] : c.peak_flops)
     if (!(f > 0)) n.fail("peak_tflops", "expected peaks > 0");
-  for (auto [key, v] : {std::pair{"hbm_capacity_gb", c.mem_capacity_bytes},
-                        {"hbm_bandwidth_tb_per_s", c.mem_bandwidth},
-                        {"scaleup_bandwidth_gb_per_s", c.scaleup_bandwidth},
-                        {"tdp_w", c.tdp_w}})
+  for (auto [key, v] : {std::pair{"memory_capacity_mib", c.memory_capacity_bytes},
+                        {"memory_bandwidth_tb_per_s", c.memory_bandwidth},
+                        {"scaleup_bandwidth_gb_per_s", su.bandwidth},
+                        {"allreduce_ring_bus_bandwidth_gb_per_s", su.ring_bus_bandwidth},
+                        {"tdp_w", pw.tdp_w}})
     if (!(v > 0)) n.fail(key, "expected a value > 0");
+  for (auto [key, v] : {std::pair{"allreduce_ring_base_latency_us", su.ring_base_latency_s},
+                        {"allreduce_ring_step_latency_us", su.ring_step_latency_s},
+                        {"allreduce_one_shot_latency_us", su.one_shot_latency_s},
+                        {"allreduce_one_shot_peer_latency_us", su.one_shot_peer_latency_s},
+                        {"allreduce_nvls_bus_bandwidth_gb_per_s", su.nvls_bus_bandwidth},
+                        {"allreduce_nvls_latency_us", su.nvls_latency_s},
+                        {"idle_power_w", pw.idle_w},
+                        {"price_usd", c.price_usd}})
+    if (!(v >= 0)) n.fail(key, "expected a value >= 0");
+  for (auto [key, v] : {std::pair{"power_compute_fraction", pw.compute_fraction},
+                        {"power_memory_fraction", pw.memory_fraction},
+                        {"power_comm_fraction", pw.comm_fraction}})
+    if (!(v >= 0 && v <= 1)) n.fail(key, "expected a fraction of TDP in [0, 1]");
+  if (pw.idle_w > pw.tdp_w) n.fail("idle_power_w", "exceeds tdp_w");
 }
 
 Catalog load_catalog(const std::string& dir)
@@ -130,7 +187,7 @@ Catalog load_catalog(const std::string& dir)
   Catalog cat;
   cat.origin = dir.empty() ? "embedded" : dir;
   parse_section(dir, "chips.json", "chips", cat.chips, cat,
-                [](const JsonNode& n, ChipSpec& c) { apply_chip_fields(n, c, false); });
+                [&dir](const JsonNode& n, ChipSpec& c) { apply_chip_fields(n, c, false, dir); });
   parse_section(dir, "models.json", "models", cat.models, cat, parse_model);
   parse_section(dir, "nics.json", "nics", cat.nics, cat, parse_nic);
   parse_section(dir, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
@@ -144,13 +201,15 @@ Catalog load_catalog(const std::string& dir)
     s.chip = pick("chip", cat.chips);
     s.cpu = pick("cpu", cat.cpus);
     s.nic = pick("nic", cat.nics);
-    s.gpus_per_server = int(n.sourced("gpus_per_server", &s.sources["gpus_per_server"]));
+    n.renamed("gpus_per_server", "chips_per_server");
+    s.chips_per_server = int(n.sourced("chips_per_server", &s.sources["chips_per_server"]));
     s.cpus_per_server = int(n.sourced("cpus_per_server", &s.sources["cpus_per_server"]));
     s.nics_per_server = int(n.sourced("nics_per_server", &s.sources["nics_per_server"]));
     s.base_power_w = n.sourced("base_power_w", &s.sources["base_power_w"]);
     s.other_capex_usd = n.sourced("other_capex_usd", &s.sources["other_capex_usd"]);
-    if (s.gpus_per_server <= 0 || s.nics_per_server <= 0)
-      n.fail_here("gpus_per_server and nics_per_server must be > 0");
+    if (s.chips_per_server <= 0 || s.nics_per_server <= 0)
+      n.fail_here("chips_per_server and nics_per_server must be > 0");
+    if (s.base_power_w < 0 || s.other_capex_usd < 0) n.fail_here("base_power_w and other_capex_usd must be >= 0");
   });
   return cat;
 }

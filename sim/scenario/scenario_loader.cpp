@@ -7,6 +7,7 @@
 #include "scheduler.hpp"
 #include "workload.hpp"
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace fs {
@@ -20,8 +21,6 @@ const ServerPool& Scenario::pool(const std::string& name) const
   throw InputError("no pool named \"" + name + "\"");
 }
 
-namespace {
-
 std::string resolve_path(const std::string& p, const std::string& scenario_file)
 {
   namespace stdfs = std::filesystem;
@@ -30,68 +29,14 @@ std::string resolve_path(const std::string& p, const std::string& scenario_file)
   return stdfs::exists(rel) ? rel.string() : p;
 }
 
+namespace {
+
 Dtype dtype_of(const JsonNode& n, const char* key, const char* def)
 {
   Dtype d;
   const std::string s = n.string(key, def);
   if (!parse_dtype(s, d)) n.fail(key, "unknown dtype \"" + s + "\"; expected fp32, bf16, fp16, fp8, int8 or fp4");
   return d;
-}
-
-LengthDist parse_length(const JsonNode& n, const std::string& file, bool input_column)
-{
-  LengthDist d;
-  d.type = n.string("type");
-  if (!length_registry().has(d.type))
-    n.fail("type", "unknown length distribution \"" + d.type + "\"; known: " + length_registry().known());
-  d.min = n.positive("min", 1);
-  d.max = n.positive("max", 1e7);
-  if (d.type == "fixed") {
-    d.value = n.positive("value");
-  } else if (d.type == "uniform") {
-    d.min = n.positive("min");
-    d.max = n.positive("max");
-  } else if (n.has("fit_trace")) {
-    const std::string path = resolve_path(n.string("fit_trace"), file);
-    LengthDist f = fit_lognormal(read_azure_trace(path), input_column);
-    d.mu = f.mu;
-    d.sigma = f.sigma;
-    if (!n.has("max")) d.max = f.max;
-  } else if (n.has("mean") || n.has("median")) {
-    const double mean = n.positive("mean"), median = n.positive("median");
-    if (mean < median) n.fail("mean", "a lognormal needs mean >= median");
-    d.mu = std::log(median);
-    d.sigma = std::sqrt(2 * std::log(mean / median));
-  } else {
-    d.mu = n.number("mu");
-    d.sigma = n.non_negative("sigma", 0);
-  }
-  if (d.max < d.min) n.fail("max", "must be >= min");
-  n.done();
-  return d;
-}
-
-WorkloadConfig parse_workload(const JsonNode& n, const std::string& file)
-{
-  WorkloadConfig w;
-  w.type = n.string("type");
-  if (!workload_registry().has(w.type))
-    n.fail("type", "unknown workload \"" + w.type + "\"; known: " + workload_registry().known());
-  w.num_requests = n.integer("num_requests", 0);
-  w.duration_s = n.non_negative("duration_s", 0);
-  if (w.num_requests < 0) n.fail("num_requests", "expected >= 0");
-  if (w.type == "trace") {
-    w.trace_path = resolve_path(n.string("path"), file);
-    w.time_scale = n.positive("time_scale", 1);
-  } else {
-    w.qps = n.positive("qps");
-    if (w.type == "gamma") w.cv = n.positive("cv");
-    if (w.num_requests == 0 && w.duration_s == 0) n.fail("duration_s", "give num_requests or duration_s (> 0)");
-    w.input = parse_length(n.at("input"), file, true);
-    w.output = parse_length(n.at("output"), file, false);
-  }
-  n.done();
-  return w;
 }
 
 ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
@@ -116,14 +61,15 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
     if (c == cat.nics.end()) n.fail("nic", "unknown NIC \"" + nic + "\"; known: " + known_names(cat.nics));
     p.server.nic = c->second;
   }
-  p.server.gpus_per_server = int(n.positive_int("gpus_per_server", p.server.gpus_per_server));
+  n.renamed("gpus_per_server", "chips_per_server");
+  p.server.chips_per_server = int(n.positive_int("chips_per_server", p.server.chips_per_server));
   p.server.nics_per_server = int(n.positive_int("nics_per_server", p.server.nics_per_server));
   if (auto bw = n.get("nic_bandwidth_gbps")) {
     p.server.nic.bandwidth = n.positive("nic_bandwidth_gbps") * 1e9 / 8;
     p.server.nic.sources["bandwidth_gbps"] = "scenario override";
   }
   if (auto o = n.get("chip_overrides")) {
-    apply_chip_fields(*o, p.server.chip, true);
+    apply_chip_fields(*o, p.server.chip, true, std::filesystem::path(n.file()).parent_path().string());
     o->done();
   }
   n.done();
@@ -132,7 +78,7 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
 
 Economics parse_economics(const JsonNode& n, Sources& src)
 {
-  // Defaults with their sources (reference/hardware.md section 6).
+  // Defaults with their sources (docs/sources.md).
   Economics e;
   auto field = [&](const char* key, double def, const char* source, double lo, double hi) {
     double v = n.number(key, def);
@@ -144,9 +90,10 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]", 1, 5);
   e.depreciation_years =
       field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]", 0.1, 30);
-  e.busy_power_fraction =
-      field("busy_power_fraction", 0.85,
-            "estimate: H100 measured 267-680 W under LLM inference, i.e. up to ~0.97 of TDP [S30]", 0.05, 1);
+  if (n.has("busy_power_fraction"))
+    n.fail("busy_power_fraction",
+           "removed: accelerators now draw by phase (power_compute_fraction, "
+           "power_memory_fraction, power_comm_fraction of each chip; see pools[].chip_overrides)");
   n.done();
   return e;
 }
@@ -190,6 +137,58 @@ void apply_set(Json& doc, const std::string& assignment)
 
 } // namespace
 
+namespace {
+
+// Where a stage's keys sit in the placement's JSON, for error messages.
+std::string stage_prefix(const PlacementConfig& pc, size_t i)
+{
+  if (pc.type == "colocated") return "";
+  if (pc.type == "disaggregated") return pc.stages[i].name + ".";
+  return "stages[" + std::to_string(i) + "].";
+}
+
+// Every stage fits its pool: known pool, valid parallelism, weights fit, and all instances find chips.
+void check_stages(const Scenario& s, const PlacementConfig& pc, const JsonNode& p)
+{
+  std::map<std::string, ChipAllocator> alloc;
+  for (size_t i = 0; i < pc.stages.size(); ++i) {
+    const StageConfig& st = pc.stages[i];
+    const std::string where = stage_prefix(pc, i);
+    const ServerPool* pool = nullptr;
+    std::string known;
+    for (auto const& pl : s.pools) {
+      if (pl.name == st.pool) pool = &pl;
+      known += (known.empty() ? "" : ", ") + pl.name;
+    }
+    if (!pool) p.fail(where + "pool", "unknown pool \"" + st.pool + "\"; known: " + known);
+    if (auto why = check_parallelism(s.model, st.par); !why.empty()) p.fail(where + "tp", why);
+    const int per_server = pool->server.chips_per_server;
+    if (st.par.tp > per_server)
+      p.fail(where + "tp", "tp=" + std::to_string(st.par.tp) + " exceeds the " + std::to_string(per_server) +
+                               " chips of a " + pool->name + " server (tensor parallelism stays in one server)");
+    if (st.par.chips() > per_server && st.par.chips() % per_server != 0)
+      p.fail(where + "pp", "an instance of " + std::to_string(st.par.chips()) + " chips spans servers, so it must " +
+                               "fill whole servers of " + std::to_string(per_server) + " chips");
+    const SchedulerConfig& sc = st.scheduler;
+    const MemoryPlan mp = plan_memory(s.model, pool->server.chip, st.par, s.dtypes, sc.gpu_memory_utilization,
+                                      sc.activation_reserve_gib * 1024.0 * 1024 * 1024);
+    if (!mp.fits) p.fail(where + "tp", mp.why);
+    if (mp.kv_tokens < sc.block_size_tokens)
+      p.fail(where + "tp", "the KV cache of an instance holds " + std::to_string(mp.kv_tokens) +
+                               " tokens, less than one block of " + std::to_string(sc.block_size_tokens));
+    auto it = alloc.try_emplace(st.pool, pool->servers, per_server).first;
+    for (int k = 0; k < st.instances; ++k)
+      if (it->second.take(st.par.chips()) < 0)
+        p.fail(where + "instances", "pool \"" + st.pool + "\" (" + std::to_string(pool->chips()) + " chips on " +
+                                        std::to_string(pool->servers) + " servers) cannot hold all instances of " +
+                                        "placement \"" + pc.name + "\": stage \"" + st.name + "\" runs out at " +
+                                        "instance " + std::to_string(k) + " of " + std::to_string(st.instances) + " (" +
+                                        std::to_string(st.par.chips()) + " chips each)");
+  }
+}
+
+} // namespace
+
 Scenario parse_scenario(const Json& doc, const std::string& file)
 {
   JsonNode root(doc, file);
@@ -226,18 +225,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     f->done();
   }
 
-  if (auto sc = root.get("scheduler")) {
-    SchedulerConfig& c = s.scheduler;
-    c.type = sc->string("type", c.type);
-    if (!scheduler_registry().has(c.type))
-      sc->fail("type", "unknown scheduler \"" + c.type + "\"; known: " + scheduler_registry().known());
-    c.max_num_batched_tokens = sc->positive_int("max_num_batched_tokens", c.max_num_batched_tokens);
-    c.max_num_seqs = sc->positive_int("max_num_seqs", c.max_num_seqs);
-    c.prefill_chunk_tokens = sc->positive_int("prefill_chunk_tokens", c.max_num_batched_tokens);
-    c.gpu_memory_utilization = sc->fraction("gpu_memory_utilization", c.gpu_memory_utilization);
-    c.activation_reserve_gb = sc->non_negative("activation_reserve_gb", c.activation_reserve_gb);
-    sc->done();
-  }
+  if (auto sc = root.get("scheduler")) s.scheduler = parse_scheduler_config(*sc, s.scheduler);
   s.router = root.string("router", s.router);
   if (!router_registry().has(s.router))
     root.fail("router", "unknown router \"" + s.router + "\"; known: " + router_registry().known());
@@ -247,40 +235,16 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
   std::set<std::string> names;
   for (size_t i = 0; i < places.size(); ++i) {
     JsonNode p = places[i];
+    p.expect_object();
     PlacementConfig pc;
     pc.type = p.string("type");
     pc.name = p.string("name", pc.type);
     if (!placement_registry().has(pc.type))
       p.fail("type", "unknown placement \"" + pc.type + "\"; known: " + placement_registry().known());
     if (!names.insert(pc.name).second) p.fail("name", "duplicate placement name \"" + pc.name + "\"");
-    pc.groups = placement_registry().make(pc.type)->parse(p);
-    std::map<std::string, int> gpus_used;
-    for (size_t g = 0; g < pc.groups.size(); ++g) {
-      const InstanceGroup& grp = pc.groups[g];
-      const std::string where = pc.groups.size() > 1 ? std::string(role_name(grp.role)) + "." : "";
-      const ServerPool* pool = nullptr;
-      for (auto const& pl : s.pools)
-        if (pl.name == grp.pool) pool = &pl;
-      if (!pool) {
-        std::string known;
-        for (auto const& pl : s.pools)
-          known += (known.empty() ? "" : ", ") + pl.name;
-        p.fail(where + "pool", "unknown pool \"" + grp.pool + "\"; known: " + known);
-      }
-      if (auto why = check_parallelism(s.model, grp.par); !why.empty()) p.fail(where + "tp", why);
-      if (grp.par.tp > pool->server.gpus_per_server)
-        p.fail(where + "tp", "tp=" + std::to_string(grp.par.tp) + " exceeds the " +
-                                 std::to_string(pool->server.gpus_per_server) + " GPUs of a " + pool->name + " server");
-      const double reserve = s.scheduler.activation_reserve_gb * 1e9;
-      MemoryPlan mp =
-          plan_memory(s.model, pool->server.chip, grp.par, s.dtypes, s.scheduler.gpu_memory_utilization, reserve);
-      if (!mp.fits) p.fail(where + "tp", mp.why);
-      gpus_used[grp.pool] += grp.instances * grp.par.gpus();
-    }
-    for (auto const& [pool, used] : gpus_used)
-      if (used > s.pool(pool).gpus())
-        p.fail_here("needs " + std::to_string(used) + " GPUs of pool \"" + pool + "\", which has " +
-                    std::to_string(s.pool(pool).gpus()));
+    pc.stages = placement_registry().make(pc.type)->parse(p, s.scheduler);
+    validate_stages(pc.stages, p);
+    check_stages(s, pc, p);
     s.placements.push_back(pc);
   }
 

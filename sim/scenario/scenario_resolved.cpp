@@ -1,5 +1,7 @@
 // The fully resolved scenario (presets and defaults applied), written next to the results.
-#include "scenario.hpp"
+#include "placement.hpp"
+#include "scheduler.hpp"
+#include "workload.hpp"
 
 namespace fs {
 
@@ -10,29 +12,29 @@ Json chip_json(const ChipSpec& c)
   Json peaks = Json::object();
   for (auto const& [d, f] : c.peak_flops)
     peaks[dtype_name(d)] = f / 1e12;
+  const ScaleUpSpec& su = c.scaleup;
   return {{"name", c.name},
           {"kind", c.kind},
+          {"step_time_model", c.step_time_model},
           {"peak_tflops", peaks},
-          {"hbm_capacity_gb", c.mem_capacity_bytes / 1e9},
-          {"hbm_bandwidth_tb_per_s", c.mem_bandwidth / 1e12},
-          {"scaleup_bandwidth_gb_per_s", c.scaleup_bandwidth / 1e9},
-          {"scaleup_latency_us", c.scaleup_latency_s * 1e6},
-          {"idle_power_w", c.idle_power_w},
-          {"tdp_w", c.tdp_w},
+          {"memory_capacity_mib", c.memory_capacity_bytes / (1024.0 * 1024.0)},
+          {"memory_bandwidth_tb_per_s", c.memory_bandwidth / 1e12},
+          {"scaleup_bandwidth_gb_per_s", su.bandwidth / 1e9},
+          {"allreduce_ring_bus_bandwidth_gb_per_s", su.ring_bus_bandwidth / 1e9},
+          {"allreduce_ring_base_latency_us", su.ring_base_latency_s * 1e6},
+          {"allreduce_ring_step_latency_us", su.ring_step_latency_s * 1e6},
+          {"allreduce_one_shot_latency_us", su.one_shot_latency_s * 1e6},
+          {"allreduce_one_shot_peer_latency_us", su.one_shot_peer_latency_s * 1e6},
+          {"allreduce_nvls_bus_bandwidth_gb_per_s", su.nvls_bus_bandwidth / 1e9},
+          {"allreduce_nvls_latency_us", su.nvls_latency_s * 1e6},
+          {"idle_power_w", c.power.idle_w},
+          {"tdp_w", c.power.tdp_w},
+          {"power_compute_fraction", c.power.compute_fraction},
+          {"power_memory_fraction", c.power.memory_fraction},
+          {"power_comm_fraction", c.power.comm_fraction},
           {"price_usd", c.price_usd},
           {"calibration", c.calibration.empty() ? "datasheet" : c.calibration},
           {"sources", c.sources}};
-}
-
-Json length_json(const LengthDist& d)
-{
-  Json j = {{"type", d.type}, {"min", d.min}, {"max", d.max}};
-  if (d.type == "fixed") j["value"] = d.value;
-  if (d.type == "lognormal") {
-    j["mu"] = d.mu;
-    j["sigma"] = d.sigma;
-  }
-  return j;
 }
 
 } // namespace
@@ -45,7 +47,7 @@ Json resolved_json(const Scenario& s)
     pools.push_back({{"name", p.name},
                      {"server", sv.name},
                      {"servers", p.servers},
-                     {"gpus_per_server", sv.gpus_per_server},
+                     {"chips_per_server", sv.chips_per_server},
                      {"chip", chip_json(sv.chip)},
                      {"cpu", {{"name", sv.cpu.name}, {"count", sv.cpus_per_server}, {"sources", sv.cpu.sources}}},
                      {"nic",
@@ -60,14 +62,10 @@ Json resolved_json(const Scenario& s)
   }
   Json places = Json::array();
   for (auto const& pc : s.placements) {
-    Json groups = Json::array();
-    for (auto const& g : pc.groups)
-      groups.push_back({{"role", role_name(g.role)},
-                        {"pool", g.pool},
-                        {"instances", g.instances},
-                        {"tp", g.par.tp},
-                        {"pp", g.par.pp}});
-    places.push_back({{"name", pc.name}, {"type", pc.type}, {"groups", groups}});
+    Json j = placement_registry().make(pc.type)->to_json(pc, s.scheduler);
+    j["name"] = pc.name;
+    j["type"] = pc.type;
+    places.push_back(j);
   }
   const LlmSpec& m = s.model;
   Json model = {{"name", m.name},
@@ -83,18 +81,6 @@ Json resolved_json(const Scenario& s)
                             ? Json{{"num_experts", m.moe->num_experts}, {"experts_per_token", m.moe->experts_per_token}}
                             : Json()},
                 {"source", m.source}};
-  const WorkloadConfig& w = s.workload;
-  Json workload = {{"type", w.type}, {"num_requests", w.num_requests}, {"duration_s", w.duration_s}};
-  if (w.type == "trace") {
-    workload["path"] = w.trace_path;
-    workload["time_scale"] = w.time_scale;
-  } else {
-    workload["qps"] = w.qps;
-    if (w.type == "gamma") workload["cv"] = w.cv;
-    workload["input"] = length_json(w.input);
-    workload["output"] = length_json(w.output);
-  }
-  const SchedulerConfig& sc = s.scheduler;
   return {{"name", s.name},
           {"seed", s.seed},
           {"model", model},
@@ -108,21 +94,14 @@ Json resolved_json(const Scenario& s)
             {"link_latency_us", s.fabric.link_latency_s * 1e6},
             {"network_model", s.fabric.network_model}}},
           {"placements", places},
-          {"scheduler",
-           {{"type", sc.type},
-            {"max_num_batched_tokens", sc.max_num_batched_tokens},
-            {"max_num_seqs", sc.max_num_seqs},
-            {"prefill_chunk_tokens", sc.prefill_chunk_tokens},
-            {"gpu_memory_utilization", sc.gpu_memory_utilization},
-            {"activation_reserve_gb", sc.activation_reserve_gb}}},
+          {"scheduler", scheduler_config_json(s.scheduler)},
           {"router", s.router},
-          {"workload", workload},
+          {"workload", workload_json(s.workload)},
           {"slo", {{"ttft_s", s.slo.ttft_s}, {"tpot_s", s.slo.tpot_s}, {"e2e_s", s.slo.e2e_s}}},
           {"economics",
            {{"usd_per_kwh", s.economics.usd_per_kwh},
             {"pue", s.economics.pue},
             {"depreciation_years", s.economics.depreciation_years},
-            {"busy_power_fraction", s.economics.busy_power_fraction},
             {"sources", s.economics_sources}}},
           {"sim", {{"mode", s.sim.mode}, {"warmup_s", s.sim.warmup_s}, {"cooldown_s", s.sim.cooldown_s}}}};
 }

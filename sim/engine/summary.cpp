@@ -43,6 +43,65 @@ bool meets_slo(const Request& r, const SloConfig& slo)
   return true;
 }
 
+Json phases_json(const PhaseSeconds& p, double host_s)
+{
+  const double busy = p.total();
+  auto share = [&](double x) { return busy > 0 ? x / busy : 0.0; };
+  return {{"compute_bound_share", share(p.compute)},
+          {"memory_bound_share", share(p.memory)},
+          {"communication_share", share(p.comm)},
+          {"kernel_launch_share", share(p.launch)},
+          {"busy_chip_s", busy},
+          {"host_overhead_s", host_s}};
+}
+
+// Per stage: what its instances did (utilization, step breakdown, KV use, preemptions).
+Json stages_json(const PlacementConfig& pc, const RunResult& r, double len)
+{
+  Json out = Json::array();
+  for (const StageConfig& st : pc.stages) {
+    PhaseSeconds ph;
+    CommBreakdown comm;
+    double busy_window = 0, host = 0;
+    long steps = 0, preempt = 0, peak = 0, cap = 0, n = 0;
+    for (const InstanceReport& ir : r.instances) {
+      if (ir.stage != st.name) continue;
+      n++;
+      ph += ir.stats.phases;
+      comm += ir.stats.comm;
+      busy_window += ir.stats.busy_chip_s_window;
+      host += ir.stats.host_s;
+      steps += ir.stats.steps;
+      preempt += ir.stats.preemptions;
+      peak = std::max(peak, ir.stats.kv_peak_blocks);
+      cap = ir.stats.kv_capacity_blocks;
+    }
+    Json ar = Json::object();
+    for (AllReduceAlgo a : {AllReduceAlgo::ring, AllReduceAlgo::one_shot, AllReduceAlgo::nvls})
+      if (comm.allreduce_s[size_t(a)] > 0) ar[algo_name(a)] = comm.allreduce_s[size_t(a)];
+    const double chips = double(n) * st.par.chips();
+    Json breakdown = phases_json(ph, host);
+    breakdown["allreduce_s_by_algorithm"] = ar;
+    breakdown["pipeline_hop_s"] = comm.pp_hop_s;
+    out.push_back({{"name", st.name},
+                   {"role", role_name(st.role)},
+                   {"pool", st.pool},
+                   {"instances", n},
+                   {"tp", st.par.tp},
+                   {"pp", st.par.pp},
+                   {"chips", chips},
+                   {"utilization", chips > 0 && len > 0 ? busy_window / (chips * len) : 0.0},
+                   {"steps", steps},
+                   {"preemptions", preempt},
+                   {"kv_cache",
+                    {{"block_tokens", st.scheduler.block_size_tokens},
+                     {"blocks_per_instance", cap},
+                     {"peak_used_fraction", cap > 0 ? double(peak) / double(cap) : 0.0}}},
+                   {"step_breakdown", breakdown}});
+  }
+  return out;
+}
+
 } // namespace
 
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r)
@@ -50,7 +109,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   const Window& w = r.collector.window;
   long completed = 0, dropped = 0, measured = 0, good = 0, preemptions = 0;
   std::map<std::string, long> drop_reasons;
-  std::vector<double> ttft, tpots, e2e, transfer_bytes;
+  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull;
   for (const Request& q : r.requests) {
     if (!q.dropped.empty()) {
       dropped++;
@@ -66,6 +125,10 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
     ttft.push_back(q.first_token - q.spec.arrival);
     e2e.push_back(q.finish - q.spec.arrival);
     if (q.spec.output_tokens > 1) tpots.push_back(tpot(q));
+    if (q.decode_admitted >= 0) {
+      decode_wait.push_back(q.decode_wait_s());
+      kv_pull.push_back(q.kv_transfer_s());
+    }
     good += meets_slo(q, s.slo);
   }
   const long arrived = long(r.requests.size());
@@ -76,30 +139,29 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   const double len = w.length();
   const double in_tps = r.collector.input_tokens / len, out_tps = r.collector.output_tokens / len;
 
-  // Utilization and power: every GPU of every pool counts (idle ones draw idle power and cost capex).
-  std::map<std::string, double> busy, capacity;
-  std::map<std::string, double> pool_busy_gpu_s; // GPU-seconds busy inside the window
-  for (const InstanceReport& ir : r.instances) {
-    const std::string key = ir.pool + "/" + role_name(ir.role);
-    busy[key] += ir.stats.busy_in_window_s;
-    capacity[key] += len;
-    pool_busy_gpu_s[ir.pool] += ir.stats.busy_in_window_s * ir.gpus;
-  }
+  // Power and cost: every chip of every pool counts (unused ones draw idle power and cost capex).
+  std::map<std::string, PhaseSeconds> pool_phases;
   Json util = Json::object();
-  for (auto const& [k, b] : busy)
-    util[k] = b / capacity[k];
+  for (const InstanceReport& ir : r.instances)
+    pool_phases[ir.pool] += ir.stats.phases_window;
   std::vector<CostItem> items;
-  long gpus = 0;
+  long chips = 0;
+  double accel_w = 0, server_w = 0;
   for (const ServerPool& p : s.pools) {
     const ChipSpec& c = p.server.chip;
-    const double busy_frac = pool_busy_gpu_s[p.name] / (len * p.gpus());
-    items.push_back({p.name + " " + c.name, double(p.gpus()), c.price_usd,
-                     accelerator_power_w(c.idle_power_w, c.tdp_w, busy_frac, s.economics.busy_power_fraction)});
+    const double n = double(p.chips());
+    const double chip_w = chip_energy_j(c.power, pool_phases[p.name], n * len) / len / n;
+    items.push_back({p.name + " " + c.name, n, c.price_usd, chip_w});
     items.push_back({p.name + " server", double(p.servers), p.server.other_capex_usd, p.server.base_power_w});
-    gpus += p.gpus();
+    accel_w += chip_w * n;
+    server_w += p.server.base_power_w * p.servers;
+    chips += p.chips();
   }
   const CostResult cost = cost_per_hour(items, s.economics);
   const double it_w = cost.power_kw * 1000;
+  Json stages = stages_json(pc, r, len);
+  for (const Json& st : stages)
+    util[st["name"].get<std::string>()] = st["utilization"];
 
   Json drops = Json::object();
   for (auto const& [why, n] : drop_reasons)
@@ -109,7 +171,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
           {"placement", pc.name},
           {"placement_type", pc.type},
           {"model", s.model.name},
-          {"gpus", gpus},
+          {"chips", chips},
           {"requests",
            {{"arrived", arrived},
             {"completed", completed},
@@ -122,11 +184,13 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
            {{"input_tokens_per_s", in_tps},
             {"output_tokens_per_s", out_tps},
             {"requests_per_s", double(measured) / len},
-            {"output_tokens_per_s_per_gpu", out_tps / double(gpus)}}},
+            {"output_tokens_per_s_per_chip", out_tps / double(chips)}}},
           {"latency_s",
            {{"ttft", to_json(percentiles(ttft))},
             {"tpot", to_json(percentiles(tpots))},
-            {"e2e", to_json(percentiles(e2e))}}},
+            {"e2e", to_json(percentiles(e2e))},
+            {"decode_wait", to_json(percentiles(decode_wait))},
+            {"kv_pull", to_json(percentiles(kv_pull))}}},
           {"goodput_requests_per_s", double(good) / len},
           {"slo",
            {{"ttft_s", s.slo.ttft_s},
@@ -134,7 +198,9 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
             {"e2e_s", s.slo.e2e_s},
             {"attainment", measured ? double(good) / double(measured) : 0.0}}},
           {"utilization", util},
+          {"stages", stages},
           {"power_kw", cost.power_kw},
+          {"power_breakdown_kw", {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}}},
           {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
           {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
           {"cost",
@@ -155,15 +221,15 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
 
 void write_requests_csv(std::ostream& out, const RunResult& r)
 {
-  out << "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,preemptions,"
-         "dropped\n";
+  out << "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,decode_wait_s,"
+         "kv_pull_s,preemptions,dropped\n";
   out.precision(9);
   for (const Request& q : r.requests) {
     std::string why = q.dropped;
     std::replace(why.begin(), why.end(), ',', ';');
     out << q.spec.id << ',' << q.spec.arrival << ',' << q.first_token << ',' << q.finish << ',' << q.spec.input_tokens
-        << ',' << q.spec.output_tokens << ',' << q.instances << ',' << q.kv_bytes_transferred << ',' << q.preemptions
-        << ',' << why << '\n';
+        << ',' << q.spec.output_tokens << ',' << q.instances << ',' << q.kv_bytes_transferred << ','
+        << q.decode_wait_s() << ',' << q.kv_transfer_s() << ',' << q.preemptions << ',' << why << '\n';
   }
 }
 

@@ -1,0 +1,268 @@
+#include "factory.hpp"
+#include "instance.hpp"
+#include "memory.hpp"
+#include "placement.hpp"
+#include "platform.hpp"
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace s4u = simgrid::s4u;
+
+namespace fs {
+
+namespace {
+
+// The instances one router chooses among: the entry stages, or the stages a prefill stage hands off to.
+struct Group {
+  std::vector<Instance*> members;
+  std::unique_ptr<Router> router;
+  std::vector<InstanceView> views; // scratch
+
+  // The member that gets `r` among those `fits` accepts (their KV caches can ever hold it); nullptr if none.
+  template <class Fits> Instance* pick(const Request& r, Fits&& fits)
+  {
+    views.clear();
+    eligible.clear();
+    for (Instance* m : members)
+      if (fits(m->setup().id)) {
+        eligible.push_back(m);
+        views.push_back(m->view());
+      }
+    if (eligible.empty()) return nullptr;
+    return eligible[router->pick(views, r)];
+  }
+  std::vector<Instance*> eligible; // scratch
+};
+
+class Factory : public InstanceListener {
+public:
+  Factory(const Scenario& s, const PlacementConfig& pc) : s_(s), pc_(pc)
+  {
+    pf_ = build_platform(s);
+    kv_bytes_per_token_ = kv_bytes_per_token(s.model, s.dtypes.kv);
+    std::map<std::string, ChipAllocator> alloc;
+    for (auto const& p : s.pools)
+      alloc.emplace(p.name, ChipAllocator(p.servers, p.server.chips_per_server));
+    std::map<std::string, std::vector<Instance*>> by_stage;
+    std::set<std::string> labels;
+    for (const StageConfig& st : pc.stages) {
+      const ServerPool& pool = s.pool(st.pool);
+      const ServerSpec& sv = pool.server;
+      const MemoryPlan mp = plan_memory(s.model, sv.chip, st.par, s.dtypes, st.scheduler.gpu_memory_utilization,
+                                        st.scheduler.activation_reserve_gib * 1024.0 * 1024 * 1024);
+      schedulers_.push_back(scheduler_registry().make(st.scheduler.type));
+      ReplicaConfig rc{s.model, sv.chip, st.par, s.dtypes, {}};
+      rc.links.chips_per_server = sv.chips_per_server;
+      rc.links.scaleout_bandwidth = sv.nic_bandwidth_per_chip();
+      rc.links.scaleout_latency_s = 2 * sv.nic.latency_s + 4 * s.fabric.link_latency_s; // NIC, leaf, spine, leaf
+      for (int i = 0; i < st.instances; ++i) {
+        const int server = alloc.at(st.pool).take(st.par.chips());
+        if (server < 0) throw std::logic_error("chip allocation failed after the scenario check passed");
+        InstanceSetup setup;
+        setup.id = int(instances_.size());
+        setup.name = st.name + std::to_string(i);
+        setup.stage = st.name;
+        setup.pool = st.pool;
+        setup.chip = sv.chip.name;
+        setup.role = st.role;
+        setup.par = st.par;
+        setup.host = pf_.servers.at(st.pool).at(server);
+        setup.kv_capacity_tokens = mp.kv_tokens;
+        setup.exact = s.sim.mode == "exact";
+        auto model = step_time_registry().make(sv.chip.step_time_model, rc);
+        labels.insert(model->calibration_label());
+        instances_.push_back(
+            std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), std::move(model), collector_, *this));
+        const long B = st.scheduler.block_size_tokens;
+        capacity_.push_back(mp.kv_tokens / B * B);
+        by_stage[st.name].push_back(instances_.back().get());
+      }
+    }
+    uint64_t router_seed = s.seed;
+    auto make_group = [&](const std::vector<const StageConfig*>& stages) {
+      auto g = std::make_unique<Group>();
+      g->router = router_registry().make(s.router, ++router_seed);
+      for (const StageConfig* st : stages)
+        for (Instance* m : by_stage[st->name])
+          g->members.push_back(m);
+      return g;
+    };
+    std::vector<const StageConfig*> entry;
+    for (const StageConfig& st : pc.stages)
+      if (pc.is_entry(st)) entry.push_back(&st);
+    entry_ = make_group(entry);
+    for (const StageConfig& st : pc.stages) {
+      if (st.to.empty()) continue;
+      std::vector<const StageConfig*> next;
+      for (const std::string& t : st.to)
+        next.push_back(&pc.stage(t));
+      next_[st.name] = make_group(next);
+    }
+    // What the decode side of each prefill instance can hold at most.
+    next_capacity_.assign(instances_.size(), 0);
+    for (Instance* m : entry_->members)
+      if (m->setup().role == Role::prefill)
+        for (Instance* d : next_.at(m->setup().stage)->members)
+          next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
+    for (auto const& l : labels)
+      calibration_ += (calibration_.empty() ? "" : ",") + l;
+  }
+
+  RunResult run()
+  {
+    RunResult res;
+    res.placement = pc_.name;
+    for (const RequestSpec& spec : generate_workload(s_.workload, s_.seed)) {
+      Request r;
+      r.spec = spec;
+      res.requests.push_back(r);
+    }
+    if (res.requests.empty())
+      throw InputError(s_.file + ": workload: produces no requests (check qps, duration_s, num_requests)");
+    const double last = res.requests.back().spec.arrival;
+    collector_.window.start = s_.sim.warmup_s >= 0 ? s_.sim.warmup_s : 0.1 * last;
+    collector_.window.end = last - std::max(0.0, s_.sim.cooldown_s);
+    if (collector_.window.length() <= 0)
+      throw InputError(s_.file + ": sim: warmup_s + cooldown_s leave no measured window (arrivals span " +
+                       std::to_string(last) + " s)");
+    requests_ = &res.requests;
+    for (auto& inst : instances_) {
+      Instance* p = inst.get();
+      s4u::Actor::create(p->setup().name, p->setup().host, [p] { p->run(); })->daemonize();
+    }
+    s4u::Actor::create("source", pf_.servers.begin()->second.front(), [this] { source(); });
+    const auto t0 = std::chrono::steady_clock::now();
+    s4u::Engine::get_instance()->run();
+    res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.simulated_s = s4u::Engine::get_clock();
+    for (auto& inst : instances_) {
+      const InstanceSetup& su = inst->setup();
+      res.instances.push_back(
+          {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats()});
+    }
+    res.collector = collector_;
+    res.events = collector_.events;
+    res.calibration = calibration_;
+    return res;
+  }
+
+  void on_prefilled(Instance& from, Request* r) override
+  {
+    const long need = r->context + r->remaining_output();
+    Instance* to = next_.at(from.setup().stage)->pick(*r, [&](int id) { return capacity_[id] >= need; });
+    if (!to) throw std::logic_error("no decode instance can hold a request that passed the arrival check");
+    r->instances += ">" + to->setup().name;
+    r->holder = from.setup().id;
+    to->submit_handoff(r);
+  }
+
+  void start_pull(Instance& to, Request* r) override
+  {
+    r->decode_admitted = s4u::Engine::get_clock();
+    Instance* from = instances_.at(r->holder).get();
+    const double bytes = double(r->context) * kv_bytes_per_token_;
+    s4u::Host* src = from->setup().host;
+    s4u::Host* dst = to.setup().host;
+    const double scaleup = s_.pool(from->setup().pool).server.chip.scaleup.bandwidth;
+    Instance* dest = &to;
+    s4u::Actor::create("kv", dst, [this, from, dest, r, bytes, src, dst, scaleup] {
+      if (src == dst)
+        s4u::this_actor::sleep_for(bytes / scaleup); // same server: over the scale-up links
+      else
+        s4u::Comm::sendto(src, dst, uint64_t(bytes));
+      collector_.events++;
+      r->kv_bytes_transferred += bytes;
+      from->kv_released(r);
+      dest->kv_arrived(r);
+    });
+  }
+
+  void on_finished(Request*) override { finished(); }
+
+private:
+  void finished()
+  {
+    if (++done_ == requests_->size()) done_cv_->notify_all();
+  }
+
+  void source()
+  {
+    for (Request& r : *requests_) {
+      s4u::this_actor::sleep_until(r.spec.arrival);
+      collector_.events++;
+      const long need = r.spec.input_tokens + r.spec.output_tokens;
+      if (need > s_.model.max_context_tokens) {
+        drop(r, "input + output = " + std::to_string(need) + " tokens exceed the model's max context of " +
+                    std::to_string(s_.model.max_context_tokens));
+        continue;
+      }
+      r.target_prefill = r.spec.input_tokens;
+      Instance* to = pick_entry(r, need);
+      if (!to) {
+        drop(r, "needs " + std::to_string(need) + " KV tokens; no instance of placement \"" + pc_.name +
+                    "\" can hold that many");
+        continue;
+      }
+      r.instances = to->setup().name;
+      to->submit(&r);
+    }
+    std::unique_lock lock(*done_mutex_);
+    while (done_ < requests_->size())
+      done_cv_->wait(lock);
+  }
+
+  // An entry instance whose cache holds what it must: the whole request, or for a prefill instance the prompt,
+  // with a decode side that holds the whole request.
+  Instance* pick_entry(const Request& r, long need)
+  {
+    const long prompt = r.spec.input_tokens;
+    return entry_->pick(r, [&](int id) {
+      if (instances_[id]->setup().role == Role::prefill) return capacity_[id] >= prompt && next_capacity_[id] >= need;
+      return capacity_[id] >= need;
+    });
+  }
+
+  void drop(Request& r, const std::string& why)
+  {
+    r.dropped = why;
+    finished();
+  }
+
+  const Scenario& s_;
+  const PlacementConfig& pc_;
+  Platform pf_;
+  std::vector<std::unique_ptr<Scheduler>> schedulers_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
+  std::unique_ptr<Group> entry_;
+  std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
+  std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
+  Collector collector_;
+  std::vector<Request>* requests_ = nullptr;
+  size_t done_ = 0;
+  double kv_bytes_per_token_ = 0;
+  std::string calibration_;
+  s4u::MutexPtr done_mutex_ = s4u::Mutex::create();
+  s4u::ConditionVariablePtr done_cv_ = s4u::ConditionVariable::create();
+};
+
+} // namespace
+
+RunResult run_placement(const Scenario& s, size_t placement_index)
+{
+  int argc = 2;
+  char arg0[] = "factorysim";
+  char arg1[] = "--log=root.thresh:warning"; // SimGrid's own info lines are noise in reports
+  char* argv[] = {arg0, arg1, nullptr};
+  s4u::Engine engine(&argc, argv);
+  s4u::Engine::set_config("network/model:" + s.fabric.network_model);
+  s4u::Engine::set_config("contexts/factory:raw"); // fastest context switching on Linux
+  // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
+  s4u::Engine::set_config("network/TCP-gamma:0");
+  Factory f(s, s.placements.at(placement_index));
+  return f.run();
+}
+
+} // namespace fs

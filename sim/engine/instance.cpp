@@ -1,0 +1,280 @@
+#include "instance.hpp"
+#include <algorithm>
+#include <limits>
+#include <mutex>
+
+namespace s4u = simgrid::s4u;
+
+namespace fs {
+
+namespace {
+CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
+{
+  CoreConfig c;
+  c.role = s.role;
+  c.kv_capacity_tokens = s.kv_capacity_tokens;
+  c.block_tokens = int(sc.block_size_tokens);
+  c.virtual_engines = s.par.pp;
+  c.limits = limits_of(sc);
+  return c;
+}
+} // namespace
+
+Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
+                   std::unique_ptr<StepTimeModel> model, Collector& collector, InstanceListener& listener)
+    : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
+      core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0),
+      run_rem_hist_(sc.block_size_tokens, 0), mutex_(s4u::Mutex::create()), cv_(s4u::ConditionVariable::create())
+{
+}
+
+void Instance::notify()
+{
+  events_++;
+  if (waiting_event_) cv_->notify_one();
+}
+
+void Instance::submit(Request* r)
+{
+  std::unique_lock lock(*mutex_);
+  core_.submit(r);
+  notify();
+}
+
+void Instance::submit_handoff(Request* r)
+{
+  std::unique_lock lock(*mutex_);
+  core_.submit_handoff(r);
+  notify();
+}
+
+void Instance::kv_arrived(Request* r)
+{
+  std::unique_lock lock(*mutex_);
+  core_.loaded(r, s4u::Engine::get_clock());
+  notify();
+}
+
+void Instance::kv_released(Request* r)
+{
+  std::unique_lock lock(*mutex_);
+  core_.release_outgoing(r); // freed memory may let a waiting request in
+  notify();
+}
+
+long Instance::ended_steps(double now) const
+{
+  if (!run_active_) return 0;
+  const Flight& f = flights_[0];
+  return std::upper_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin();
+}
+
+InstanceView Instance::view() const
+{
+  InstanceView v;
+  v.name = &setup_.name;
+  v.stage = &setup_.stage;
+  v.pool = &setup_.pool;
+  v.chip = &setup_.chip;
+  v.role = setup_.role;
+  v.chips = setup_.par.chips();
+  v.waiting = core_.waiting();
+  v.running = core_.running();
+  v.outstanding = core_.outstanding();
+  v.kv_free_blocks = core_.kv().free_blocks();
+  v.kv_capacity_blocks = core_.kv().capacity_blocks();
+  v.kv_block_tokens = core_.kv().block_tokens();
+  if (run_active_) {
+    // The run reserved the blocks of all its steps and applies its tokens when it lands; the step-by-step
+    // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
+    const Flight& f = flights_[0];
+    const long ended = ended_steps(s4u::Engine::get_clock());
+    v.outstanding -= ended * long(f.plan.decode.size());
+    const long B = v.kv_block_tokens;
+    auto held = [&](long m) {
+      long n = run_base_blocks_;
+      for (long rem = 0; rem < B; ++rem)
+        n += run_rem_hist_[rem] * ((rem + m + B - 1) / B);
+      return n;
+    };
+    v.kv_free_blocks += held(f.steps) - held(std::min<long>(ended + 1, f.steps));
+  }
+  return v;
+}
+
+InstanceStats Instance::stats() const
+{
+  InstanceStats s = stats_;
+  s.preemptions = core_.preemptions();
+  s.kv_peak_blocks = core_.kv().peak_blocks();
+  s.kv_capacity_blocks = core_.kv().capacity_blocks();
+  return s;
+}
+
+void Instance::launch(int ve, StepPlan p)
+{
+  const double now = s4u::Engine::get_clock();
+  const bool pipelined = setup_.par.pp > 1;
+  const int k = (setup_.exact || pipelined) ? 1 : core_.decode_run_limit(p, setup_.max_fast_steps);
+  if (k > 1) core_.reserve_run(p, k);
+  Flight& f = flights_[ve];
+  f.active = true;
+  f.steps = k;
+  f.ends.resize(k);
+  f.sums.resize(k);
+  if (pipelined) {
+    // A micro-batch enters stage s when it has left stage s-1 (plus the hop) and stage s is free.
+    f.staged = model_->step(p.batch);
+    f.sums[0] = f.staged.summary();
+    f.stage_start.resize(f.staged.stages.size());
+    double e = now + f.staged.host_s;
+    for (size_t s = 0; s < f.staged.stages.size(); ++s) {
+      f.stage_start[s] = std::max(e, stage_free_[s]);
+      stage_free_[s] = f.stage_start[s] + f.staged.stages[s].busy_s;
+      e = stage_free_[s] + f.staged.stages[s].hop_s;
+    }
+    f.ends[0] = e;
+  } else {
+    if (p.decode_only())
+      model_->decode_run(p.batch, k, f.sums.data());
+    else
+      f.sums[0] = model_->step(p.batch).summary();
+    double t = now;
+    for (int j = 0; j < k; ++j)
+      f.ends[j] = t += f.sums[j].total_s;
+    stage_free_[0] = t;
+  }
+  if (k > 1) {
+    run_active_ = true;
+    run_cut_ = false;
+    const long B = core_.kv().block_tokens();
+    run_base_blocks_ = 0;
+    std::fill(run_rem_hist_.begin(), run_rem_hist_.end(), 0);
+    for (const Request* r : p.decode) {
+      run_base_blocks_ += r->context / B;
+      run_rem_hist_[r->context % B]++;
+    }
+  }
+  f.plan = std::move(p);
+  in_flight_++;
+}
+
+bool Instance::launch_idle()
+{
+  bool any = false;
+  for (int v = 0; v < core_.virtual_engines(); ++v) {
+    if (flights_[v].active || core_.idle(v)) continue;
+    StepPlan p = core_.plan(v);
+    for (Request* r : p.pulls)
+      listener_.start_pull(*this, r);
+    if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us
+    launch(v, std::move(p));
+    any = true;
+  }
+  return any;
+}
+
+void Instance::truncate_runs(double now)
+{
+  // A run cut by an outside event stops at the first step end at or after it: where the step-by-step engine
+  // would have seen the event.
+  if (!run_active_) return;
+  Flight& f = flights_[0];
+  const int steps = int(std::lower_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
+  f.steps = std::min(steps, f.steps);
+  stage_free_[0] = f.ends[f.steps - 1];
+  run_cut_ = true;
+}
+
+void Instance::account(const Flight& f, int j)
+{
+  const double tp = setup_.par.tp;
+  const Window& w = collector_.window;
+  if (setup_.par.pp == 1) {
+    const StepSummary& st = f.sums[j];
+    const double start = f.ends[j] - st.busy_s;
+    const double frac = st.busy_s > 0 ? w.overlap(start, f.ends[j]) / st.busy_s : 0.0;
+    stats_.busy_chip_s_window += st.busy_s * tp * frac;
+    stats_.phases_window += st.phases.scaled(tp * frac);
+  } else {
+    for (size_t s = 0; s < f.staged.stages.size(); ++s) {
+      const StageTime& stage = f.staged.stages[s];
+      const double start = f.stage_start[s];
+      const double frac = stage.busy_s > 0 ? w.overlap(start, start + stage.busy_s) / stage.busy_s : 0.0;
+      stats_.busy_chip_s_window += stage.busy_s * tp * frac;
+      stats_.phases_window += stage.phases.scaled(tp * frac);
+    }
+  }
+  const StepSummary& st = f.sums[j];
+  stats_.phases += st.phases.scaled(tp);
+  stats_.busy_s += st.busy_s / double(setup_.par.pp);
+  stats_.comm += st.comm;
+  stats_.host_s += st.host_s;
+  stats_.steps++;
+}
+
+void Instance::land(int ve)
+{
+  Flight& f = flights_[ve];
+  for (int j = 0; j < f.steps; ++j)
+    account(f, j);
+  f.active = false;
+  in_flight_--;
+  if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)
+  core_.complete(ve, f.plan, f.steps, f.ends.data());
+}
+
+bool Instance::can_use_event() const
+{
+  if (run_active_) return !run_cut_; // an arrival cuts a fast run short, once
+  for (const Flight& f : flights_)
+    if (!f.active) return true; // an idle virtual engine could start a micro-batch
+  return false;
+}
+
+void Instance::run()
+{
+  std::unique_lock lock(*mutex_);
+  while (true) {
+    launch_idle();
+    if (in_flight_ == 0) { // nothing to compute until something arrives or memory frees up
+      const long seen = events_;
+      waiting_event_ = true;
+      while (events_ == seen)
+        cv_->wait(lock);
+      waiting_event_ = false;
+      stats_.wakeups++;
+      collector_.events++;
+      continue;
+    }
+    double next = std::numeric_limits<double>::infinity();
+    for (const Flight& f : flights_)
+      if (f.active) next = std::min(next, f.end());
+    if (can_use_event()) {
+      const long seen = events_;
+      waiting_event_ = true;
+      while (events_ == seen && s4u::Engine::get_clock() < next)
+        cv_->wait_until(lock, next);
+      waiting_event_ = false;
+      if (events_ != seen) truncate_runs(s4u::Engine::get_clock());
+    } else {
+      lock.unlock();
+      s4u::this_actor::sleep_until(next);
+      lock.lock();
+    }
+    stats_.wakeups++;
+    collector_.events++;
+    // Land every micro-batch that is done, in the order they finish; a truncated run waits for its new end.
+    const double now = s4u::Engine::get_clock();
+    while (true) {
+      int first = -1;
+      for (int v = 0; v < int(flights_.size()); ++v)
+        if (flights_[v].active && flights_[v].end() <= now && (first < 0 || flights_[v].end() < flights_[first].end()))
+          first = v;
+      if (first < 0) break;
+      land(first);
+    }
+  }
+}
+
+} // namespace fs

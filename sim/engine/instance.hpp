@@ -1,0 +1,106 @@
+// One engine replica (tp x pp chips) as a SimGrid actor. Its EngineCore (pure) plans steps and applies their
+// results; this actor decides when they start and end: a micro-batch per virtual engine flows through the
+// pipeline stages (a stage works on one micro-batch at a time), and decode steps whose batch cannot change are
+// advanced together in one wake-up (fast mode, pp = 1).
+#pragma once
+#include "engine_core.hpp"
+#include "metrics.hpp"
+#include "router.hpp"
+#include "step_time.hpp"
+#include <array>
+#include <memory>
+#include <simgrid/s4u.hpp>
+#include <string>
+#include <vector>
+
+namespace fs {
+
+class Instance;
+
+// What an instance asks of the factory (implemented in factory.cpp).
+class InstanceListener {
+public:
+  virtual ~InstanceListener() = default;
+  virtual void on_prefilled(Instance& from, Request* r) = 0; // hand the request to a decode instance
+  virtual void start_pull(Instance& to, Request* r) = 0;     // move its KV from the instance holding it
+  virtual void on_finished(Request* r) = 0;
+};
+
+struct InstanceSetup {
+  int id = 0; // index among all instances of the factory
+  std::string name;
+  std::string stage;
+  std::string pool;
+  std::string chip;
+  Role role = Role::mixed;
+  Parallelism par;
+  simgrid::s4u::Host* host = nullptr; // the server of its first chip
+  long kv_capacity_tokens = 0;
+  bool exact = false; // one wake-up per step
+  int max_fast_steps = 4096;
+};
+
+class Instance : public CoreListener {
+public:
+  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched, std::unique_ptr<StepTimeModel> model,
+           Collector& collector, InstanceListener& listener);
+
+  void submit(Request* r);         // from the router
+  void submit_handoff(Request* r); // prefilled elsewhere, routed here for decode
+  void kv_arrived(Request* r);     // decode side: its pull finished
+  void kv_released(Request* r);    // prefill side: its KV has left
+  void run();                      // actor body
+
+  const InstanceSetup& setup() const { return setup_; }
+  InstanceView view() const; // as of now: steps of a fast run that already ended count as done
+  InstanceStats stats() const;
+  const StepTimeModel& model() const { return *model_; }
+
+private:
+  // The micro-batch (or fast run of identical decode steps) of one virtual engine. One slot per virtual
+  // engine, reused, so that steps allocate nothing.
+  struct Flight {
+    bool active = false;
+    StepPlan plan;
+    int steps = 1;
+    std::vector<double> ends;        // per step: when its tokens are out
+    std::vector<StepSummary> sums;   // per step
+    StepTime staged;                 // pipelined (pp > 1, one step): its stages
+    std::vector<double> stage_start; // pipelined: when each stage started on it
+    double end() const { return ends[steps - 1]; }
+  };
+
+  void on_tokens(double t, double input, double output) override { collector_.tokens(t, input, output); }
+  void on_prefilled(Request* r, double) override { listener_.on_prefilled(*this, r); }
+  void on_finished(Request* r, double) override { listener_.on_finished(r); }
+
+  void notify();      // an outside event: wake the actor if it waits for one
+  bool launch_idle(); // plans every idle virtual engine; true when something was launched
+  void launch(int ve, StepPlan p);
+  void truncate_runs(double now);
+  void land(int ve);
+  void account(const Flight& f, int step);
+  bool can_use_event() const; // would an outside event change what this instance does before its next landing?
+  long ended_steps(double now) const;
+
+  InstanceSetup setup_;
+  std::unique_ptr<StepTimeModel> model_;
+  Collector& collector_;
+  InstanceListener& listener_;
+  EngineCore core_;
+  InstanceStats stats_;
+  std::vector<Flight> flights_; // per virtual engine
+  int in_flight_ = 0;
+  std::vector<double> stage_free_; // when each pipeline stage finishes its current micro-batch
+  long events_ = 0;
+  // A fast run in flight (pp = 1, so it is flights_[0]): views between its step ends see exact-mode state.
+  bool run_active_ = false;
+  bool run_cut_ = false;           // already cut short by an event: later events wait for its (new) end
+  long run_base_blocks_ = 0;       // sum over its sequences of whole blocks of context before the run
+  std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences
+  simgrid::s4u::MutexPtr mutex_;
+  simgrid::s4u::ConditionVariablePtr cv_;
+  bool waiting_event_ = false;
+};
+
+} // namespace fs

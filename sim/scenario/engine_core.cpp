@@ -1,0 +1,175 @@
+#include "engine_core.hpp"
+#include <algorithm>
+#include <numeric>
+
+namespace fs {
+
+EngineCore::EngineCore(const CoreConfig& cfg, const Scheduler& sched, CoreListener& listener)
+    : cfg_(cfg), sched_(sched), listener_(listener), kv_(cfg.kv_capacity_tokens, cfg.block_tokens),
+      ves_(std::max(1, cfg.virtual_engines)), load_(ves_.size(), 0)
+{
+  for (EngineState& s : ves_) {
+    s.kv = &kv_;
+    s.limits = cfg.limits;
+  }
+}
+
+long EngineCore::load_of(const Request* r) const
+{
+  const long prefill = r->target_prefill - r->prefilled;
+  return cfg_.role == Role::prefill ? prefill : prefill + r->remaining_output();
+}
+
+int EngineCore::least_loaded_ve() const { return int(std::min_element(load_.begin(), load_.end()) - load_.begin()); }
+
+long EngineCore::outstanding() const { return std::accumulate(load_.begin(), load_.end(), 0L); }
+
+long EngineCore::waiting() const
+{
+  long n = 0;
+  for (const EngineState& s : ves_)
+    n += long(s.waiting.size() + s.incoming.size());
+  return n;
+}
+
+long EngineCore::running() const
+{
+  long n = 0;
+  for (const EngineState& s : ves_)
+    n += long(s.running.size());
+  return n;
+}
+
+void EngineCore::recount()
+{
+  for (size_t v = 0; v < ves_.size(); ++v) {
+    long n = 0;
+    for (const Request* r : ves_[v].waiting)
+      n += load_of(r);
+    for (const Request* r : ves_[v].incoming)
+      n += load_of(r);
+    for (const Request* r : ves_[v].running)
+      n += load_of(r);
+    load_[v] = n;
+  }
+}
+
+void EngineCore::submit(Request* r)
+{
+  r->ve = least_loaded_ve();
+  ves_[r->ve].waiting.push_back(r);
+  load_[r->ve] += load_of(r);
+}
+
+void EngineCore::submit_handoff(Request* r)
+{
+  r->ve = least_loaded_ve();
+  ves_[r->ve].incoming.push_back(r);
+  load_[r->ve] += load_of(r);
+}
+
+void EngineCore::loaded(Request* r, double now)
+{
+  r->loading = false;
+  if (r->first_token < 0) r->first_token = now; // the token the prefill sampled leaves the decode side
+}
+
+void EngineCore::release_outgoing(Request* r) { kv_.free(r->kv_outgoing); }
+
+StepPlan EngineCore::plan(int ve)
+{
+  StepPlan p = sched_.plan(ves_[ve]);
+  if (p.preempted) {
+    preemptions_ += p.preempted;
+    recount(); // a preempted request owes its prompt again
+  }
+  return p;
+}
+
+int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
+{
+  if (!p.decode_only() || p.preempted || !p.pulls.empty()) return 1;
+  long k = max_steps;
+  for (const Request* r : p.decode)
+    k = std::min(k, r->remaining_output());
+  // The plan reserved one token per sequence; find the longest run whose extra blocks are all free.
+  auto extra = [&](long steps) {
+    long n = 0;
+    for (const Request* r : p.decode)
+      n += kv_.extra_blocks(r->kv, r->context + steps);
+    return n;
+  };
+  long lo = 1, hi = std::max(1L, k);
+  while (lo < hi) {
+    const long mid = (lo + hi + 1) / 2;
+    if (kv_.fits(extra(mid)))
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return int(lo);
+}
+
+void EngineCore::reserve_run(const StepPlan& p, int steps)
+{
+  for (Request* r : p.decode)
+    if (!kv_.reserve(r->kv, r->context + steps)) throw std::logic_error("decode run reserved more blocks than free");
+}
+
+void EngineCore::leave(EngineState& s, Request* r)
+{
+  s.running.erase(std::find(s.running.begin(), s.running.end(), r));
+  load_[r->ve] -= load_of(r);
+}
+
+void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* ends)
+{
+  EngineState& s = ves_[ve];
+  const double t_end = ends[steps - 1];
+  for (int j = 0; j < steps; ++j)
+    listener_.on_tokens(ends[j], 0, double(p.decode.size()));
+  std::vector<Request*> done, handed;
+  for (auto [r, n] : p.prefill) {
+    r->in_step = false;
+    const long before = load_of(r);
+    // Prompt tokens computed for the first time count as input; recomputing after a preemption does not.
+    const long new_input =
+        std::max(0L, std::min(r->prefilled + n, r->spec.input_tokens) - std::max(r->prefilled, r->input_counted));
+    listener_.on_tokens(t_end, double(new_input), 0);
+    r->input_counted = std::max(r->input_counted, std::min(r->prefilled + n, r->spec.input_tokens));
+    r->prefilled += n;
+    r->context += n;
+    if (r->prefilled >= r->target_prefill) {
+      r->generated++; // the prefill step samples the next token
+      listener_.on_tokens(t_end, 0, 1);
+      if (r->first_token < 0 && (cfg_.role != Role::prefill || r->remaining_output() == 0)) r->first_token = t_end;
+      if (r->remaining_output() == 0)
+        done.push_back(r);
+      else if (cfg_.role == Role::prefill)
+        handed.push_back(r);
+    }
+    load_[ve] += load_of(r) - before;
+  }
+  for (Request* r : p.decode) {
+    r->in_step = false;
+    r->context += steps;
+    r->generated += steps;
+    kv_.trim(r->kv, r->context); // a run cut short returns the blocks of the steps it did not take
+    load_[ve] -= steps;
+    if (r->remaining_output() == 0) done.push_back(r);
+  }
+  for (Request* r : done) {
+    leave(s, r);
+    kv_.free(r->kv);
+    r->finish = t_end;
+    listener_.on_finished(r, t_end);
+  }
+  for (Request* r : handed) {
+    leave(s, r);
+    kv_.transfer_out(r->kv, r->kv_outgoing); // held here until the decode side has pulled it
+    r->prefill_done = t_end;
+    listener_.on_prefilled(r, t_end);
+  }
+}
+
+} // namespace fs

@@ -1,0 +1,74 @@
+// One engine instance's serving state, without time: its KV cache, its virtual engines' queues, and what a
+// finished step does to its requests (tokens, first token, hand-off, finish). Pure C++: the SimGrid actor
+// (sim/engine/instance.cpp) decides when steps start and end; unit tests drive it directly.
+#pragma once
+#include "scheduler.hpp"
+#include <vector>
+
+namespace fs {
+
+// What a core reports as steps complete.
+class CoreListener {
+public:
+  virtual ~CoreListener() = default;
+  virtual void on_tokens(double t, double input, double output) = 0;
+  virtual void on_prefilled(Request* r, double t) = 0; // prefill role: KV held here until release_outgoing
+  virtual void on_finished(Request* r, double t) = 0;
+};
+
+struct CoreConfig {
+  Role role = Role::mixed;
+  long kv_capacity_tokens = 0;
+  int block_tokens = 16;
+  int virtual_engines = 1; // micro-batches in flight: the pipeline depth (vLLM's virtual engines)
+  SchedulerLimits limits;
+};
+
+class EngineCore {
+public:
+  EngineCore(const CoreConfig& cfg, const Scheduler& sched, CoreListener& listener);
+
+  // A prompt from the router: queued on the virtual engine that owes the least work.
+  void submit(Request* r);
+  // A request prefilled elsewhere whose KV is still there (P/D decode side): queued for a slot and blocks.
+  void submit_handoff(Request* r);
+  // Decode side: the KV of `r` has arrived; its first token leaves now.
+  void loaded(Request* r, double now);
+  // Prefill side: the KV of `r` has left; its blocks are free.
+  void release_outgoing(Request* r);
+
+  int virtual_engines() const { return int(ves_.size()); }
+  bool idle(int ve) const { return ves_[ve].idle(); }
+  // The next step of virtual engine `ve` (see Scheduler::plan); its blocks are reserved.
+  StepPlan plan(int ve);
+  // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first
+  // sequence to finish and by the free blocks; 1 for any other plan.
+  int decode_run_limit(const StepPlan& p, int max_steps) const;
+  // Reserves the blocks of a `steps`-step decode run of `p`.
+  void reserve_run(const StepPlan& p, int steps);
+  // Applies the first `steps` steps of `p` (ends[j] = end of step j) and frees what a truncated run reserved.
+  void complete(int ve, const StepPlan& p, int steps, const double* ends);
+
+  Role role() const { return cfg_.role; }
+  const KvCache& kv() const { return kv_; }
+  long outstanding() const; // tokens of work owed: queued prefill + remaining decode (prefill role: prefill only)
+  long waiting() const;     // requests not yet admitted (prompts, recomputes, hand-offs)
+  long running() const;
+  long preemptions() const { return preemptions_; }
+
+private:
+  long load_of(const Request* r) const;
+  int least_loaded_ve() const;
+  void recount();
+  void leave(EngineState& s, Request* r);
+
+  CoreConfig cfg_;
+  const Scheduler& sched_;
+  CoreListener& listener_;
+  KvCache kv_;
+  std::vector<EngineState> ves_;
+  std::vector<long> load_; // outstanding tokens per virtual engine
+  long preemptions_ = 0;
+};
+
+} // namespace fs

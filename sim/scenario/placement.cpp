@@ -1,0 +1,201 @@
+#include "placement.hpp"
+#include "scheduler.hpp"
+#include <algorithm>
+#include <set>
+
+namespace fs {
+
+const char* role_name(Role r)
+{
+  switch (r) {
+  case Role::mixed:
+    return "mixed";
+  case Role::prefill:
+    return "prefill";
+  case Role::decode:
+    return "decode";
+  }
+  return "?";
+}
+
+const StageConfig& PlacementConfig::stage(const std::string& n) const
+{
+  for (auto const& s : stages)
+    if (s.name == n) return s;
+  throw std::out_of_range("no stage named \"" + n + "\" in placement \"" + name + "\"");
+}
+
+ChipAllocator::ChipAllocator(int servers, int per_server) : free_(servers, per_server), per_server_(per_server) {}
+
+int ChipAllocator::take(int chips)
+{
+  if (chips <= per_server_) {
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i] >= chips) {
+        free_[i] -= chips;
+        return int(i);
+      }
+    return -1;
+  }
+  const size_t whole = size_t((chips + per_server_ - 1) / per_server_);
+  for (size_t i = 0; i + whole <= free_.size(); ++i) {
+    if (std::all_of(free_.begin() + i, free_.begin() + i + whole, [&](int f) { return f == per_server_; })) {
+      std::fill(free_.begin() + i, free_.begin() + i + whole, 0);
+      return int(i);
+    }
+  }
+  return -1;
+}
+
+namespace {
+
+// The keys every stage (or colocated/disaggregated group) has: pool, instances, tp, pp, scheduler overrides.
+StageConfig parse_stage(const JsonNode& n, std::string name, Role role, const SchedulerConfig& defaults)
+{
+  n.expect_object();
+  StageConfig s;
+  s.name = std::move(name);
+  s.role = role;
+  s.pool = n.string("pool");
+  s.instances = int(n.positive_int("instances"));
+  s.par.tp = int(n.positive_int("tp", 1));
+  s.par.pp = int(n.positive_int("pp", 1));
+  s.scheduler = defaults;
+  if (auto sc = n.get("scheduler")) s.scheduler = parse_scheduler_config(*sc, defaults);
+  return s;
+}
+
+Json stage_json(const StageConfig& s, const SchedulerConfig& defaults)
+{
+  Json j = {{"pool", s.pool}, {"instances", s.instances}, {"tp", s.par.tp}, {"pp", s.par.pp}};
+  if (!(s.scheduler == defaults)) j["scheduler"] = scheduler_config_json(s.scheduler);
+  return j;
+}
+
+class Colocated : public Placement {
+public:
+  std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& d) const override
+  {
+    auto s = parse_stage(n, "mixed", Role::mixed, d);
+    n.done();
+    return {s};
+  }
+  Json to_json(const PlacementConfig& pc, const SchedulerConfig& d) const override
+  {
+    return stage_json(pc.stages.at(0), d);
+  }
+};
+
+class Disaggregated : public Placement {
+public:
+  std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& d) const override
+  {
+    JsonNode p = n.at("prefill"), q = n.at("decode");
+    std::vector<StageConfig> ss{parse_stage(p, "prefill", Role::prefill, d), parse_stage(q, "decode", Role::decode, d)};
+    ss[0].to = {"decode"};
+    p.done();
+    q.done();
+    n.done();
+    return ss;
+  }
+  Json to_json(const PlacementConfig& pc, const SchedulerConfig& d) const override
+  {
+    return {{"prefill", stage_json(pc.stage("prefill"), d)}, {"decode", stage_json(pc.stage("decode"), d)}};
+  }
+};
+
+// Any list of stages with explicit roles and hand-off edges.
+class Stages : public Placement {
+public:
+  std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& d) const override
+  {
+    JsonNode list = n.at("stages");
+    std::vector<StageConfig> ss;
+    for (size_t i = 0; i < list.size(); ++i) {
+      JsonNode e = list[i];
+      e.expect_object();
+      const std::string role = e.choice("role", {"mixed", "prefill", "decode"}, "mixed");
+      const Role r = role == "prefill" ? Role::prefill : role == "decode" ? Role::decode : Role::mixed;
+      StageConfig s = parse_stage(e, e.string("name"), r, d);
+      if (auto to = e.get("to")) {
+        for (size_t k = 0; k < to->size(); ++k) {
+          if (!(*to)[k].raw().is_string()) (*to)[k].fail_here("expected a stage name");
+          s.to.push_back((*to)[k].raw().get<std::string>());
+        }
+      }
+      e.done();
+      ss.push_back(std::move(s));
+    }
+    n.done();
+    return ss;
+  }
+  Json to_json(const PlacementConfig& pc, const SchedulerConfig& d) const override
+  {
+    Json list = Json::array();
+    for (const StageConfig& s : pc.stages) {
+      Json j = stage_json(s, d);
+      j["name"] = s.name;
+      j["role"] = role_name(s.role);
+      if (!s.to.empty()) j["to"] = s.to;
+      list.push_back(j);
+    }
+    return {{"stages", list}};
+  }
+};
+
+} // namespace
+
+void validate_stages(const std::vector<StageConfig>& ss, const JsonNode& n)
+{
+  // Errors name the stage's path in the "stages" form; the colocated and disaggregated forms cannot break these.
+  auto where = [&](size_t i, const std::string& key) { return "stages[" + std::to_string(i) + "]." + key; };
+  if (ss.empty()) n.fail("stages", "expected at least one stage");
+  std::set<std::string> names, fed;
+  for (size_t i = 0; i < ss.size(); ++i) {
+    const std::string& nm = ss[i].name;
+    if (nm.empty() || nm.size() > 64 || !std::all_of(nm.begin(), nm.end(), [](char c) {
+          return std::isalnum((unsigned char)c) || c == '_' || c == '-';
+        }))
+      n.fail(where(i, "name"), "expected 1-64 letters, digits, '_' or '-', got \"" + nm + "\"");
+    if (!names.insert(nm).second) n.fail(where(i, "name"), "duplicate stage name \"" + nm + "\"");
+  }
+  bool entry = false;
+  for (size_t i = 0; i < ss.size(); ++i) {
+    const StageConfig& s = ss[i];
+    entry = entry || s.role != Role::decode;
+    if (s.role != Role::prefill && !s.to.empty())
+      n.fail(where(i, "to"),
+             std::string("a ") + role_name(s.role) + " stage hands nothing on; only prefill stages have \"to\"");
+    if (s.role == Role::prefill && s.to.empty())
+      n.fail(where(i, "to"), "a prefill stage must name the decode stage(s) that take its requests");
+    for (const std::string& t : s.to) {
+      auto it = std::find_if(ss.begin(), ss.end(), [&](const StageConfig& o) { return o.name == t; });
+      if (it == ss.end()) n.fail(where(i, "to"), "unknown stage \"" + t + "\"");
+      if (it->role != Role::decode)
+        n.fail(where(i, "to"), "stage \"" + t + "\" is " + role_name(it->role) + "; hand-offs go to decode stages");
+      fed.insert(t);
+    }
+  }
+  for (size_t i = 0; i < ss.size(); ++i)
+    if (ss[i].role == Role::decode && !fed.count(ss[i].name))
+      n.fail(where(i, "name"), "decode stage \"" + ss[i].name + "\" is fed by no prefill stage");
+  if (!entry) n.fail("stages", "no stage takes new requests (a mixed or prefill stage)");
+}
+
+const PlacementRegistry& placement_registry()
+{
+  static const PlacementRegistry reg = [] {
+    PlacementRegistry r("placement");
+    r.add("colocated", "one mixed stage: every instance runs prefill and decode (continuous batching)",
+          [] { return std::make_unique<Colocated>(); });
+    r.add("disaggregated",
+          "a prefill stage hands each request's KV cache over the fabric to a decode stage (pools and TP per phase)",
+          [] { return std::make_unique<Disaggregated>(); });
+    r.add("stages", "any list of stages (role mixed, prefill or decode; pool; tp/pp) with hand-off edges \"to\"",
+          [] { return std::make_unique<Stages>(); });
+    return r;
+  }();
+  return reg;
+}
+
+} // namespace fs

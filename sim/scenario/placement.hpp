@@ -1,0 +1,40 @@
+// Placements: how a scenario's instances are laid out on its pools, as a list of stages joined by hand-off
+// edges (docs/design.md, "Stages"). Variants are registered by JSON "type"; each parses and writes back its
+// own JSON, and all of them produce the same StageConfig list, so the engine has no per-variant code.
+#pragma once
+#include "json_input.hpp"
+#include "registry.hpp"
+#include "scenario.hpp"
+
+namespace fs {
+
+class Placement {
+public:
+  virtual ~Placement() = default;
+  // Stages from the placement's JSON object (its "name" and "type" already read); `defaults` is the
+  // scenario's scheduler, which a stage may override.
+  virtual std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& defaults) const = 0;
+  // The placement's JSON as parse() reads it (without "name" and "type").
+  virtual Json to_json(const PlacementConfig& pc, const SchedulerConfig& defaults) const = 0;
+};
+
+using PlacementRegistry = Registry<Placement>;
+const PlacementRegistry& placement_registry();
+
+// Checks the stage graph (unique names, hand-offs from prefill to decode stages only, every decode stage fed,
+// at least one entry stage); errors name the JSON path under `n`.
+void validate_stages(const std::vector<StageConfig>& stages, const JsonNode& n);
+
+// Chip slots per server of a pool. An instance takes tp x pp chips on one server, or whole consecutive
+// servers when it needs more than one server holds.
+class ChipAllocator {
+public:
+  ChipAllocator(int servers, int chips_per_server);
+  int take(int chips); // index of the instance's first server, -1 when no room is left
+
+private:
+  std::vector<int> free_;
+  int per_server_;
+};
+
+} // namespace fs

@@ -1,0 +1,43 @@
+// Runtime state of one request, shared by the source, the routers, the engine cores and KV transfers.
+#pragma once
+#include "kv_cache.hpp"
+#include "workload.hpp"
+#include <string>
+
+namespace fs {
+
+struct Request {
+  RequestSpec spec;
+
+  // Progress on the instance that holds it now.
+  long target_prefill = 0; // tokens whose KV must be (re)computed here: input + tokens generated so far
+  long prefilled = 0;      // of target_prefill
+  long context = 0;        // tokens whose KV is computed and held here
+  long generated = 0;      // output tokens produced so far (the prefill step samples the first)
+  long input_counted = 0;  // prompt tokens already counted in throughput (recompute is not new input)
+  int ve = 0;              // virtual engine (pipeline micro-batch slot) of its instance
+  bool loading = false;    // admitted by a decode instance, KV still arriving: not schedulable
+  bool in_step = false;    // part of a step that is planned or running
+  KvSeq kv;                // blocks on the instance that runs it
+  KvSeq kv_outgoing;       // blocks still held on the prefill instance until the decode side pulled them
+  int holder = -1;         // the engine's index of the instance holding kv_outgoing
+
+  // What the records and metrics report.
+  double first_token = -1;
+  double finish = -1;
+  double prefill_done = -1;    // P/D: the prefill instance finished it and holds its KV for a decode slot
+  double decode_admitted = -1; // P/D: a decode instance reserved its blocks and started the pull
+  std::string instances;       // e.g. "mixed3" or "prefill1>decode2"
+  double kv_bytes_transferred = 0;
+  int preemptions = 0;
+  std::string dropped; // reason, empty if not dropped
+
+  bool prefill_complete() const { return prefilled >= target_prefill && generated > 0; }
+  long remaining_output() const { return spec.output_tokens - generated; }
+  // Seconds between the prefill instance finishing and a decode instance having room (P/D only).
+  double decode_wait_s() const { return decode_admitted >= 0 ? decode_admitted - prefill_done : 0; }
+  // Seconds the KV pull took (P/D only): from decode-side admission to the first token leaving it.
+  double kv_transfer_s() const { return decode_admitted >= 0 ? first_token - decode_admitted : 0; }
+};
+
+} // namespace fs

@@ -1,0 +1,75 @@
+#include "router.hpp"
+#include <random>
+
+namespace fs {
+
+namespace {
+
+class RoundRobin : public Router {
+public:
+  size_t pick(const std::vector<InstanceView>& v, const Request&) override { return next_++ % v.size(); }
+
+private:
+  size_t next_ = 0;
+};
+
+size_t least_outstanding(const std::vector<InstanceView>& v)
+{
+  size_t best = 0;
+  for (size_t i = 1; i < v.size(); ++i)
+    if (v[i].outstanding < v[best].outstanding) best = i;
+  return best;
+}
+
+class LeastOutstanding : public Router {
+public:
+  size_t pick(const std::vector<InstanceView>& v, const Request&) override { return least_outstanding(v); }
+};
+
+// Prefers instances whose free KV blocks hold the request's context now (no wait for memory), least
+// outstanding work first; when none does, the least outstanding overall.
+class KvAware : public Router {
+public:
+  size_t pick(const std::vector<InstanceView>& v, const Request& r) override
+  {
+    const long tokens = r.context > 0 ? r.context : r.spec.input_tokens;
+    size_t best = v.size();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const long need = (tokens + v[i].kv_block_tokens - 1) / v[i].kv_block_tokens;
+      if (v[i].kv_free_blocks >= need && (best == v.size() || v[i].outstanding < v[best].outstanding)) best = i;
+    }
+    return best < v.size() ? best : least_outstanding(v);
+  }
+};
+
+class Random : public Router {
+public:
+  explicit Random(uint64_t seed) : rng_(seed) {}
+  size_t pick(const std::vector<InstanceView>& v, const Request&) override
+  {
+    return std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_);
+  }
+
+private:
+  std::mt19937_64 rng_;
+};
+
+} // namespace
+
+const RouterRegistry& router_registry()
+{
+  static const RouterRegistry reg = [] {
+    RouterRegistry r("router");
+    r.add("round_robin", "cycle through the instances in order",
+          [](uint64_t) { return std::make_unique<RoundRobin>(); });
+    r.add("least_outstanding", "instance owing the fewest tokens (queued prefill + remaining decode)",
+          [](uint64_t) { return std::make_unique<LeastOutstanding>(); });
+    r.add("kv_aware", "least outstanding among instances whose free KV blocks hold the request now",
+          [](uint64_t) { return std::make_unique<KvAware>(); });
+    r.add("random", "uniformly random instance (seeded)", [](uint64_t s) { return std::make_unique<Random>(s); });
+    return r;
+  }();
+  return reg;
+}
+
+} // namespace fs

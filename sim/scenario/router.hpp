@@ -1,0 +1,38 @@
+// Routers pick the instance of a group (the entry stages, or the stages a prefill stage hands off to) that
+// gets a request, registered by JSON "type". They see instances only through read-only views.
+#pragma once
+#include "registry.hpp"
+#include "request.hpp"
+#include "scenario.hpp"
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fs {
+
+// What a router may know about an instance, as of now.
+struct InstanceView {
+  const std::string* name = nullptr;
+  const std::string* stage = nullptr;
+  const std::string* pool = nullptr;
+  const std::string* chip = nullptr;
+  Role role = Role::mixed;
+  int chips = 0;
+  long waiting = 0;     // requests queued, not admitted (prompts, recomputes, hand-offs)
+  long running = 0;     // admitted
+  long outstanding = 0; // tokens of work owed (queued prefill + remaining decode)
+  long kv_free_blocks = 0, kv_capacity_blocks = 0;
+  int kv_block_tokens = 16;
+};
+
+class Router {
+public:
+  virtual ~Router() = default;
+  // Index into `views` (never empty) of the instance that gets `r`.
+  virtual size_t pick(const std::vector<InstanceView>& views, const Request& r) = 0;
+};
+
+using RouterRegistry = Registry<Router, uint64_t>;
+const RouterRegistry& router_registry();
+
+} // namespace fs

@@ -1,0 +1,214 @@
+#include "scheduler.hpp"
+#include <algorithm>
+
+namespace fs {
+
+void preempt(EngineState& s, Request* r)
+{
+  s.kv->free(r->kv);
+  r->prefilled = 0;
+  r->context = 0;
+  r->target_prefill = r->spec.input_tokens + r->generated; // recompute the prompt and what it generated
+  r->preemptions++;
+  s.running.erase(std::find(s.running.begin(), s.running.end(), r));
+  s.waiting.push_front(r);
+}
+
+void add_decode(StepPlan& p, Request* r)
+{
+  r->in_step = true;
+  p.decode.push_back(r);
+  p.batch.decode_seqs++;
+  p.batch.decode_context_sum += double(r->context + 1);
+  p.batch.logits_tokens++;
+}
+
+void add_prefill(StepPlan& p, Request* r, long n)
+{
+  r->in_step = true;
+  p.prefill.push_back({r, n});
+  p.batch.prefill.push_back({n, r->prefilled});
+  if (r->prefilled + n >= r->target_prefill) p.batch.logits_tokens++;
+}
+
+bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
+{
+  while (!s.kv->reserve(r->kv, tokens)) {
+    // The newest admitted sequence that is neither loading its KV nor already in this step goes back to the
+    // queue (vLLM's recompute preemption). Searching from the back finds r itself before anything older.
+    auto victim =
+        std::find_if(s.running.rbegin(), s.running.rend(), [](Request* q) { return !q->loading && !q->in_step; });
+    if (victim == s.running.rend()) return false;
+    Request* v = *victim;
+    preempt(s, v);
+    p.preempted++;
+    if (v == r) return false;
+  }
+  return true;
+}
+
+std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p)
+{
+  std::vector<Request*> dec;
+  for (size_t i = 0; i < s.running.size();) {
+    Request* r = s.running[i];
+    if (r->loading || !r->prefill_complete() || r->in_step) {
+      ++i;
+      continue;
+    }
+    if (!reserve_or_preempt(s, p, r, r->context + 1)) {
+      if (i < s.running.size() && s.running[i] == r) ++i; // else r left: the same index holds the next one
+      continue;
+    }
+    r->in_step = true; // a victim only if the step does not take it (see ChunkedPrefill)
+    dec.push_back(r);
+    ++i;
+  }
+  return dec;
+}
+
+void admit_incoming(EngineState& s, StepPlan& p)
+{
+  while (!s.incoming.empty() && long(s.running.size()) < s.limits.max_seqs) {
+    Request* r = s.incoming.front();
+    if (!s.kv->transfer_in(r->kv, r->context)) break;
+    s.incoming.pop_front();
+    r->loading = true;
+    s.running.push_back(r);
+    p.pulls.push_back(r);
+  }
+}
+
+namespace {
+
+// Tokens of a prompt with `remaining` tokens to put in this step; 0 = none. Whole prompts may exceed the budget
+// when they are alone in the step (else a prompt longer than the budget would never run).
+long prefill_chunk(const EngineState& s, const StepPlan& p, long remaining, long budget, bool whole_prompts)
+{
+  if (!whole_prompts) return std::min({remaining, budget, s.limits.chunk_tokens});
+  return (remaining <= budget || p.prefill.empty()) ? remaining : 0;
+}
+
+// Prefill chunks for running requests, then (unless this step preempted) admissions from the waiting queue,
+// within `budget` tokens. Every chunk's blocks are reserved before it is scheduled.
+void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
+{
+  for (size_t i = 0; i < s.running.size() && budget > 0;) {
+    Request* r = s.running[i];
+    if (r->loading || r->prefill_complete() || r->in_step) {
+      ++i;
+      continue;
+    }
+    const long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
+    if (n <= 0) return;
+    if (!reserve_or_preempt(s, p, r, r->context + n)) {
+      if (std::find(s.running.begin(), s.running.end(), r) == s.running.end()) continue; // r itself went back
+      return;                                                                            // nothing left to preempt
+    }
+    add_prefill(p, r, n);
+    budget -= n;
+    ++i;
+  }
+  if (p.preempted) return; // a request preempted now must not come back in the step that preempted it
+  while (budget > 0 && !s.waiting.empty() && long(s.running.size()) < s.limits.max_seqs) {
+    Request* r = s.waiting.front();
+    const long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
+    if (n <= 0 || !s.kv->reserve(r->kv, r->context + n)) return;
+    s.waiting.pop_front();
+    s.running.push_back(r);
+    add_prefill(p, r, n);
+    budget -= n;
+  }
+}
+
+// vLLM v1 / Sarathi-Serve: decode tokens first, then prefill chunks in the remaining token budget.
+class ChunkedPrefill : public Scheduler {
+public:
+  StepPlan plan(EngineState& s) const override
+  {
+    StepPlan p;
+    long budget = s.limits.token_budget;
+    for (Request* r : reserve_decode(s, p)) {
+      if (budget > 0) {
+        add_decode(p, r);
+        budget--;
+      } else {
+        s.kv->trim(r->kv, r->context); // over the token budget: no token this step
+        r->in_step = false;
+      }
+    }
+    fill_prefill(s, p, budget, false);
+    if (!p.preempted) admit_incoming(s, p);
+    return p;
+  }
+};
+
+// vLLM v0 default: whole prompts in prefill-only steps whenever one can be admitted, else a decode step.
+class PrefillFirst : public Scheduler {
+public:
+  StepPlan plan(EngineState& s) const override
+  {
+    StepPlan p;
+    fill_prefill(s, p, s.limits.token_budget, true);
+    if (p.prefill.empty())
+      for (Request* r : reserve_decode(s, p))
+        add_decode(p, r);
+    if (!p.preempted) admit_incoming(s, p);
+    return p;
+  }
+};
+
+} // namespace
+
+const SchedulerRegistry& scheduler_registry()
+{
+  static const SchedulerRegistry reg = [] {
+    SchedulerRegistry r("scheduler");
+    r.add("vllm", "continuous batching, decode first, chunked prefill in the token budget (vLLM v1, Sarathi-Serve)",
+          [] { return std::make_unique<ChunkedPrefill>(); });
+    r.add("prefill_first", "continuous batching, whole-prompt prefill steps take priority (vLLM v0 default)",
+          [] { return std::make_unique<PrefillFirst>(); });
+    return r;
+  }();
+  return reg;
+}
+
+SchedulerConfig parse_scheduler_config(const JsonNode& n, const SchedulerConfig& base)
+{
+  n.expect_object();
+  n.renamed("activation_reserve_gb", "activation_reserve_gib");
+  SchedulerConfig c = base;
+  c.type = n.string("type", c.type);
+  if (!scheduler_registry().has(c.type))
+    n.fail("type", "unknown scheduler \"" + c.type + "\"; known: " + scheduler_registry().known());
+  c.max_num_batched_tokens = n.positive_int("max_num_batched_tokens", c.max_num_batched_tokens);
+  c.max_num_seqs = n.positive_int("max_num_seqs", c.max_num_seqs);
+  // Without an explicit chunk size, chunks fill the token budget (vLLM's default).
+  const bool chunk_follows = base.prefill_chunk_tokens == base.max_num_batched_tokens;
+  c.prefill_chunk_tokens =
+      n.positive_int("prefill_chunk_tokens", chunk_follows ? c.max_num_batched_tokens : c.prefill_chunk_tokens);
+  c.block_size_tokens = n.positive_int("block_size_tokens", c.block_size_tokens);
+  c.gpu_memory_utilization = n.fraction("gpu_memory_utilization", c.gpu_memory_utilization);
+  c.activation_reserve_gib = n.non_negative("activation_reserve_gib", c.activation_reserve_gib);
+  if (c.gpu_memory_utilization <= 0) n.fail("gpu_memory_utilization", "expected a fraction > 0");
+  n.done();
+  return c;
+}
+
+Json scheduler_config_json(const SchedulerConfig& c)
+{
+  return {{"type", c.type},
+          {"max_num_batched_tokens", c.max_num_batched_tokens},
+          {"max_num_seqs", c.max_num_seqs},
+          {"prefill_chunk_tokens", c.prefill_chunk_tokens},
+          {"block_size_tokens", c.block_size_tokens},
+          {"gpu_memory_utilization", c.gpu_memory_utilization},
+          {"activation_reserve_gib", c.activation_reserve_gib}};
+}
+
+SchedulerLimits limits_of(const SchedulerConfig& c)
+{
+  return {c.max_num_seqs, c.max_num_batched_tokens, c.prefill_chunk_tokens};
+}
+
+} // namespace fs

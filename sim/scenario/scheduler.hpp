@@ -1,0 +1,71 @@
+// Iteration-level batching (vLLM-style): which prefill chunks and decode tokens form the next step of one
+// virtual engine. Pure C++ over EngineState, unit-testable without SimGrid. Variants by JSON "type".
+#pragma once
+#include "json_input.hpp"
+#include "llm.hpp"
+#include "registry.hpp"
+#include "request.hpp"
+#include "scenario.hpp"
+#include <deque>
+#include <vector>
+
+namespace fs {
+
+struct SchedulerLimits {
+  long max_seqs = 256;      // sequences admitted at once (vLLM max_num_seqs)
+  long token_budget = 8192; // new tokens per step (max_num_batched_tokens)
+  long chunk_tokens = 8192; // longest prefill chunk
+};
+
+// The queues of one virtual engine. Its KV cache is the instance's, shared by its virtual engines.
+struct EngineState {
+  KvCache* kv = nullptr;
+  SchedulerLimits limits;
+  std::deque<Request*> waiting;  // prompts and preempted requests (recompute), FCFS; preempted go first
+  std::deque<Request*> incoming; // prefilled elsewhere, waiting for a slot and blocks here (P/D decode), FCFS
+  std::vector<Request*> running; // admitted, in admission order (includes those still loading their KV)
+
+  bool idle() const { return waiting.empty() && incoming.empty() && running.empty(); }
+};
+
+struct StepPlan {
+  std::vector<std::pair<Request*, long>> prefill; // request, chunk tokens
+  std::vector<Request*> decode;
+  std::vector<Request*> pulls; // admitted from `incoming`: their KV transfer must start now
+  StepBatch batch;
+  int preempted = 0;
+
+  bool empty() const { return prefill.empty() && decode.empty(); } // nothing to compute
+  bool decode_only() const { return prefill.empty() && !decode.empty(); }
+};
+
+class Scheduler {
+public:
+  virtual ~Scheduler() = default;
+  // Admits, reserves KV blocks for every token of the step, preempts (recompute, newest first) when blocks run
+  // out, and returns the next step. Mutates `s` and its KV cache; the step's results are applied by EngineCore.
+  virtual StepPlan plan(EngineState& s) const = 0;
+};
+
+using SchedulerRegistry = Registry<Scheduler>;
+const SchedulerRegistry& scheduler_registry();
+
+// The "scheduler" object of a scenario or of one stage (which overrides the scenario's `base`).
+SchedulerConfig parse_scheduler_config(const JsonNode& n, const SchedulerConfig& base);
+Json scheduler_config_json(const SchedulerConfig& c);
+SchedulerLimits limits_of(const SchedulerConfig& c);
+
+// Shared building blocks of the variants.
+void preempt(EngineState& s, Request* r);
+// Admits FCFS from `incoming` while a slot and blocks for the arriving KV are free (P/D decode side).
+void admit_incoming(EngineState& s, StepPlan& p);
+// Reserves blocks for `r` to hold `tokens`, preempting the newest admitted sequence that is not in this step
+// until they fit. False when r itself was preempted or nothing is left to preempt.
+bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens);
+// Reserves one more token for every decoding sequence (preempting when blocks run out) and marks them in the
+// step; returns them in admission order.
+std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p);
+void add_decode(StepPlan& p, Request* r);
+void add_prefill(StepPlan& p, Request* r, long n);
+
+} // namespace fs

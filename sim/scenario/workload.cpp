@@ -1,0 +1,90 @@
+#include "workload.hpp"
+#include <algorithm>
+#include <cmath>
+
+namespace fs {
+
+long LengthSampler::sample(std::mt19937_64& rng) const
+{
+  return long(std::clamp(std::round(draw(rng)), std::max(1.0, min), max));
+}
+
+const LengthRegistry& length_registry()
+{
+  static const LengthRegistry reg = [] {
+    LengthRegistry r("length distribution");
+    r.add("fixed", "every request has `value` tokens", make_fixed_length);
+    r.add("uniform", "integer uniform in [min, max]", make_uniform_length);
+    r.add("lognormal", "lognormal from mu/sigma, mean/median, or fitted to a trace column; clamped to [min, max]",
+          make_lognormal_length);
+    return r;
+  }();
+  return reg;
+}
+
+std::shared_ptr<const LengthSampler> parse_length(const JsonNode& n, const std::string& file, bool input_column)
+{
+  n.expect_object();
+  const std::string type = n.string("type");
+  if (!length_registry().has(type))
+    n.fail("type", "unknown length distribution \"" + type + "\"; known: " + length_registry().known());
+  std::unique_ptr<LengthSampler> l = length_registry().make(type);
+  l->type = type;
+  l->min = n.positive("min", 1);
+  l->max = n.positive("max", 1e7);
+  l->parse(n, file, input_column);
+  if (l->max < l->min) n.fail("max", "must be >= min");
+  n.done();
+  return l;
+}
+
+Json length_json(const LengthSampler& l)
+{
+  Json j = l.to_json();
+  j["type"] = l.type;
+  j["min"] = l.min;
+  j["max"] = l.max;
+  return j;
+}
+
+const WorkloadRegistry& workload_registry()
+{
+  static const WorkloadRegistry reg = [] {
+    WorkloadRegistry r("workload");
+    r.add("poisson", "Poisson arrivals at qps; lengths from the input/output distributions", make_poisson_workload);
+    r.add("gamma", "Gamma renewal arrivals at qps with inter-arrival CV `cv` (bursty when cv > 1)",
+          make_gamma_workload);
+    r.add("trace", "replay of an Azure-format CSV trace (TIMESTAMP,ContextTokens,GeneratedTokens)",
+          make_trace_workload);
+    return r;
+  }();
+  return reg;
+}
+
+WorkloadConfig parse_workload(const JsonNode& n, const std::string& file)
+{
+  n.expect_object();
+  WorkloadConfig w;
+  w.type = n.string("type");
+  if (!workload_registry().has(w.type))
+    n.fail("type", "unknown workload \"" + w.type + "\"; known: " + workload_registry().known());
+  std::unique_ptr<WorkloadGenerator> g = workload_registry().make(w.type);
+  g->parse(n, file);
+  n.done();
+  w.generator = std::move(g);
+  return w;
+}
+
+Json workload_json(const WorkloadConfig& w)
+{
+  Json j = w.generator->to_json();
+  j["type"] = w.type;
+  return j;
+}
+
+std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed)
+{
+  return w.generator->generate(seed);
+}
+
+} // namespace fs

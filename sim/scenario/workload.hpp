@@ -1,0 +1,74 @@
+// Request workloads: arrival processes and length distributions, registered by JSON "type". Each variant
+// parses and writes back its own settings (one file per variant) and generates requests in pure C++; the
+// engine's source actor replays the list.
+#pragma once
+#include "json_input.hpp"
+#include "registry.hpp"
+#include "scenario.hpp"
+#include <random>
+#include <vector>
+
+namespace fs {
+
+struct RequestSpec {
+  long id = 0;
+  double arrival = 0; // s
+  long input_tokens = 0;
+  long output_tokens = 0;
+};
+
+class LengthSampler {
+public:
+  virtual ~LengthSampler() = default;
+  // Reads the variant's keys of `n` ("type", "min" and "max" are read by parse_length); `input_column`
+  // says which trace column a fit uses.
+  virtual void parse(const JsonNode& n, const std::string& scenario_file, bool input_column) = 0;
+  virtual Json to_json() const = 0; // its own keys, without "type", "min", "max"
+  virtual double draw(std::mt19937_64& rng) const = 0;
+
+  long sample(std::mt19937_64& rng) const; // draw() rounded and clamped to [min, max]
+  std::string type;
+  double min = 1, max = 1e7;
+};
+using LengthRegistry = Registry<LengthSampler>;
+const LengthRegistry& length_registry();
+std::shared_ptr<const LengthSampler> parse_length(const JsonNode& n, const std::string& scenario_file,
+                                                  bool input_column);
+Json length_json(const LengthSampler& l);
+
+class WorkloadGenerator {
+public:
+  virtual ~WorkloadGenerator() = default;
+  // Reads every key of `n` but "type"; relative paths are relative to `scenario_file`.
+  virtual void parse(const JsonNode& n, const std::string& scenario_file) = 0;
+  virtual Json to_json() const = 0; // its settings, without "type"
+  virtual std::vector<RequestSpec> generate(uint64_t seed) const = 0;
+};
+using WorkloadRegistry = Registry<WorkloadGenerator>;
+const WorkloadRegistry& workload_registry();
+
+WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_file);
+Json workload_json(const WorkloadConfig& w);
+std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);
+
+// Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens); times relative to the first row.
+struct TraceRow {
+  double t = 0;
+  long input = 0, output = 0;
+};
+std::vector<TraceRow> read_azure_trace(const std::string& path);
+// Maximum-likelihood lognormal (mu, sigma of log length) of a trace column, and the column's largest value.
+struct LognormalFit {
+  double mu = 0, sigma = 0, max = 1;
+};
+LognormalFit fit_lognormal(const std::vector<TraceRow>& rows, bool input_column);
+
+// Registrations (one per variant file).
+std::unique_ptr<LengthSampler> make_fixed_length();
+std::unique_ptr<LengthSampler> make_uniform_length();
+std::unique_ptr<LengthSampler> make_lognormal_length();
+std::unique_ptr<WorkloadGenerator> make_poisson_workload();
+std::unique_ptr<WorkloadGenerator> make_gamma_workload();
+std::unique_ptr<WorkloadGenerator> make_trace_workload();
+
+} // namespace fs

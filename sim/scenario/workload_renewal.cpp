@@ -1,0 +1,79 @@
+// Renewal arrival processes: Poisson (exponential gaps) and Gamma (gaps with a chosen CV).
+#include "workload.hpp"
+
+namespace fs {
+
+namespace {
+
+// Arrivals at `qps` for `num_requests` requests or `duration_s` seconds, lengths drawn independently.
+class Renewal : public WorkloadGenerator {
+public:
+  void parse(const JsonNode& n, const std::string& file) override
+  {
+    qps_ = n.positive("qps");
+    num_requests_ = n.integer("num_requests", 0);
+    duration_s_ = n.non_negative("duration_s", 0);
+    if (num_requests_ < 0) n.fail("num_requests", "expected >= 0");
+    if (num_requests_ == 0 && duration_s_ == 0) n.fail("duration_s", "give num_requests or duration_s (> 0)");
+    parse_gaps(n);
+    input_ = parse_length(n.at("input"), file, true);
+    output_ = parse_length(n.at("output"), file, false);
+  }
+  Json to_json() const override
+  {
+    Json j = {{"qps", qps_},
+              {"num_requests", num_requests_},
+              {"duration_s", duration_s_},
+              {"input", length_json(*input_)},
+              {"output", length_json(*output_)}};
+    add_gap_json(j);
+    return j;
+  }
+  std::vector<RequestSpec> generate(uint64_t seed) const override
+  {
+    std::mt19937_64 rng(seed);
+    std::mt19937_64 len_rng(seed ^ 0x9e3779b97f4a7c15ULL); // lengths independent of the arrival stream
+    std::vector<RequestSpec> reqs;
+    double t = 0;
+    for (long i = 0;; ++i) {
+      t += gap(rng);
+      if ((num_requests_ > 0 && i >= num_requests_) || (num_requests_ == 0 && t > duration_s_)) break;
+      const long in = input_->sample(len_rng);
+      reqs.push_back({i, t, in, output_->sample(len_rng)});
+    }
+    return reqs;
+  }
+
+protected:
+  virtual void parse_gaps(const JsonNode&) {}
+  virtual void add_gap_json(Json&) const {}
+  virtual double gap(std::mt19937_64& rng) const = 0;
+  double qps_ = 1;
+
+private:
+  long num_requests_ = 0;
+  double duration_s_ = 0;
+  std::shared_ptr<const LengthSampler> input_, output_;
+};
+
+class Poisson : public Renewal {
+  double gap(std::mt19937_64& rng) const override { return std::exponential_distribution<double>(qps_)(rng); }
+};
+
+class Gamma : public Renewal {
+  void parse_gaps(const JsonNode& n) override { cv_ = n.positive("cv"); }
+  void add_gap_json(Json& j) const override { j["cv"] = cv_; }
+  double gap(std::mt19937_64& rng) const override
+  {
+    const double shape = 1.0 / (cv_ * cv_); // CV of a Gamma(k, theta) gap is 1/sqrt(k)
+    return std::gamma_distribution<double>(shape, 1.0 / (qps_ * shape))(rng);
+  }
+  double cv_ = 1;
+};
+
+} // namespace
+
+std::unique_ptr<WorkloadGenerator> make_poisson_workload() { return std::make_unique<Poisson>(); }
+std::unique_ptr<WorkloadGenerator> make_gamma_workload() { return std::make_unique<Gamma>(); }
+
+} // namespace fs

@@ -1,0 +1,50 @@
+// Replay of an Azure-format request trace.
+#include "workload.hpp"
+#include <algorithm>
+#include <filesystem>
+
+namespace fs {
+
+namespace {
+
+class TraceReplay : public WorkloadGenerator {
+public:
+  void parse(const JsonNode& n, const std::string& file) override
+  {
+    path_ = resolve_path(n.string("path"), file);
+    time_scale_ = n.positive("time_scale", 1);
+    num_requests_ = n.integer("num_requests", 0);
+    duration_s_ = n.non_negative("duration_s", 0);
+    if (num_requests_ < 0) n.fail("num_requests", "expected >= 0");
+  }
+  Json to_json() const override
+  {
+    // An absolute path, so the resolved scenario runs from anywhere.
+    return {{"path", std::filesystem::absolute(path_).string()},
+            {"time_scale", time_scale_},
+            {"num_requests", num_requests_},
+            {"duration_s", duration_s_}};
+  }
+  std::vector<RequestSpec> generate(uint64_t) const override
+  {
+    std::vector<RequestSpec> reqs;
+    for (const TraceRow& row : read_azure_trace(path_)) {
+      const double t = row.t * time_scale_;
+      if ((num_requests_ > 0 && long(reqs.size()) >= num_requests_) || (duration_s_ > 0 && t > duration_s_)) break;
+      reqs.push_back({long(reqs.size()), t, std::max(1L, row.input), std::max(1L, row.output)});
+    }
+    return reqs;
+  }
+
+private:
+  std::string path_;
+  double time_scale_ = 1;
+  long num_requests_ = 0;
+  double duration_s_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<WorkloadGenerator> make_trace_workload() { return std::make_unique<TraceReplay>(); }
+
+} // namespace fs

@@ -1,0 +1,330 @@
+// The serving core without SimGrid: KV cache blocks, both schedulers, preemption, hand-offs, token counting.
+// Each "finding" case reproduces a bug of the first engine (docs/design.md, "Engine semantics").
+#include "engine_core.hpp"
+#include <deque>
+#include <doctest/doctest.h>
+#include <random>
+
+using namespace fs;
+
+namespace {
+
+// Records what a core reports.
+struct Recorder : CoreListener {
+  double input = 0, output = 0;
+  std::vector<Request*> handed, finished;
+  void on_tokens(double, double in, double out) override
+  {
+    input += in;
+    output += out;
+  }
+  void on_prefilled(Request* r, double) override { handed.push_back(r); }
+  void on_finished(Request* r, double) override { finished.push_back(r); }
+};
+
+struct Bench {
+  std::unique_ptr<Scheduler> sched;
+  Recorder rec;
+  EngineCore core;
+  std::deque<Request> reqs;                    // stable addresses
+  const std::deque<Request>* others = nullptr; // requests of another bench that may hold blocks here
+  double now = 0;
+
+  Bench(const char* type, Role role, long capacity, int block, SchedulerLimits lim, int ves = 1)
+      : sched(scheduler_registry().make(type)), core(CoreConfig{role, capacity, block, ves, lim}, *sched, rec)
+  {
+  }
+  Request* add(long input, long output)
+  {
+    Request& r = reqs.emplace_back();
+    r.spec.id = long(reqs.size()) - 1;
+    r.spec.input_tokens = input;
+    r.spec.output_tokens = output;
+    r.target_prefill = input;
+    core.submit(&r);
+    return &r;
+  }
+  // Plans and completes one step of virtual engine `ve`.
+  StepPlan step(int ve = 0)
+  {
+    StepPlan p = core.plan(ve);
+    check_invariants();
+    if (!p.empty()) {
+      now += 0.01;
+      core.complete(ve, p, 1, &now);
+    }
+    check_invariants();
+    return p;
+  }
+  void check_invariants() const
+  {
+    long blocks = 0;
+    std::vector<const Request*> all;
+    for (const Request& r : reqs)
+      all.push_back(&r);
+    if (others)
+      for (const Request& r : *others)
+        all.push_back(&r);
+    for (const Request* rp : all) {
+      const Request& r = *rp;
+      if (r.kv.held() && r.kv.owner() == &core.kv()) {
+        CHECK(r.kv.blocks() == core.kv().blocks_for(r.kv.tokens()));
+        CHECK(r.context <= r.kv.tokens());
+        blocks += r.kv.blocks();
+      }
+      if (r.kv_outgoing.held() && r.kv_outgoing.owner() == &core.kv()) blocks += r.kv_outgoing.blocks();
+    }
+    CHECK(blocks == core.kv().used_blocks());
+    CHECK(core.kv().used_blocks() <= core.kv().capacity_blocks());
+  }
+};
+
+SchedulerLimits limits(long seqs, long budget, long chunk) { return {seqs, budget, chunk}; }
+
+} // namespace
+
+TEST_CASE("KV cache: blocks, reserve, trim, free, transfer out")
+{
+  KvCache kv(100, 16); // 6 whole blocks
+  CHECK(kv.capacity_blocks() == 6);
+  KvSeq a, b, held;
+  CHECK(kv.reserve(a, 17)); // 2 blocks
+  CHECK(a.blocks() == 2);
+  CHECK(kv.used_blocks() == 2);
+  CHECK(kv.reserve(a, 32)); // still 2
+  CHECK(kv.used_blocks() == 2);
+  CHECK_FALSE(kv.reserve(b, 5 * 16 + 1)); // 6 blocks needed, 4 free: nothing changes
+  CHECK_FALSE(b.held());
+  CHECK(kv.used_blocks() == 2);
+  CHECK(kv.reserve(b, 64));
+  CHECK(kv.free_blocks() == 0);
+  kv.trim(b, 20); // back to 2 blocks
+  CHECK(kv.free_blocks() == 2);
+  CHECK(kv.extra_blocks(b, 33) == 1);
+  kv.transfer_out(a, held);
+  CHECK_FALSE(a.held());
+  CHECK(held.outgoing());
+  CHECK(kv.outgoing_blocks() == 2);
+  CHECK(kv.used_blocks() == 4); // still here until the pull ends
+  kv.free(held);
+  CHECK(kv.used_blocks() == 2);
+  CHECK(kv.outgoing_blocks() == 0);
+  CHECK(kv.peak_blocks() == 6);
+  KvCache other(100, 16);
+  CHECK_THROWS_AS(other.free(b), std::logic_error);   // a sequence of another cache
+  CHECK_THROWS_AS(kv.trim(b, 100), std::logic_error); // beyond its reservation
+}
+
+TEST_CASE("finding 2: admission and prefill chunks count the decode tokens of the same step")
+{
+  // Capacity 1000 tokens, 10 sequences decoding with 990 tokens held: the step appends 10 decode tokens, so a
+  // 10-token prompt must wait (the first engine admitted it and held 1010 after the step).
+  Bench b("vllm", Role::mixed, 1000, 1, limits(256, 8192, 8192));
+  for (int i = 0; i < 10; ++i)
+    b.add(98, 100);
+  b.step(); // prefill all ten: 980 tokens, each samples its first token
+  CHECK(b.core.kv().used_blocks() == 980);
+  b.step(); // one decode step: 990
+  CHECK(b.core.kv().used_blocks() == 990);
+  Request* prompt = b.add(10, 5);
+  StepPlan p = b.step();
+  CHECK(p.decode.size() == 10);
+  CHECK(p.prefill.empty()); // no room for the prompt next to the decode tokens
+  CHECK(prompt->context == 0);
+  CHECK(b.core.kv().used_blocks() == 1000);
+  CHECK(b.core.kv().used_blocks() <= b.core.kv().capacity_blocks());
+}
+
+TEST_CASE("finding 3: a request preempted in a step is not re-admitted by that step")
+{
+  // Two sequences fill the cache; the next decode step needs one more block for the older, so the newer is
+  // preempted. Its two blocks are free again, but the first engine's re-admission in the same step is gone.
+  Bench b("vllm", Role::mixed, 64, 16, limits(256, 8192, 8192));
+  Request* old = b.add(31, 3);
+  Request* young = b.add(16, 100);
+  b.step(); // prefill both: 2 + 1 blocks; each samples a token
+  b.step(); // decode: old 32 tokens (2 blocks), young 17 (2 blocks) = 4 blocks, full
+  CHECK(b.core.kv().free_blocks() == 0);
+  StepPlan p = b.core.plan(0); // old needs a third block: young goes back to the queue
+  CHECK(p.preempted == 1);
+  CHECK(young->preemptions == 1);
+  CHECK(p.decode == std::vector<Request*>{old});
+  CHECK(p.prefill.empty()); // young stays queued in this step
+  CHECK(b.core.kv().free_blocks() == 1);
+  b.now += 0.01;
+  b.core.complete(0, p, 1, &b.now); // old finishes
+  b.check_invariants();
+  CHECK(b.rec.finished == std::vector<Request*>{old});
+  StepPlan next = b.core.plan(0); // the next step takes it back: recompute of prompt + generated tokens
+  REQUIRE(next.prefill.size() == 1);
+  CHECK(next.prefill[0].first == young);
+  CHECK(next.prefill[0].second == 16 + 2);
+}
+
+TEST_CASE("finding 5: prompt tokens recomputed after a preemption in the middle of a prefill count once")
+{
+  // Capacity 110 tokens, chunks of 39 (budget 40 less one decode token). X's second chunk does not fit next to
+  // A's decode, so X is preempted after 39 of its 100 prompt tokens, again and again until A finishes.
+  Bench b("vllm", Role::mixed, 110, 1, limits(256, 40, 40));
+  Request* a = b.add(40, 60);
+  b.step();
+  Request* x = b.add(100, 2);
+  for (int i = 0; i < 200 && b.rec.finished.size() < 2; ++i)
+    b.step();
+  REQUIRE(b.rec.finished.size() == 2);
+  CHECK(x->preemptions >= 2);
+  CHECK(b.rec.input == 140); // A's 40 + X's 100; the first engine counted X's first chunk again each time
+  CHECK(x->input_counted == 100);
+  CHECK(b.rec.output == 62);
+  CHECK(a->finish > 0);
+}
+
+TEST_CASE("chunked prefill (vllm): decode first, chunks fill the token budget, FCFS admission")
+{
+  Bench b("vllm", Role::mixed, 100000, 16, limits(256, 8192, 8192));
+  Request* long_prompt = b.add(20000, 4);
+  Request* second = b.add(100, 4);
+  StepPlan p = b.step();
+  REQUIRE(p.prefill.size() == 1);
+  CHECK(p.prefill[0] == std::pair<Request*, long>{long_prompt, 8192});
+  p = b.step();
+  CHECK(p.prefill[0].second == 8192);
+  p = b.step(); // the rest of the long prompt, then the second prompt in what is left of the budget
+  REQUIRE(p.prefill.size() == 2);
+  CHECK(p.prefill[0] == std::pair<Request*, long>{long_prompt, 20000 - 2 * 8192});
+  CHECK(p.prefill[1] == std::pair<Request*, long>{second, 100});
+  CHECK(long_prompt->first_token > 0);
+  p = b.step(); // both decode
+  CHECK(p.decode.size() == 2);
+  CHECK(p.batch.decode_context_sum == (20000 + 1) + (100 + 1));
+}
+
+TEST_CASE("prefill_first: whole prompts in prefill-only steps, decode when nothing can be admitted")
+{
+  Bench b("prefill_first", Role::mixed, 100000, 16, limits(256, 4096, 4096));
+  Request* a = b.add(3000, 3);
+  Request* c = b.add(3000, 3);
+  StepPlan p = b.step();
+  CHECK(p.prefill.size() == 1); // the second prompt does not fit the budget with the first
+  CHECK(p.decode.empty());
+  p = b.step();
+  CHECK(p.prefill == std::vector<std::pair<Request*, long>>{{c, 3000}});
+  CHECK(p.decode.empty()); // a waits while a prompt runs
+  p = b.step();
+  CHECK(p.decode.size() == 2);
+  CHECK(a->generated == 2);
+  Request* big = b.add(9000, 2); // longer than the budget: runs alone
+  p = b.step();
+  CHECK(p.prefill == std::vector<std::pair<Request*, long>>{{big, 9000}});
+}
+
+TEST_CASE("preemption order: newest first, never a sequence already in the step")
+{
+  Bench b("vllm", Role::mixed, 16 * 6, 16, limits(256, 8192, 8192));
+  Request* r1 = b.add(16, 50);
+  Request* r2 = b.add(16, 50);
+  Request* r3 = b.add(16, 50);
+  b.step();                    // 3 blocks
+  b.step();                    // each 17 tokens: 6 blocks, full
+  StepPlan p = b.core.plan(0); // all fit (17 -> 18 stays in 2 blocks)
+  CHECK(p.preempted == 0);
+  b.now += 0.01;
+  b.core.complete(0, p, 1, &b.now);
+  for (int i = 0; i < 14; ++i)
+    b.step(); // contexts reach 32: the next token needs a third block each
+  CHECK(r1->context == 32);
+  p = b.core.plan(0);
+  CHECK(p.preempted == 1);
+  CHECK(r3->preemptions == 1); // the newest goes back
+  CHECK(r1->preemptions == 0);
+  CHECK(r2->preemptions == 0);
+  CHECK(p.decode == std::vector<Request*>{r1, r2});
+  b.now += 0.01;
+  b.core.complete(0, p, 1, &b.now);
+  b.check_invariants();
+}
+
+TEST_CASE("KV invariants hold under random load, both schedulers, with fast-mode runs cut short")
+{
+  for (const char* type : {"vllm", "prefill_first"}) {
+    std::mt19937_64 rng(7);
+    Bench b(type, Role::mixed, 4000, 16, limits(32, 512, 256), 1);
+    std::uniform_int_distribution<long> len(1, 900), out(1, 300);
+    int submitted = 0;
+    for (int step = 0; step < 40000 && (submitted < 300 || b.rec.finished.size() < 300); ++step) {
+      if (submitted < 300 && rng() % 3 == 0) {
+        b.add(len(rng), out(rng));
+        submitted++;
+      }
+      StepPlan p = b.core.plan(0);
+      b.check_invariants();
+      if (p.empty()) continue;
+      // A fast-mode run of decode steps, sometimes cut short as an arrival would.
+      int k = b.core.decode_run_limit(p, 64);
+      if (k > 1) b.core.reserve_run(p, k);
+      b.check_invariants();
+      const int taken = k > 1 ? int(1 + rng() % k) : 1;
+      std::vector<double> ends(taken);
+      for (double& e : ends)
+        e = b.now += 0.01;
+      b.core.complete(0, p, taken, ends.data());
+      b.check_invariants();
+    }
+    CHECK_MESSAGE(b.rec.finished.size() == 300, type);
+    long in = 0, outp = 0;
+    for (const Request& r : b.reqs) {
+      in += r.spec.input_tokens;
+      outp += r.spec.output_tokens;
+    }
+    CHECK(b.rec.input == in);
+    CHECK(b.rec.output == outp);
+    CHECK(b.core.kv().used_blocks() == 0);
+  }
+}
+
+TEST_CASE("P/D: the prefill side holds the KV until it is pulled and stalls when full of it")
+{
+  Bench p("vllm", Role::prefill, 16 * 4, 16, limits(256, 8192, 8192));
+  Bench d("vllm", Role::decode, 16 * 8, 16, limits(1, 8192, 8192)); // one decode slot
+  d.others = &p.reqs;
+  Request* a = p.add(32, 4);
+  Request* c = p.add(32, 4);
+  p.step(); // both prefilled: 4 blocks held for hand-off, the first token sampled, no first_token yet
+  REQUIRE(p.rec.handed.size() == 2);
+  CHECK(a->first_token < 0);
+  CHECK(p.core.kv().used_blocks() == 4);
+  CHECK(p.core.kv().outgoing_blocks() == 4);
+  Request* e = p.add(16, 4);
+  CHECK(p.step().empty()); // a third prompt waits: the cache is full of KV nobody has pulled yet
+  CHECK(e->context == 0);
+  // The decode instance admits one (one slot), reserving blocks before it pulls.
+  for (Request* r : p.rec.handed)
+    d.core.submit_handoff(r);
+  StepPlan pd = d.core.plan(0);
+  CHECK(pd.pulls == std::vector<Request*>{a});
+  CHECK(pd.empty()); // nothing to compute while the KV travels
+  CHECK(d.core.kv().used_blocks() == 2);
+  p.core.release_outgoing(a); // the pull ended
+  d.core.loaded(a, 1.0);
+  CHECK(a->first_token == 1.0); // the first token leaves the decode side
+  CHECK(p.core.kv().used_blocks() == 2);
+  CHECK(p.step().prefill.size() == 1); // the waiting prompt gets in now
+  while (d.rec.finished.empty())
+    d.step();
+  StepPlan second = d.core.plan(0); // the slot is free: c is admitted now
+  CHECK(second.pulls == std::vector<Request*>{c});
+  CHECK(c->first_token < 0); // its wait belongs to TTFT
+}
+
+TEST_CASE("virtual engines: requests spread over the pipeline's micro-batch slots, sharing one KV cache")
+{
+  Bench b("vllm", Role::mixed, 10000, 16, limits(2, 8192, 8192), 2);
+  std::vector<Request*> rs;
+  for (int i = 0; i < 4; ++i)
+    rs.push_back(b.add(100, 10));
+  CHECK(rs[0]->ve != rs[1]->ve); // least outstanding work first
+  StepPlan p0 = b.core.plan(0), p1 = b.core.plan(1);
+  CHECK(p0.prefill.size() == 2); // max_num_seqs per virtual engine
+  CHECK(p1.prefill.size() == 2);
+  CHECK(b.core.kv().used_blocks() == 4 * 7);
+}
