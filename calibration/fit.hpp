@@ -109,7 +109,7 @@ struct RawData {
 // directory for missing data (no .jsonl files, no provenance, no membw, no bf16 gemm).
 RawData read_raw_dir(const std::string& raw_dir);
 
-// Fits what `raw` holds; the result is what models/efficiency_measured.cpp reads.
+// Fits what `raw` holds; the result is what sim/scenario/fitted_reader.cpp reads.
 nlohmann::json fit_raw(const RawData& raw, const Peaks& peaks, const std::string& git_commit);
 // read_raw_dir + fit_raw. `git_commit` is the commit of the fitting code (the raw data names its own).
 nlohmann::json fit_raw_dir(const std::string& raw_dir, const Peaks& peaks, const std::string& git_commit);

@@ -1,4 +1,4 @@
-// Turning raw calibration data into fitted.json (the file models/efficiency_measured.cpp reads).
+// Turning raw calibration data into fitted.json (the file sim/scenario/fitted_reader.cpp reads).
 #include "fit.hpp"
 #include "json_input.hpp"
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Cost and energy (DESIGN.md "Metrics"): $/h = sum over devices of capex / depreciation hours
+// Cost and energy (docs/metrics.md): $/h = sum over devices of capex / depreciation hours
 // + average power (kW) x PUE x $/kWh.
 #pragma once
 #include <string>

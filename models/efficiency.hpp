@@ -1,4 +1,4 @@
-// How close to its datasheet peaks a chip runs an op: the eff_* terms of DESIGN.md's roofline.
+// How close to its datasheet peaks a chip runs an op: the eff_* terms of the roofline in docs/model.md.
 // Variants: "datasheet" (documented defaults) and "measured" (curves fitted by calibration/).
 #pragma once
 #include "llm.hpp"

@@ -1,4 +1,4 @@
-// A registry of model variants keyed by their JSON "type" string (DESIGN.md principle 1).
+// A registry of model variants keyed by their JSON "type" string (docs/design.md, "Variants").
 #pragma once
 #include <functional>
 #include <map>

@@ -1,4 +1,4 @@
-// Metrics of a finished run (DESIGN.md "Metrics"): summary.json and requests.csv.
+// Metrics of a finished run (docs/metrics.md): summary.json and requests.csv.
 #pragma once
 #include "factory.hpp"
 #include <ostream>

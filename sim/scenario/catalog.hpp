@@ -1,4 +1,4 @@
-// Hardware and model presets (DESIGN.md principle 3: hardware is data). Catalog JSON files live in
+// Hardware and model presets (docs/design.md: hardware is data). Catalog JSON files live in
 // scenarios/catalog/; the build embeds copies so the binary runs anywhere, and a catalog_dir replaces them.
 #pragma once
 #include "efficiency_measured.hpp"

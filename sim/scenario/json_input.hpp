@@ -1,5 +1,5 @@
 // Reading JSON input with errors that name the file, the JSON path and what was expected
-// (DESIGN.md principle 2). Every object node remembers which keys were read; done() rejects the rest.
+// (docs/design.md, "One parser"). Every object node remembers which keys were read; done() rejects the rest.
 #pragma once
 #include <initializer_list>
 #include <memory>

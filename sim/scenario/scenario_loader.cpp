@@ -1,4 +1,4 @@
-// The one place where a scenario is parsed (DESIGN.md principle 2).
+// The one place where a scenario is parsed (docs/design.md, "One parser").
 #include "catalog.hpp"
 #include "memory.hpp"
 #include "placement.hpp"

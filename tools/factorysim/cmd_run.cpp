@@ -1,5 +1,5 @@
 // `factorysim run`: parse once, then simulate each placement in its own child process
-// (SimGrid's engine is a process-wide singleton, DESIGN.md principle 8), then report side by side.
+// (SimGrid's engine is a process-wide singleton, docs/design.md, "One simulation per process"), then report side by side.
 #include "commands.hpp"
 #include "factory.hpp"
 #include "scenario.hpp"
