@@ -181,8 +181,11 @@ void Instance::truncate_runs(double now)
   if (!run_active_) return;
   Flight& f = flights_[0];
   const int steps = int(std::lower_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
-  f.steps = std::min(steps, f.steps);
-  stage_free_[0] = f.ends[f.steps - 1];
+  if (steps < f.steps) {
+    f.steps = steps;
+    core_.trim_run(f.plan, steps); // views now see the blocks the step-by-step engine would hold
+  }
+  stage_free_[0] = f.end();
   run_cut_ = true;
 }
 

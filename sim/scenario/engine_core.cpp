@@ -116,6 +116,12 @@ void EngineCore::reserve_run(const StepPlan& p, int steps)
     if (!kv_.reserve(r->kv, r->context + steps)) throw std::logic_error("decode run reserved more blocks than free");
 }
 
+void EngineCore::trim_run(const StepPlan& p, int steps)
+{
+  for (Request* r : p.decode)
+    kv_.trim(r->kv, r->context + steps);
+}
+
 void EngineCore::leave(EngineState& s, Request* r)
 {
   s.running.erase(std::find(s.running.begin(), s.running.end(), r));

@@ -44,8 +44,9 @@ public:
   // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first
   // sequence to finish and by the free blocks; 1 for any other plan.
   int decode_run_limit(const StepPlan& p, int max_steps) const;
-  // Reserves the blocks of a `steps`-step decode run of `p`.
+  // Reserves the blocks of a `steps`-step decode run of `p`; trim_run gives back those of steps it will not take.
   void reserve_run(const StepPlan& p, int steps);
+  void trim_run(const StepPlan& p, int steps);
   // Applies the first `steps` steps of `p` (ends[j] = end of step j) and frees what a truncated run reserved.
   void complete(int ve, const StepPlan& p, int steps, const double* ends);
 
