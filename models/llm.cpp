@@ -12,15 +12,32 @@ long StepBatch::new_tokens() const
   return t;
 }
 
-double param_count(const LlmSpec& m)
+double layer_param_count(const LlmSpec& m)
 {
   const double h = m.hidden_size, hd = m.head_dim;
   const double attn = h * m.num_attention_heads * hd * 2 + h * m.num_kv_heads * hd * 2; // q,o + k,v
   double mlp = 3.0 * h * m.intermediate_size;                                           // gate, up, down
   if (m.moe) mlp = mlp * m.moe->num_experts + h * m.moe->num_experts;                   // experts + router
-  const double norms = 2 * h;
-  const double embed = double(m.vocab_size) * h * (m.tie_word_embeddings ? 1 : 2);
-  return m.num_layers * (attn + mlp + norms) + embed + h;
+  return attn + mlp + 2 * h;                                                            // + two norms
+}
+
+double param_count(const LlmSpec& m)
+{
+  const double embed = double(m.vocab_size) * m.hidden_size * (m.tie_word_embeddings ? 1 : 2);
+  return m.num_layers * layer_param_count(m) + embed + m.hidden_size;
+}
+
+double stage_param_count(const LlmSpec& m, int pp, int stage)
+{
+  const double table = double(m.vocab_size) * m.hidden_size;
+  double p = stage_layers(m.num_layers, pp, stage) * layer_param_count(m);
+  if (stage == 0) p += table; // token embedding
+  if (stage == pp - 1) {
+    p += m.hidden_size; // final norm
+    // The LM head: its own matrix, or the embedding's when tied and both sit on this stage.
+    if (!m.tie_word_embeddings || pp > 1) p += table;
+  }
+  return p;
 }
 
 double weight_bytes(const LlmSpec& m, Dtype weights) { return param_count(m) * dtype_bytes(weights); }
@@ -67,11 +84,18 @@ Op gemm(const char* name, double m, double n, double k, Dtype w, Dtype act, doub
 }
 } // namespace
 
-std::vector<Op> layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d)
+std::vector<Op> layer_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d)
 {
   std::vector<Op> ops;
+  layer_ops(m, tp, b, d, ops);
+  return ops;
+}
+
+void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::vector<Op>& ops)
+{
+  ops.clear();
   const double T = double(b.new_tokens());
-  if (T <= 0) return ops;
+  if (T <= 0) return;
   const double H = m.hidden_size, hd = m.head_dim, tp = tp_;
   const double q_heads = m.num_attention_heads / tp;
   const double kv_heads = std::max(1.0, m.num_kv_heads / tp);
@@ -118,7 +142,6 @@ std::vector<Op> layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtype
     ar.repeat = 2;
     ops.push_back(ar);
   }
-  return ops;
 }
 
 Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, OpDtypes d)
@@ -133,11 +156,10 @@ Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, 
   return a;
 }
 
-std::vector<Op> head_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d)
+Op head_op(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d)
 {
-  if (b.empty()) return {};
   const double logits = std::max<long>(b.logits_tokens, 1);
-  return {gemm("lm_head", logits, double(m.vocab_size) / tp, m.hidden_size, d.weights, d.activations)};
+  return gemm("lm_head", logits, double(m.vocab_size) / tp, m.hidden_size, d.weights, d.activations);
 }
 
 double pp_activation_bytes(const LlmSpec& m, const StepBatch& b, OpDtypes d)

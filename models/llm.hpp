@@ -48,6 +48,10 @@ struct Op {
 };
 
 double param_count(const LlmSpec& m);
+double layer_param_count(const LlmSpec& m); // one transformer layer
+// Parameters pipeline stage `stage` of `pp` holds: its layers, the embedding on the first, the LM head on the
+// last (a tied LM head needs its own copy when the embedding sits on another stage).
+double stage_param_count(const LlmSpec& m, int pp, int stage);
 double weight_bytes(const LlmSpec& m, Dtype weights);
 // KV-cache bytes per token of context for the whole model (all layers, all KV heads).
 double kv_bytes_per_token(const LlmSpec& m, Dtype kv);
@@ -63,12 +67,14 @@ struct OpDtypes {
   Dtype activations = Dtype::bf16;
 };
 
-// Ops of one transformer layer for one step on one chip of a TP replica (`repeat` = copies per layer).
+// Ops of one transformer layer for one step on one chip of a TP replica (`repeat` = copies per layer); the
+// second form refills `out` (no allocation once it has grown).
 std::vector<Op> layer_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d);
+void layer_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d, std::vector<Op>& out);
 // The decode-attention op of one layer: `seqs` sequences whose queries attend to `context_sum` tokens in all.
 Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, OpDtypes d);
-// Ops that run once per step after the last layer (LM head), on one chip of the last stage.
-std::vector<Op> head_ops(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d);
+// The op that runs once per step after the last layer (LM head), on one chip of the last stage.
+Op head_op(const LlmSpec& m, int tp, const StepBatch& b, OpDtypes d);
 // Activation bytes a pipeline stage hands to the next one for this step (hidden states of every new token).
 double pp_activation_bytes(const LlmSpec& m, const StepBatch& b, OpDtypes d);
 

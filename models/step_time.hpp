@@ -68,6 +68,8 @@ class StepTimeModel {
 public:
   virtual ~StepTimeModel() = default;
   virtual StepTime step(const StepBatch& batch) const = 0;
+  // step(batch).summary(), which a variant may compute without the per-stage detail.
+  virtual StepSummary summary(const StepBatch& batch) const { return step(batch).summary(); }
   // Summaries of `n` decode steps in a row, step j with every sequence's context grown by j tokens
   // (fast mode's closed-form runs). The default calls step() n times.
   virtual void decode_run(const StepBatch& first, int n, StepSummary* out) const;

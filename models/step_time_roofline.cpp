@@ -78,18 +78,27 @@ double RooflineStepTime::hop_s(int stage, double bytes) const
   return bytes / cfg_.links.scaleout_bandwidth + cfg_.links.scaleout_latency_s;
 }
 
+void RooflineStepTime::layer_and_head(const StepBatch& batch, bool skip_decode_attention, StageTime& layer,
+                                      CommBreakdown& layer_comm, StageTime& head, CommBreakdown& head_comm) const
+{
+  layer_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes, ops_);
+  if (skip_decode_attention)
+    ops_.erase(std::remove_if(ops_.begin(), ops_.end(), [](const Op& o) { return o.kind == OpKind::attention_decode; }),
+               ops_.end());
+  add_ops(ops_.data(), ops_.data() + ops_.size(), 1, layer, layer_comm);
+  const Op lm = head_op(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
+  add_ops(&lm, &lm + 1, 1, head, head_comm);
+}
+
 StepTime RooflineStepTime::step(const StepBatch& batch) const
 {
   StepTime st;
   if (batch.empty()) return st;
   const int pp = cfg_.par.pp, L = cfg_.model.num_layers;
   // Every layer of a step does the same work: time one, then scale by the layers of each stage.
-  const std::vector<Op> layer_ops_ = layer_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
-  const std::vector<Op> head = head_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
   StageTime layer, last;
   CommBreakdown layer_comm, head_comm;
-  add_ops(layer_ops_.data(), layer_ops_.data() + layer_ops_.size(), 1, layer, layer_comm);
-  add_ops(head.data(), head.data() + head.size(), 1, last, head_comm);
+  layer_and_head(batch, false, layer, layer_comm, last, head_comm);
   const double act = pp > 1 ? pp_activation_bytes(cfg_.model, batch, cfg_.dtypes) : 0;
   st.stages.resize(pp);
   for (int s = 0; s < pp; ++s) {
@@ -112,22 +121,41 @@ StepTime RooflineStepTime::step(const StepBatch& batch) const
   return st;
 }
 
+StepSummary RooflineStepTime::summary(const StepBatch& batch) const
+{
+  if (cfg_.par.pp > 1 || batch.empty()) return step(batch).summary();
+  StageTime layer, last;
+  CommBreakdown layer_comm, head_comm;
+  layer_and_head(batch, false, layer, layer_comm, last, head_comm);
+  StepSummary s;
+  StageTime st;
+  add_scaled(st, layer, cfg_.model.num_layers);
+  add_scaled(st, last, 1);
+  add_scaled(s.comm, layer_comm, cfg_.model.num_layers);
+  add_scaled(s.comm, head_comm, 1);
+  s.host_s = eff_->step_overhead_s();
+  s.busy_s = st.busy_s;
+  s.total_s = s.host_s + st.busy_s;
+  s.phases = st.phases;
+  return s;
+}
+
 void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* out) const
 {
   if (n <= 0) return;
   if (cfg_.par.pp > 1 || !first.prefill.empty() || first.decode_seqs == 0)
     return StepTimeModel::decode_run(first, n, out);
   // Everything but the decode attention, once; then the attention of each step's context.
-  StepBatch no_attn = first;
-  std::vector<Op> ops = layer_ops(cfg_.model, cfg_.par.tp, no_attn, cfg_.dtypes);
-  ops.erase(std::remove_if(ops.begin(), ops.end(), [](const Op& o) { return o.kind == OpKind::attention_decode; }),
-            ops.end());
-  const std::vector<Op> head = head_ops(cfg_.model, cfg_.par.tp, first, cfg_.dtypes);
+  StageTime layer, last;
+  CommBreakdown layer_comm, head_comm;
+  layer_and_head(first, true, layer, layer_comm, last, head_comm);
   const double L = cfg_.model.num_layers;
   StageTime fixed;
   CommBreakdown fixed_comm;
-  add_ops(ops.data(), ops.data() + ops.size(), L, fixed, fixed_comm);
-  add_ops(head.data(), head.data() + head.size(), 1, fixed, fixed_comm);
+  add_scaled(fixed, layer, L);
+  add_scaled(fixed, last, 1);
+  add_scaled(fixed_comm, layer_comm, L);
+  add_scaled(fixed_comm, head_comm, 1);
   const double host = eff_->step_overhead_s();
   for (int j = 0; j < n; ++j) {
     const Op attn = decode_attention_op(cfg_.model, cfg_.par.tp, first.decode_seqs,

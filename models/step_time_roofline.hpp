@@ -10,6 +10,7 @@ class RooflineStepTime : public StepTimeModel {
 public:
   explicit RooflineStepTime(const ReplicaConfig& cfg);
   StepTime step(const StepBatch& batch) const override;
+  StepSummary summary(const StepBatch& batch) const override;
   // Only the decode attention changes from step to step of a run: the rest of the layer is timed once.
   void decode_run(const StepBatch& first, int n, StepSummary* out) const override;
   std::string calibration_label() const override { return eff_->label(); }
@@ -18,9 +19,13 @@ private:
   // Adds the time of ops [begin, end) (each run `times` over) to `st` and `comm`.
   void add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const;
   double hop_s(int stage, double bytes) const;
+  // One layer's time (and the LM head's) for `batch`, the decode attention left out when `skip_decode_attention`.
+  void layer_and_head(const StepBatch& batch, bool skip_decode_attention, StageTime& layer, CommBreakdown& layer_comm,
+                      StageTime& head, CommBreakdown& head_comm) const;
 
   ReplicaConfig cfg_;
   std::unique_ptr<EfficiencyModel> eff_;
+  mutable std::vector<Op> ops_; // scratch: a model times one replica, from one actor
 };
 
 } // namespace fs

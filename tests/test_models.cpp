@@ -154,6 +154,15 @@ TEST_CASE("memory plan: KV capacity in the units the device reports, and models 
   CHECK(fit.fits);
   const double expect = (81559.0 * 1024 * 1024 * 0.9 - param_count(m) * 2 / 4 - 4 * gib) / (327680.0 / 4);
   CHECK(double(fit.kv_tokens) == std::floor(expect));
+  // Pipelined: each stage holds its own weights and its layers' KV; the tightest stage bounds the replica.
+  // 80 layers over 3 stages: 27 + embedding, 27, 26 + LM head; the first binds.
+  MemoryPlan pp3 = plan_memory(m, h100, {4, 3}, {}, 0.9, 4 * gib);
+  const double first = (27 * layer_param_count(m) + 128256.0 * 8192) * 2 / 4;
+  CHECK(pp3.weight_bytes_per_chip == doctest::Approx(first));
+  CHECK(double(pp3.kv_tokens) ==
+        std::floor((81559.0 * 1024 * 1024 * 0.9 - first - 4 * gib) / (27 * 327680.0 / 80 / 4)));
+  CHECK(stage_param_count(m, 3, 0) + stage_param_count(m, 3, 1) + stage_param_count(m, 3, 2) ==
+        doctest::Approx(param_count(m)));
   MemoryPlan no = plan_memory(m, h100, {1, 1}, {}, 0.9, 4 * gib);
   CHECK_FALSE(no.fits);
   CHECK(no.why.find("raise tp") != std::string::npos);

@@ -328,3 +328,28 @@ TEST_CASE("virtual engines: requests spread over the pipeline's micro-batch slot
   CHECK(p1.prefill.size() == 2);
   CHECK(b.core.kv().used_blocks() == 4 * 7);
 }
+
+TEST_CASE("decode tokens come out of the token budget before blocks are reserved for them")
+{
+  // Two decoding sequences, a budget of one token: the second gets no token this step, so it must neither take
+  // a block nor cause a preemption (review finding on the first Engine v2 draft).
+  KvCache kv(48, 16);
+  EngineState s;
+  s.kv = &kv;
+  s.limits = limits(256, 1, 1);
+  Request a, b;
+  for (auto [r, ctx] : {std::pair{&a, 20L}, std::pair{&b, 16L}}) {
+    r->spec.input_tokens = ctx;
+    r->spec.output_tokens = 10;
+    r->target_prefill = r->prefilled = r->context = ctx;
+    r->generated = 1;
+    REQUIRE(kv.reserve(r->kv, ctx));
+    s.running.push_back(r);
+  }
+  CHECK(kv.free_blocks() == 0);
+  StepPlan p = scheduler_registry().make("vllm")->plan(s);
+  CHECK(p.decode == std::vector<Request*>{&a});
+  CHECK(p.preempted == 0);
+  CHECK(b.preemptions == 0);
+  CHECK(b.kv.blocks() == 1);
+}

@@ -168,6 +168,26 @@ TEST_CASE("a single request on an idle system: TTFT = prefill step (+ KV transfe
   CHECK(q.first_token - q.spec.arrival == doctest::Approx(tp8.step(b).total_s + transfer).epsilon(1e-6));
 }
 
+TEST_CASE("a KV pull runs as wide as the smaller instance's share of the NICs")
+{
+  // Eight TP1 prefill instances fill server 0, eight TP1 decode instances server 1: a pull crosses one NIC's
+  // 400 Gb/s, not the server's eight.
+  Json d = single_request(2048, 8);
+  d["placements"][1]["prefill"] = {{"pool", "h100"}, {"instances", 8}, {"tp", 1}};
+  d["placements"][1]["decode"] = {{"pool", "h100"}, {"instances", 8}, {"tp", 1}};
+  Out o = simulate(d, 1);
+  const Catalog cat = load_catalog();
+  StepBatch b;
+  b.prefill.push_back({2048, 0});
+  b.logits_tokens = 1;
+  RooflineStepTime tp1({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {1, 1}, {}, {}});
+  const ServerSpec& sv = cat.servers.at("HGX-H100-8");
+  const double bytes = 2048 * kv_bytes_per_token(cat.models.at("Llama-3.1-8B"), Dtype::bf16);
+  const double transfer = 2 * (sv.nic.latency_s + 1e-6) + 2 * 1e-6 + bytes / sv.nic_bandwidth_per_chip();
+  CHECK(o.requests[0].first_token - o.requests[0].spec.arrival ==
+        doctest::Approx(tp1.step(b).total_s + transfer).epsilon(1e-6));
+}
+
 TEST_CASE("doubling NIC bandwidth shortens the KV transfer")
 {
   Json d = single_request(8000, 4);

@@ -165,13 +165,27 @@ public:
     const double bytes = double(r->context) * kv_bytes_per_token_;
     s4u::Host* src = from->setup().host;
     s4u::Host* dst = to.setup().host;
-    const double scaleup = s_.pool(from->setup().pool).server.chip.scaleup.bandwidth;
+    // Each chip sends its shard of the KV over its own links, so a pull runs as wide as the smaller instance:
+    // its chips' share of the NICs across servers, their scale-up links inside one.
+    const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
+    const ServerSpec& sv = s_.pool(from->setup().pool).server;
+    const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
     Instance* dest = &to;
-    s4u::Actor::create("kv", dst, [this, from, dest, r, bytes, src, dst, scaleup] {
-      if (src == dst)
-        s4u::this_actor::sleep_for(bytes / scaleup); // same server: over the scale-up links
-      else
+    s4u::Actor::create("kv", dst, [this, from, dest, r, bytes, src, dst, nvlink, nic_rate] {
+      if (src == dst) {
+        s4u::this_actor::sleep_for(bytes / nvlink); // same server: scale-up links (no contention modelled)
+      } else {
+        // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
+        // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
+        // passed on), so a transfer that finished sooner waits out the difference.
+        const double start = s4u::Engine::get_clock();
         s4u::Comm::sendto(src, dst, uint64_t(bytes));
+        std::vector<s4u::Link*> route;
+        double latency = 0;
+        src->route_to(dst, route, &latency);
+        const double capped = start + latency + bytes / nic_rate;
+        if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
+      }
       collector_.events++;
       r->kv_bytes_transferred += bytes;
       from->kv_released(r);

@@ -138,7 +138,7 @@ void Instance::launch(int ve, StepPlan p)
     if (p.decode_only())
       model_->decode_run(p.batch, k, f.sums.data());
     else
-      f.sums[0] = model_->step(p.batch).summary();
+      f.sums[0] = model_->summary(p.batch);
     double t = now;
     for (int j = 0; j < k; ++j)
       f.ends[j] = t += f.sums[j].total_s;

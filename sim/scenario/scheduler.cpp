@@ -47,10 +47,10 @@ bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
   return true;
 }
 
-std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p)
+std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p, long budget)
 {
   std::vector<Request*> dec;
-  for (size_t i = 0; i < s.running.size();) {
+  for (size_t i = 0; i < s.running.size() && long(dec.size()) < budget;) {
     Request* r = s.running[i];
     if (r->loading || !r->prefill_complete() || r->in_step) {
       ++i;
@@ -60,7 +60,7 @@ std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p)
       if (i < s.running.size() && s.running[i] == r) ++i; // else r left: the same index holds the next one
       continue;
     }
-    r->in_step = true; // a victim only if the step does not take it (see ChunkedPrefill)
+    r->in_step = true;
     dec.push_back(r);
     ++i;
   }
@@ -127,17 +127,9 @@ public:
   StepPlan plan(EngineState& s) const override
   {
     StepPlan p;
-    long budget = s.limits.token_budget;
-    for (Request* r : reserve_decode(s, p)) {
-      if (budget > 0) {
-        add_decode(p, r);
-        budget--;
-      } else {
-        s.kv->trim(r->kv, r->context); // over the token budget: no token this step
-        r->in_step = false;
-      }
-    }
-    fill_prefill(s, p, budget, false);
+    for (Request* r : reserve_decode(s, p, s.limits.token_budget))
+      add_decode(p, r);
+    fill_prefill(s, p, s.limits.token_budget - long(p.decode.size()), false);
     if (!p.preempted) admit_incoming(s, p);
     return p;
   }
@@ -151,7 +143,7 @@ public:
     StepPlan p;
     fill_prefill(s, p, s.limits.token_budget, true);
     if (p.prefill.empty())
-      for (Request* r : reserve_decode(s, p))
+      for (Request* r : reserve_decode(s, p, s.limits.token_budget))
         add_decode(p, r);
     if (!p.preempted) admit_incoming(s, p);
     return p;
@@ -191,6 +183,9 @@ SchedulerConfig parse_scheduler_config(const JsonNode& n, const SchedulerConfig&
   c.gpu_memory_utilization = n.fraction("gpu_memory_utilization", c.gpu_memory_utilization);
   c.activation_reserve_gib = n.non_negative("activation_reserve_gib", c.activation_reserve_gib);
   if (c.gpu_memory_utilization <= 0) n.fail("gpu_memory_utilization", "expected a fraction > 0");
+  if (c.max_num_batched_tokens < c.max_num_seqs)
+    n.fail("max_num_batched_tokens", "must be >= max_num_seqs (" + std::to_string(c.max_num_seqs) +
+                                         ") so that every running sequence can decode in a step, as vLLM requires");
   n.done();
   return c;
 }

@@ -62,9 +62,9 @@ void admit_incoming(EngineState& s, StepPlan& p);
 // Reserves blocks for `r` to hold `tokens`, preempting the newest admitted sequence that is not in this step
 // until they fit. False when r itself was preempted or nothing is left to preempt.
 bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens);
-// Reserves one more token for every decoding sequence (preempting when blocks run out) and marks them in the
-// step; returns them in admission order.
-std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p);
+// Reserves one more token for the decoding sequences, oldest first and at most `budget` of them (preempting
+// when blocks run out), and marks them in the step; returns them in admission order.
+std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p, long budget);
 void add_decode(StepPlan& p, Request* r);
 void add_prefill(StepPlan& p, Request* r, long n);
 
