@@ -111,13 +111,14 @@ InstanceStats Instance::stats() const
   return s;
 }
 
-void Instance::launch(int ve, StepPlan p)
+void Instance::launch(int ve)
 {
+  Flight& f = flights_[ve];
+  StepPlan& p = f.plan;
   const double now = s4u::Engine::get_clock();
   const bool pipelined = setup_.par.pp > 1;
   const int k = (setup_.exact || pipelined) ? 1 : core_.decode_run_limit(p, setup_.max_fast_steps);
   if (k > 1) core_.reserve_run(p, k);
-  Flight& f = flights_[ve];
   f.active = true;
   f.steps = k;
   f.ends.resize(k);
@@ -155,7 +156,6 @@ void Instance::launch(int ve, StepPlan p)
       run_rem_hist_[r->context % B]++;
     }
   }
-  f.plan = std::move(p);
   in_flight_++;
 }
 
@@ -164,11 +164,12 @@ bool Instance::launch_idle()
   bool any = false;
   for (int v = 0; v < core_.virtual_engines(); ++v) {
     if (flights_[v].active || core_.idle(v)) continue;
-    StepPlan p = core_.plan(v);
+    StepPlan& p = flights_[v].plan;
+    core_.plan(v, p);
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
     if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us
-    launch(v, std::move(p));
+    launch(v);
     any = true;
   }
   return any;

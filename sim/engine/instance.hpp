@@ -74,9 +74,9 @@ private:
   void on_prefilled(Request* r, double) override { listener_.on_prefilled(*this, r); }
   void on_finished(Request* r, double) override { listener_.on_finished(r); }
 
-  void notify();      // an outside event: wake the actor if it waits for one
-  bool launch_idle(); // plans every idle virtual engine; true when something was launched
-  void launch(int ve, StepPlan p);
+  void notify();       // an outside event: wake the actor if it waits for one
+  bool launch_idle();  // plans every idle virtual engine; true when something was launched
+  void launch(int ve); // starts flights_[ve], whose plan is set
   void truncate_runs(double now);
   void land(int ve);
   void account(const Flight& f, int step);

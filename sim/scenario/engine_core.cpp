@@ -76,14 +76,13 @@ void EngineCore::loaded(Request* r, double now)
 
 void EngineCore::release_outgoing(Request* r) { kv_.free(r->kv_outgoing); }
 
-StepPlan EngineCore::plan(int ve)
+void EngineCore::plan(int ve, StepPlan& p)
 {
-  StepPlan p = sched_.plan(ves_[ve]);
+  sched_.plan(ves_[ve], p);
   if (p.preempted) {
     preemptions_ += p.preempted;
     recount(); // a preempted request owes its prompt again
   }
-  return p;
 }
 
 int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
@@ -134,7 +133,10 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
   const double t_end = ends[steps - 1];
   for (int j = 0; j < steps; ++j)
     listener_.on_tokens(ends[j], 0, double(p.decode.size()));
-  std::vector<Request*> done, handed;
+  std::vector<Request*>& done = done_;
+  std::vector<Request*>& handed = handed_;
+  done.clear();
+  handed.clear();
   for (auto [r, n] : p.prefill) {
     r->in_step = false;
     const long before = load_of(r);

@@ -39,8 +39,14 @@ public:
 
   int virtual_engines() const { return int(ves_.size()); }
   bool idle(int ve) const { return ves_[ve].idle(); }
-  // The next step of virtual engine `ve` (see Scheduler::plan); its blocks are reserved.
-  StepPlan plan(int ve);
+  // The next step of virtual engine `ve` (see Scheduler::plan), written into `p`; its blocks are reserved.
+  void plan(int ve, StepPlan& p);
+  StepPlan plan(int ve)
+  {
+    StepPlan p;
+    plan(ve, p);
+    return p;
+  }
   // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first
   // sequence to finish and by the free blocks; 1 for any other plan.
   int decode_run_limit(const StepPlan& p, int max_steps) const;
@@ -70,6 +76,7 @@ private:
   std::vector<EngineState> ves_;
   std::vector<long> load_; // outstanding tokens per virtual engine
   long preemptions_ = 0;
+  std::vector<Request*> done_, handed_; // scratch of complete()
 };
 
 } // namespace fs

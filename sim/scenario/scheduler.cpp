@@ -47,10 +47,21 @@ bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
   return true;
 }
 
-std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p, long budget)
+void StepPlan::clear()
 {
-  std::vector<Request*> dec;
-  for (size_t i = 0; i < s.running.size() && long(dec.size()) < budget;) {
+  prefill.clear();
+  decode.clear();
+  pulls.clear();
+  batch.prefill.clear();
+  batch.decode_seqs = 0;
+  batch.decode_context_sum = 0;
+  batch.logits_tokens = 0;
+  preempted = 0;
+}
+
+void add_decodes(EngineState& s, StepPlan& p, long budget)
+{
+  for (size_t i = 0; i < s.running.size() && long(p.decode.size()) < budget;) {
     Request* r = s.running[i];
     if (r->loading || !r->prefill_complete() || r->in_step) {
       ++i;
@@ -60,11 +71,9 @@ std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p, long budget)
       if (i < s.running.size() && s.running[i] == r) ++i; // else r left: the same index holds the next one
       continue;
     }
-    r->in_step = true;
-    dec.push_back(r);
+    add_decode(p, r);
     ++i;
   }
-  return dec;
 }
 
 void admit_incoming(EngineState& s, StepPlan& p)
@@ -124,29 +133,24 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
 // vLLM v1 / Sarathi-Serve: decode tokens first, then prefill chunks in the remaining token budget.
 class ChunkedPrefill : public Scheduler {
 public:
-  StepPlan plan(EngineState& s) const override
+  void plan(EngineState& s, StepPlan& p) const override
   {
-    StepPlan p;
-    for (Request* r : reserve_decode(s, p, s.limits.token_budget))
-      add_decode(p, r);
+    p.clear();
+    add_decodes(s, p, s.limits.token_budget);
     fill_prefill(s, p, s.limits.token_budget - long(p.decode.size()), false);
     if (!p.preempted) admit_incoming(s, p);
-    return p;
   }
 };
 
 // vLLM v0 default: whole prompts in prefill-only steps whenever one can be admitted, else a decode step.
 class PrefillFirst : public Scheduler {
 public:
-  StepPlan plan(EngineState& s) const override
+  void plan(EngineState& s, StepPlan& p) const override
   {
-    StepPlan p;
+    p.clear();
     fill_prefill(s, p, s.limits.token_budget, true);
-    if (p.prefill.empty())
-      for (Request* r : reserve_decode(s, p, s.limits.token_budget))
-        add_decode(p, r);
+    if (p.prefill.empty()) add_decodes(s, p, s.limits.token_budget);
     if (!p.preempted) admit_incoming(s, p);
-    return p;
   }
 };
 

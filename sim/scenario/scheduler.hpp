@@ -37,14 +37,22 @@ struct StepPlan {
 
   bool empty() const { return prefill.empty() && decode.empty(); } // nothing to compute
   bool decode_only() const { return prefill.empty() && !decode.empty(); }
+  void clear(); // empties it, keeping the vectors' capacity
 };
 
 class Scheduler {
 public:
   virtual ~Scheduler() = default;
   // Admits, reserves KV blocks for every token of the step, preempts (recompute, newest first) when blocks run
-  // out, and returns the next step. Mutates `s` and its KV cache; the step's results are applied by EngineCore.
-  virtual StepPlan plan(EngineState& s) const = 0;
+  // out, and writes the next step into `p` (cleared first). Mutates `s` and its KV cache; the step's results are
+  // applied by EngineCore.
+  virtual void plan(EngineState& s, StepPlan& p) const = 0;
+  StepPlan plan(EngineState& s) const
+  {
+    StepPlan p;
+    plan(s, p);
+    return p;
+  }
 };
 
 using SchedulerRegistry = Registry<Scheduler>;
@@ -63,8 +71,8 @@ void admit_incoming(EngineState& s, StepPlan& p);
 // until they fit. False when r itself was preempted or nothing is left to preempt.
 bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens);
 // Reserves one more token for the decoding sequences, oldest first and at most `budget` of them (preempting
-// when blocks run out), and marks them in the step; returns them in admission order.
-std::vector<Request*> reserve_decode(EngineState& s, StepPlan& p, long budget);
+// when blocks run out), and adds them to the step in admission order.
+void add_decodes(EngineState& s, StepPlan& p, long budget);
 void add_decode(StepPlan& p, Request* r);
 void add_prefill(StepPlan& p, Request* r, long n);
 
