@@ -56,7 +56,7 @@ public:
       ReplicaConfig rc{s.model, sv.chip, st.par, s.dtypes, {}};
       rc.links.chips_per_server = sv.chips_per_server;
       rc.links.scaleout_bandwidth = sv.nic_bandwidth_per_chip();
-      rc.links.scaleout_latency_s = 2 * sv.nic.latency_s + 4 * s.fabric.link_latency_s; // NIC, leaf, spine, leaf
+      rc.links.scaleout_latency_s = 2 * sv.nic.latency_s + 4 * s.fabric.link_latency_s(); // NIC, leaf, spine, leaf
       for (int i = 0; i < st.instances; ++i) {
         const int server = alloc.at(st.pool).take(st.par.chips());
         if (server < 0) throw std::logic_error("chip allocation failed after the scenario check passed");
@@ -114,19 +114,14 @@ public:
   {
     RunResult res;
     res.placement = pc_.name;
-    for (const RequestSpec& spec : generate_workload(s_.workload, s_.seed)) {
+    res.requests.reserve(s_.requests->size());
+    for (const RequestSpec& spec : *s_.requests) {
       Request r;
       r.spec = spec;
       res.requests.push_back(r);
     }
-    if (res.requests.empty())
-      throw InputError(s_.file + ": workload: produces no requests (check qps, duration_s, num_requests)");
-    const double last = res.requests.back().spec.arrival;
-    collector_.window.start = s_.sim.warmup_s >= 0 ? s_.sim.warmup_s : 0.1 * last;
-    collector_.window.end = last - std::max(0.0, s_.sim.cooldown_s);
-    if (collector_.window.length() <= 0)
-      throw InputError(s_.file + ": sim: warmup_s + cooldown_s leave no measured window (arrivals span " +
-                       std::to_string(last) + " s)");
+    collector_.window.start = s_.window.start; // checked when the scenario was parsed
+    collector_.window.end = s_.window.end;
     requests_ = &res.requests;
     for (auto& inst : instances_) {
       Instance* p = inst.get();

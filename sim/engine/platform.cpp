@@ -17,7 +17,7 @@ Platform build_platform(const Scenario& s)
     if (!rack) return;
     auto* up = spine->create_split_duplex_link("rack" + std::to_string(pf.racks) + "-uplink",
                                                rack_bw / s.fabric.oversubscription);
-    up->set_latency(s.fabric.link_latency_s)->seal();
+    up->set_latency(s.fabric.link_latency_s())->seal();
     spine->add_route(rack->get_netpoint(), nullptr, gateway, nullptr,
                      {s4u::LinkInRoute(up, s4u::LinkInRoute::Direction::UP)}, true);
     rack->seal();
@@ -40,7 +40,7 @@ Platform build_platform(const Scenario& s)
       host->seal();
       const double bw = pool.server.nic_bandwidth();
       auto* nic = rack->create_split_duplex_link(name + "-nic", bw);
-      nic->set_latency(pool.server.nic.latency_s + s.fabric.link_latency_s)->seal();
+      nic->set_latency(pool.server.nic.latency_s + s.fabric.link_latency_s())->seal();
       rack->add_route(host->get_netpoint(), nullptr, nullptr, nullptr,
                       {s4u::LinkInRoute(nic, s4u::LinkInRoute::Direction::UP)}, true);
       pf.servers[pool.name].push_back(host);

@@ -1,6 +1,7 @@
 #include "summary.hpp"
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -210,6 +211,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
             {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
             {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)}}},
           {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
+          {"status", run_status(s, r)},
           {"calibration", r.calibration},
           {"sim",
            {{"wall_s", r.wall_s},
@@ -219,18 +221,77 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
             {"network_model", s.fabric.network_model}}}};
 }
 
-void write_requests_csv(std::ostream& out, const RunResult& r)
+void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
 {
-  out << "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,decode_wait_s,"
-         "kv_pull_s,preemptions,dropped\n";
-  out.precision(9);
+  std::string buf = "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,"
+                    "decode_wait_s,kv_pull_s,preemptions,dropped\n";
+  char num[64];
+  auto add = [&](double x) {
+    std::snprintf(num, sizeof num, "%.9g,", x);
+    buf += num;
+  };
   for (const Request& q : r.requests) {
     std::string why = q.dropped;
     std::replace(why.begin(), why.end(), ',', ';');
-    out << q.spec.id << ',' << q.spec.arrival << ',' << q.first_token << ',' << q.finish << ',' << q.spec.input_tokens
-        << ',' << q.spec.output_tokens << ',' << q.instances << ',' << q.kv_bytes_transferred << ','
-        << q.decode_wait_s() << ',' << q.kv_transfer_s() << ',' << q.preemptions << ',' << why << '\n';
+    buf += std::to_string(q.spec.id) + ',';
+    add(q.spec.arrival);
+    add(q.first_token);
+    add(q.finish);
+    buf += std::to_string(q.spec.input_tokens) + ',' + std::to_string(q.spec.output_tokens) + ',' + q.instances + ',';
+    add(q.kv_bytes_transferred);
+    add(q.decode_wait_s());
+    add(q.kv_transfer_s());
+    buf += std::to_string(q.preemptions) + ',' + why + '\n';
+    if (buf.size() > (1 << 20)) {
+      sink(buf);
+      buf.clear();
+    }
   }
+  sink(buf);
+}
+
+Json run_status(const Scenario& s, const RunResult& r)
+{
+  const Window& w = r.collector.window;
+  // Backlog: requests that arrived in the window and had no first token when it closed.
+  long in_window = 0, backlog = 0, dropped = 0, good = 0, measured = 0;
+  std::vector<double> early, late; // TTFT of the first and last fifths of the window
+  const double fifth = w.length() / 5;
+  for (const Request& q : r.requests) {
+    if (!q.dropped.empty()) {
+      dropped++;
+      continue;
+    }
+    if (!w.contains(q.spec.arrival)) continue;
+    in_window++;
+    if (q.first_token < 0 || q.first_token > w.end) backlog++;
+    const double ttft = q.first_token - q.spec.arrival;
+    if (q.spec.arrival <= w.start + fifth) early.push_back(ttft);
+    if (q.spec.arrival >= w.end - fifth) late.push_back(ttft);
+    measured += q.finish >= 0;
+    good += q.finish >= 0 && meets_slo(q, s.slo);
+  }
+  const double e = percentiles(early).mean, l = percentiles(late).mean;
+  Json reasons = Json::array();
+  std::string verdict = "ok";
+  const bool slos = s.slo.ttft_s > 0 || s.slo.tpot_s > 0 || s.slo.e2e_s > 0;
+  const double attainment = measured ? double(good) / double(measured) : 0.0;
+  if (slos && attainment < 0.99) {
+    verdict = "slo_missed";
+    reasons.push_back(format_number(100 * attainment) + "% of the measured requests meet the SLOs (want 99%)");
+  }
+  if (backlog > std::max(20L, in_window / 20) && l > 2 * e + 0.5) {
+    verdict = "unstable";
+    reasons.push_back("unstable: the queue grows without bound (" + std::to_string(backlog) +
+                      " requests still waiting for a first token when the window closed; mean TTFT rose from " +
+                      format_number(e) + " s to " + format_number(l) + " s across the window)");
+  }
+  if (dropped > 0) reasons.push_back(std::to_string(dropped) + " requests dropped (see requests.drop_reasons)");
+  return {{"verdict", verdict},
+          {"reasons", reasons},
+          {"backlog_at_window_end", backlog},
+          {"mean_ttft_first_fifth_s", e},
+          {"mean_ttft_last_fifth_s", l}};
 }
 
 } // namespace fs

@@ -1,6 +1,7 @@
 // Metrics of a finished run (docs/metrics.md): summary.json and requests.csv.
 #pragma once
 #include "factory.hpp"
+#include <functional>
 #include <ostream>
 
 namespace fs {
@@ -14,6 +15,12 @@ Percentiles percentiles(std::vector<double> xs);
 
 // Throws std::runtime_error when requests are neither completed nor dropped (conservation).
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r);
-void write_requests_csv(std::ostream& out, const RunResult& r);
+// requests.csv, handed to `sink` in pieces of about a megabyte.
+void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
+
+// Whether a run is healthy: "ok", "slo_missed" (SLOs set and fewer than 99% of the measured requests meet
+// them) or "unstable" (the queue grows without bound: a backlog at the end of the window and time to first
+// token still rising). A summary's "status" object.
+Json run_status(const Scenario& s, const RunResult& r);
 
 } // namespace fs

@@ -1,7 +1,9 @@
 #include "catalog.hpp"
 #include "efficiency_measured.hpp"
+#include "schema.hpp"
 #include "step_time.hpp"
 #include <filesystem>
+#include <type_traits>
 
 namespace fs {
 
@@ -28,6 +30,20 @@ Doc read_catalog_file(const std::string& dir, const std::string& name)
 
 double gb(double x) { return x * 1e9; }
 
+// A catalog file: {"<section>": {name: entry, ...}}.
+const ObjectSpec& catalog_file_spec(const std::string& section)
+{
+  static std::map<std::string, ObjectSpec> files;
+  auto it = files.find(section);
+  if (it == files.end())
+    it = files
+             .emplace(section, ObjectSpec{section + "_file",
+                                          "a catalog file",
+                                          {required(object(section, catalog_spec(section), "entries by name"))}})
+             .first;
+  return it->second;
+}
+
 // A calibration path in a catalog is relative to the project root (the embedded catalogs) or to the
 // catalog directory that names it.
 std::string resolve_catalog_path(const std::string& path, const std::string& catalog_dir)
@@ -36,6 +52,86 @@ std::string resolve_catalog_path(const std::string& path, const std::string& cat
   if (stdfs::path(path).is_absolute() || catalog_dir.empty()) return project_file(path);
   const stdfs::path rel = stdfs::path(catalog_dir) / path;
   return stdfs::exists(rel) ? rel.string() : project_file(path);
+}
+
+// The catalog's tables (schema.hpp): every number a sourced {"value", "source"}, with plausible bounds.
+const ObjectSpec& nic_spec()
+{
+  static const ObjectSpec o{
+      "nic",
+      "a NIC preset",
+      {required(text("description", "one line")), required(sourced("bandwidth_gbps", 0, 1e5, "line rate, Gb/s", true)),
+       required(sourced("latency_us", 0, 1e6, "one-way NIC-to-NIC latency, us")),
+       required(sourced("power_w", 0, 1e4, "power, W")), required(sourced("price_usd", 0, 1e8, "price, USD"))}};
+  return o;
+}
+
+const ObjectSpec& cpu_spec()
+{
+  static const ObjectSpec o{
+      "cpu",
+      "a CPU preset",
+      {required(text("description", "one line")), required(sourced_count("cores", 1, 1e5, "cores")),
+       required(sourced("memory_bandwidth_gb_per_s", 0, 1e6, "memory bandwidth, GB/s", true)),
+       required(sourced("tdp_w", 0, 1e5, "TDP, W", true)), required(sourced("price_usd", 0, 1e8, "price, USD"))}};
+  return o;
+}
+
+const ObjectSpec& moe_spec()
+{
+  static const ObjectSpec o{"moe",
+                            "mixture of experts",
+                            {required(integer("num_experts", 1, 1e5, "experts per layer")),
+                             required(integer("experts_per_token", 1, 1e5, "experts each token uses"))}};
+  return o;
+}
+
+const ObjectSpec& model_spec()
+{
+  static const ObjectSpec o{"model",
+                            "an LLM architecture (Hugging Face config.json fields)",
+                            {required(text("description", "one line")),
+                             required(text("source", "where the numbers come from")),
+                             required(integer("num_layers", 1, 1e4, "transformer layers")),
+                             required(integer("hidden_size", 1, 1e6, "model width")),
+                             required(integer("num_attention_heads", 1, 1e5, "query heads")),
+                             required(integer("num_kv_heads", 1, 1e5, "key/value heads (GQA)")),
+                             required(integer("head_dim", 1, 1e5, "per-head width")),
+                             required(integer("intermediate_size", 1, 1e7, "MLP width (per expert for MoE)")),
+                             required(integer("vocab_size", 1, 1e8, "vocabulary")),
+                             flag("tie_word_embeddings", "LM head shares the embedding matrix"),
+                             required(integer("max_context_tokens", 1, 1e9, "longest context")),
+                             object("moe", moe_spec(), "mixture-of-experts layers")}};
+  return o;
+}
+
+const ObjectSpec& server_spec()
+{
+  static const ObjectSpec o{
+      "server",
+      "a server preset: chips, CPUs and NICs by catalog name",
+      {required(text("description", "one line")), required(text("chip", "chip preset")),
+       required(text("cpu", "CPU preset")), required(text("nic", "NIC preset")),
+       required(sourced_count("chips_per_server", 1, 1024, "accelerators per server")),
+       required(sourced_count("cpus_per_server", 0, 64, "CPU sockets")),
+       required(sourced_count("nics_per_server", 1, 64, "NICs (one per chip on HGX-class servers)")),
+       required(sourced("base_power_w", 0, 1e6, "power of everything but the accelerators, W")),
+       required(sourced("other_capex_usd", 0, 1e9, "price of everything but the accelerators, USD"))},
+      {},
+      nullptr,
+      {{"gpus_per_server", renamed_to("chips_per_server")}}};
+  return o;
+}
+
+const ObjectSpec& peaks_spec()
+{
+  static const ObjectSpec o = [] {
+    ObjectSpec p{"peak_tflops", "dense peak TFLOP/s per dtype", {}};
+    for (const char* d : {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"})
+      p.fields.push_back(sourced(d, 0, 1e6, std::string(d) + " dense TFLOP/s", true));
+    return p;
+  }();
+  return o;
 }
 
 void parse_nic(const JsonNode& n, NicSpec& nic)
@@ -57,19 +153,20 @@ void parse_cpu(const JsonNode& n, CpuSpec& cpu)
 void parse_model(const JsonNode& n, LlmSpec& m)
 {
   m.source = n.string("source");
-  m.num_layers = int(n.positive_int("num_layers"));
-  m.hidden_size = int(n.positive_int("hidden_size"));
-  m.num_attention_heads = int(n.positive_int("num_attention_heads"));
-  m.num_kv_heads = int(n.positive_int("num_kv_heads"));
-  m.head_dim = int(n.positive_int("head_dim"));
-  m.intermediate_size = int(n.positive_int("intermediate_size"));
-  m.vocab_size = int(n.positive_int("vocab_size"));
+  m.num_layers = int(n.integer("num_layers"));
+  m.hidden_size = int(n.integer("hidden_size"));
+  m.num_attention_heads = int(n.integer("num_attention_heads"));
+  m.num_kv_heads = int(n.integer("num_kv_heads"));
+  m.head_dim = int(n.integer("head_dim"));
+  m.intermediate_size = int(n.integer("intermediate_size"));
+  m.vocab_size = int(n.integer("vocab_size"));
   m.tie_word_embeddings = n.boolean("tie_word_embeddings", false);
-  m.max_context_tokens = n.positive_int("max_context_tokens");
+  m.max_context_tokens = n.integer("max_context_tokens");
   if (auto moe = n.get("moe")) {
+    moe->expect_object();
     MoeSpec s;
-    s.num_experts = int(moe->positive_int("num_experts"));
-    s.experts_per_token = int(moe->positive_int("experts_per_token"));
+    s.num_experts = int(moe->integer("num_experts"));
+    s.experts_per_token = int(moe->integer("experts_per_token"));
     if (s.experts_per_token > s.num_experts) moe->fail("experts_per_token", "exceeds num_experts");
     moe->done();
     m.moe = s;
@@ -77,13 +174,11 @@ void parse_model(const JsonNode& n, LlmSpec& m)
   if (m.num_attention_heads % m.num_kv_heads != 0) n.fail("num_kv_heads", "must divide num_attention_heads");
 }
 
+// Reads the entries of one section object (a file's, or a scenario's inline one) into `out`.
 template <class T, class F>
-void parse_section(const std::string& dir, const std::string& file, const std::string& section,
-                   std::map<std::string, T>& out, Catalog& cat, F&& parse)
+void parse_entries(const JsonNode& entries, const std::string& section, std::map<std::string, T>& out, Catalog& cat,
+                   F&& parse)
 {
-  Doc doc = read_catalog_file(dir, file);
-  JsonNode root(doc.json, doc.file);
-  JsonNode entries = root.at(section);
   entries.expect_object();
   for (const std::string& name : entries.keys()) {
     JsonNode e = entries.at(name);
@@ -94,18 +189,94 @@ void parse_section(const std::string& dir, const std::string& file, const std::s
     parse(e, spec);
     e.done();
     out[name] = spec;
+    Json raw = e.raw();
+    if constexpr (std::is_same_v<T, ChipSpec>)
+      if (!spec.calibration.empty()) raw["calibration"] = spec.calibration; // absolute, for a scenario that carries it
+    cat.entries[section][name] = raw;
   }
+}
+
+template <class T, class F>
+void parse_section(const std::string& dir, const JsonNode* inline_catalog, const std::string& file,
+                   const std::string& section, std::map<std::string, T>& out, Catalog& cat, F&& parse)
+{
+  Doc doc = read_catalog_file(dir, file);
+  check_keys(doc.json, catalog_file_spec(section), doc.file);
+  JsonNode root(doc.json, doc.file, "", &catalog_file_spec(section));
+  root.expect_object();
+  parse_entries(root.at(section), section, out, cat, parse);
   root.done();
+  if (inline_catalog)
+    if (auto extra = inline_catalog->get(section)) parse_entries(*extra, section, out, cat, parse);
 }
 
 } // namespace
 
+const ObjectSpec& chip_fields_spec()
+{
+  static const ObjectSpec o{
+      "chip",
+      "a chip preset; in pools[].chip_overrides any of its numbers, plain or sourced",
+      {text("description", "one line"),
+       text("kind", "what sort of chip (gpu, lpu, ...): a label; step_time_model decides the timing"),
+       text("step_time_model", "the step-time model variant that times it (factorysim list)"),
+       object("peak_tflops", peaks_spec(), "dense peaks per dtype"),
+       sourced("memory_capacity_mib", 0, 1e8, "device memory as the runtime reports it, MiB", true),
+       sourced("memory_bandwidth_tb_per_s", 0, 1e4, "memory bandwidth, TB/s", true),
+       sourced("scaleup_bandwidth_gb_per_s", 0, 1e6, "scale-up link bandwidth per direction per chip, GB/s", true),
+       sourced("allreduce_ring_bus_bandwidth_gb_per_s", 0, 1e6, "ring all-reduce bus bandwidth, GB/s", true),
+       sourced("allreduce_ring_base_latency_us", 0, 1e6, "ring all-reduce fixed latency, us"),
+       sourced("allreduce_ring_step_latency_us", 0, 1e6, "per ring step, us"),
+       sourced("allreduce_one_shot_latency_us", 0, 1e6, "one-shot all-reduce fixed latency, us (0: none)"),
+       sourced("allreduce_one_shot_peer_latency_us", 0, 1e6, "one-shot latency per peer, us"),
+       sourced("allreduce_nvls_bus_bandwidth_gb_per_s", 0, 1e6, "NVLS all-reduce bus bandwidth, GB/s (0: none)"),
+       sourced("allreduce_nvls_latency_us", 0, 1e6, "NVLS all-reduce fixed latency, us"),
+       sourced("idle_power_w", 0, 1e5, "idle power, W"),
+       sourced("tdp_w", 0, 1e5, "TDP, W", true),
+       sourced("power_compute_fraction", 0, 1, "share of TDP while compute-bound ops run"),
+       sourced("power_memory_fraction", 0, 1, "share of TDP while memory-bound ops run"),
+       sourced("power_comm_fraction", 0, 1, "share of TDP during collectives and launch gaps"),
+       sourced("price_usd", 0, 1e8, "price, USD"),
+       text("calibration", "path of a fitted.json (calibration/<device>/fitted.json)")},
+      {},
+      nullptr,
+      {{"hbm_capacity_gb", renamed_to("memory_capacity_mib", "MiB as the device reports its total, not decimal GB")},
+       {"hbm_bandwidth_tb_per_s", renamed_to("memory_bandwidth_tb_per_s")},
+       {"scaleup_latency_us",
+        renamed_to("allreduce_ring_step_latency_us", "all-reduce latency is now per algorithm: allreduce_ring_*, "
+                                                     "allreduce_one_shot_*, allreduce_nvls_*")}}};
+  return o;
+}
+
+const ObjectSpec& catalog_spec(const std::string& section)
+{
+  static const std::map<std::string, ObjectSpec> sections = [] {
+    std::map<std::string, ObjectSpec> m;
+    m["chips"] = ObjectSpec{"chips", "chip presets by name", {}, {}, &chip_fields_spec()};
+    m["models"] = ObjectSpec{"models", "model presets by name", {}, {}, &model_spec()};
+    m["nics"] = ObjectSpec{"nics", "NIC presets by name", {}, {}, &nic_spec()};
+    m["cpus"] = ObjectSpec{"cpus", "CPU presets by name", {}, {}, &cpu_spec()};
+    m["servers"] = ObjectSpec{"servers", "server presets by name", {}, {}, &server_spec()};
+    return m;
+  }();
+  return sections.at(section);
+}
+
+const ObjectSpec& inline_catalog_spec()
+{
+  static const ObjectSpec o{"catalog",
+                            "catalog entries carried by the scenario (resolved_scenario.json carries every one it "
+                            "uses); they replace or add to the catalog files' entries of the same name",
+                            {object("chips", catalog_spec("chips"), "chip presets"),
+                             object("models", catalog_spec("models"), "model presets"),
+                             object("nics", catalog_spec("nics"), "NIC presets"),
+                             object("cpus", catalog_spec("cpus"), "CPU presets"),
+                             object("servers", catalog_spec("servers"), "server presets")}};
+  return o;
+}
+
 void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding, const std::string& catalog_dir)
 {
-  n.renamed("hbm_capacity_gb", "memory_capacity_mib", "MiB as the device reports its total, not decimal GB");
-  n.renamed("hbm_bandwidth_tb_per_s", "memory_bandwidth_tb_per_s");
-  n.renamed("scaleup_latency_us", "allreduce_ring_step_latency_us",
-            "all-reduce latency is now per algorithm: allreduce_ring_*, allreduce_one_shot_*, allreduce_nvls_*");
   auto num = [&](const char* key, double scale, double& into, bool required = true) {
     if (n.has(key))
       into = n.sourced(key, &c.sources[key], overriding) * scale;
@@ -152,46 +323,26 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding, const st
   num("power_comm_fraction", 1, pw.comm_fraction);
   num("price_usd", 1, c.price_usd);
   if (n.has("calibration")) {
-    const std::string path = n.string("calibration");
-    c.calibration = path;
-    c.measured = std::make_shared<const MeasuredFit>(read_fitted_json(resolve_catalog_path(path, catalog_dir)));
+    const std::string path = resolve_catalog_path(n.string("calibration"), catalog_dir);
+    c.calibration = std::filesystem::absolute(path).string();
+    c.measured = std::make_shared<const MeasuredFit>(read_fitted_json(path));
   } else {
     n.get("calibration");
   }
-  for (auto const& [d, f] : c.peak_flops)
-    if (!(f > 0)) n.fail("peak_tflops", "expected peaks > 0");
-  for (auto [key, v] : {std::pair{"memory_capacity_mib", c.memory_capacity_bytes},
-                        {"memory_bandwidth_tb_per_s", c.memory_bandwidth},
-                        {"scaleup_bandwidth_gb_per_s", su.bandwidth},
-                        {"allreduce_ring_bus_bandwidth_gb_per_s", su.ring_bus_bandwidth},
-                        {"tdp_w", pw.tdp_w}})
-    if (!(v > 0)) n.fail(key, "expected a value > 0");
-  for (auto [key, v] : {std::pair{"allreduce_ring_base_latency_us", su.ring_base_latency_s},
-                        {"allreduce_ring_step_latency_us", su.ring_step_latency_s},
-                        {"allreduce_one_shot_latency_us", su.one_shot_latency_s},
-                        {"allreduce_one_shot_peer_latency_us", su.one_shot_peer_latency_s},
-                        {"allreduce_nvls_bus_bandwidth_gb_per_s", su.nvls_bus_bandwidth},
-                        {"allreduce_nvls_latency_us", su.nvls_latency_s},
-                        {"idle_power_w", pw.idle_w},
-                        {"price_usd", c.price_usd}})
-    if (!(v >= 0)) n.fail(key, "expected a value >= 0");
-  for (auto [key, v] : {std::pair{"power_compute_fraction", pw.compute_fraction},
-                        {"power_memory_fraction", pw.memory_fraction},
-                        {"power_comm_fraction", pw.comm_fraction}})
-    if (!(v >= 0 && v <= 1)) n.fail(key, "expected a fraction of TDP in [0, 1]");
   if (pw.idle_w > pw.tdp_w) n.fail("idle_power_w", "exceeds tdp_w");
 }
 
-Catalog load_catalog(const std::string& dir)
+Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
 {
   Catalog cat;
   cat.origin = dir.empty() ? "embedded" : dir;
-  parse_section(dir, "chips.json", "chips", cat.chips, cat,
+  const JsonNode* in = inline_catalog;
+  parse_section(dir, in, "chips.json", "chips", cat.chips, cat,
                 [&dir](const JsonNode& n, ChipSpec& c) { apply_chip_fields(n, c, false, dir); });
-  parse_section(dir, "models.json", "models", cat.models, cat, parse_model);
-  parse_section(dir, "nics.json", "nics", cat.nics, cat, parse_nic);
-  parse_section(dir, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
-  parse_section(dir, "servers.json", "servers", cat.servers, cat, [&cat](const JsonNode& n, ServerSpec& s) {
+  parse_section(dir, in, "models.json", "models", cat.models, cat, parse_model);
+  parse_section(dir, in, "nics.json", "nics", cat.nics, cat, parse_nic);
+  parse_section(dir, in, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
+  parse_section(dir, in, "servers.json", "servers", cat.servers, cat, [&cat](const JsonNode& n, ServerSpec& s) {
     auto pick = [&n](const char* key, auto& map) {
       const std::string name = n.string(key);
       auto it = map.find(name);
@@ -201,16 +352,13 @@ Catalog load_catalog(const std::string& dir)
     s.chip = pick("chip", cat.chips);
     s.cpu = pick("cpu", cat.cpus);
     s.nic = pick("nic", cat.nics);
-    n.renamed("gpus_per_server", "chips_per_server");
     s.chips_per_server = int(n.sourced("chips_per_server", &s.sources["chips_per_server"]));
     s.cpus_per_server = int(n.sourced("cpus_per_server", &s.sources["cpus_per_server"]));
     s.nics_per_server = int(n.sourced("nics_per_server", &s.sources["nics_per_server"]));
     s.base_power_w = n.sourced("base_power_w", &s.sources["base_power_w"]);
     s.other_capex_usd = n.sourced("other_capex_usd", &s.sources["other_capex_usd"]);
-    if (s.chips_per_server <= 0 || s.nics_per_server <= 0)
-      n.fail_here("chips_per_server and nics_per_server must be > 0");
-    if (s.base_power_w < 0 || s.other_capex_usd < 0) n.fail_here("base_power_w and other_capex_usd must be >= 0");
   });
+  if (inline_catalog) inline_catalog->done();
   return cat;
 }
 

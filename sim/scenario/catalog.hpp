@@ -16,11 +16,13 @@ struct Catalog {
   std::map<std::string, CpuSpec> cpus;
   std::map<std::string, ServerSpec> servers;
   std::map<std::string, std::map<std::string, std::string>> descriptions; // kind -> name -> line
+  std::map<std::string, std::map<std::string, Json>> entries;             // section -> name -> its JSON, as read
   std::string origin;                                                     // "embedded" or a directory
 };
 
-// Loads every catalog from `dir`, or the embedded copies when `dir` is empty.
-Catalog load_catalog(const std::string& dir = "");
+// Loads every catalog from `dir`, or the embedded copies when `dir` is empty; then the entries of `inline_catalog`
+// (a scenario's "catalog" object: sections of entries in the files' format) replace or add to them.
+Catalog load_catalog(const std::string& dir = "", const JsonNode* inline_catalog = nullptr);
 
 // Applies the fields of `node` (catalog {value, source} objects, or plain numbers when overriding) to `chip`.
 // A "calibration" path is read now (relative to `catalog_dir`, else to the project).

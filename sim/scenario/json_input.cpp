@@ -1,19 +1,34 @@
 #include "json_input.hpp"
+#include "schema.hpp"
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace fs {
 
+Json parse_json_text(const std::string& text, const std::string& what)
+{
+  try {
+    return Json::parse(text, nullptr, true, /*ignore_comments=*/false);
+  } catch (const Json::parse_error& e) {
+    throw InputError(what + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const Json::exception& e) { // e.g. a number that does not fit a double (1e400)
+    throw InputError(what + ": malformed JSON: " + e.what());
+  }
+}
+
 Json read_json_file(const std::string& path)
 {
-  std::ifstream in(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a JSON file");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
-  try {
-    return Json::parse(in, nullptr, true, /*ignore_comments=*/false);
-  } catch (const Json::parse_error& e) {
-    throw InputError(path + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw InputError(path + ": cannot read file");
+  return parse_json_text(ss.str(), path);
 }
 
 std::string json_type_name(const Json& j)
@@ -26,12 +41,36 @@ std::string json_type_name(const Json& j)
   return "object";
 }
 
-JsonNode::JsonNode(const Json& j, std::string file, std::string path)
-    : j_(&j), file_(std::move(file)), path_(std::move(path)), read_(std::make_shared<std::set<std::string>>())
+std::string format_number(double x)
+{
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+JsonNode::JsonNode(const Json& j, std::string file, std::string path, const ObjectSpec* spec)
+    : j_(&j), file_(std::move(file)), path_(std::move(path)), spec_(spec), st_(std::make_shared<State>())
 {
 }
 
 std::string JsonNode::child_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+void JsonNode::use_variant(const std::string& type) const
+{
+  if (!spec_) return;
+  auto it = spec_->variants.find(type);
+  st_->variant = it == spec_->variants.end() ? nullptr : it->second;
+}
+
+const FieldSpec* JsonNode::field(const std::string& key) const
+{
+  if (!spec_ || spec_->entries) return nullptr;
+  if (const FieldSpec* f = spec_->find(key)) return f;
+  if (st_->variant)
+    if (const FieldSpec* f = st_->variant->find(key)) return f;
+  throw std::logic_error("the parser reads " + child_path(key) + ", which the \"" + spec_->name +
+                         "\" table of schema.hpp lacks");
+}
 
 void JsonNode::fail(const std::string& key, const std::string& what) const
 {
@@ -68,7 +107,16 @@ const Json& JsonNode::value_of(const std::string& key) const
   return *it;
 }
 
-JsonNode JsonNode::at(const std::string& key) const { return JsonNode(value_of(key), file_, child_path(key)); }
+JsonNode JsonNode::at(const std::string& key) const
+{
+  const Json& v = value_of(key);
+  const ObjectSpec* child = nullptr;
+  if (spec_ && spec_->entries)
+    child = spec_->entries;
+  else if (const FieldSpec* f = field(key))
+    child = f->object;
+  return JsonNode(v, file_, child_path(key), child);
+}
 
 std::optional<JsonNode> JsonNode::get(const std::string& key) const
 {
@@ -86,7 +134,7 @@ size_t JsonNode::size() const
 JsonNode JsonNode::operator[](size_t i) const
 {
   expect_array();
-  return JsonNode((*j_)[i], file_, path_ + "[" + std::to_string(i) + "]");
+  return JsonNode((*j_)[i], file_, path_ + "[" + std::to_string(i) + "]", spec_);
 }
 
 std::vector<std::string> JsonNode::keys() const
@@ -100,21 +148,24 @@ std::vector<std::string> JsonNode::keys() const
   return ks;
 }
 
-double JsonNode::number(const std::string& key) const
+double JsonNode::checked_number(const std::string& key, const Json& v) const
 {
-  const Json& v = value_of(key);
   if (!v.is_number()) fail(key, "expected a number, got " + json_type_name(v));
-  double x = v.get<double>();
+  const double x = v.get<double>();
   if (!std::isfinite(x)) fail(key, "expected a finite number");
+  const FieldSpec* f = field(key);
+  if (f && !f->in_bounds(x)) fail(key, "expected a number in " + f->bounds_text() + ", got " + format_number(x));
   return x;
 }
+
+double JsonNode::number(const std::string& key) const { return checked_number(key, value_of(key)); }
 
 double JsonNode::number(const std::string& key, double def) const { return has(key) ? number(key) : (mark(key), def); }
 
 double JsonNode::positive(const std::string& key) const
 {
   double x = number(key);
-  if (!(x > 0)) fail(key, "expected a number > 0, got " + std::to_string(x));
+  if (!(x > 0)) fail(key, "expected a number > 0, got " + format_number(x));
   return x;
 }
 
@@ -126,23 +177,30 @@ double JsonNode::positive(const std::string& key, double def) const
 double JsonNode::non_negative(const std::string& key, double def) const
 {
   double x = number(key, def);
-  if (x < 0) fail(key, "expected a number >= 0, got " + std::to_string(x));
+  if (x < 0) fail(key, "expected a number >= 0, got " + format_number(x));
   return x;
 }
 
 double JsonNode::fraction(const std::string& key, double def) const
 {
   double x = number(key, def);
-  if (x < 0 || x > 1) fail(key, "expected a number in [0, 1], got " + std::to_string(x));
+  if (x < 0 || x > 1) fail(key, "expected a number in [0, 1], got " + format_number(x));
   return x;
 }
 
 long JsonNode::integer(const std::string& key) const
 {
   const Json& v = value_of(key);
-  if (!v.is_number_integer() && !(v.is_number() && std::floor(v.get<double>()) == v.get<double>()))
-    fail(key, "expected an integer, got " + json_type_name(v));
-  return v.get<long>();
+  if (!v.is_number()) fail(key, "expected an integer, got " + json_type_name(v));
+  // Range first, on the exact value, so that nothing wraps: 4294967300 is not 4.
+  const double x = v.is_number_unsigned()  ? double(v.get<uint64_t>())
+                   : v.is_number_integer() ? double(v.get<int64_t>())
+                                           : v.get<double>();
+  if (!std::isfinite(x) || std::floor(x) != x) fail(key, "expected an integer, got " + json_type_name(v));
+  const FieldSpec* f = field(key);
+  if (f && !f->in_bounds(x)) fail(key, "expected an integer in " + f->bounds_text() + ", got " + v.dump());
+  if (std::abs(x) > 9007199254740992.0) fail(key, "expected an integer of at most 2^53, got " + v.dump());
+  return long(x);
 }
 
 long JsonNode::integer(const std::string& key, long def) const { return has(key) ? integer(key) : (mark(key), def); }
@@ -163,6 +221,7 @@ std::string JsonNode::string(const std::string& key) const
 {
   const Json& v = value_of(key);
   if (!v.is_string()) fail(key, "expected a string, got " + json_type_name(v));
+  field(key);
   return v.get<std::string>();
 }
 
@@ -191,6 +250,7 @@ bool JsonNode::boolean(const std::string& key, bool def) const
   }
   const Json& v = value_of(key);
   if (!v.is_boolean()) fail(key, "expected true or false, got " + json_type_name(v));
+  field(key);
   return v.get<bool>();
 }
 
@@ -199,11 +259,17 @@ double JsonNode::sourced(const std::string& key, std::string* source, bool allow
   const Json& v = value_of(key);
   if (allow_plain && v.is_number()) {
     if (source) *source = "scenario override";
-    return number(key);
+    const double x = checked_number(key, v);
+    const FieldSpec* f = field(key);
+    if (f && f->integral && std::floor(x) != x) fail(key, "expected a whole number, got " + format_number(x));
+    return x;
   }
-  JsonNode n = at(key);
   if (!v.is_object()) fail(key, "expected {\"value\": number, \"source\": string}, got " + json_type_name(v));
-  double x = n.number("value");
+  JsonNode n(v, file_, child_path(key));
+  const double x = n.number("value");
+  const FieldSpec* f = field(key);
+  if (f && !f->in_bounds(x)) n.fail("value", "expected a number in " + f->bounds_text() + ", got " + format_number(x));
+  if (f && f->integral && std::floor(x) != x) n.fail("value", "expected a whole number, got " + format_number(x));
   std::string src = n.string("source");
   if (src.empty()) n.fail("source", "expected a non-empty source");
   n.done();
@@ -211,17 +277,11 @@ double JsonNode::sourced(const std::string& key, std::string* source, bool allow
   return x;
 }
 
-void JsonNode::renamed(const std::string& old_key, const std::string& new_key, const std::string& why) const
-{
-  if (j_->is_object() && j_->contains(old_key))
-    fail(old_key, "renamed to \"" + new_key + "\"" + (why.empty() ? "" : " (" + why + ")"));
-}
-
 void JsonNode::done() const
 {
   if (!j_->is_object()) return;
   for (auto it = j_->begin(); it != j_->end(); ++it)
-    if (!read_->count(it.key())) fail(it.key(), "unknown key");
+    if (!st_->read.count(it.key())) fail(it.key(), "unknown key");
 }
 
 } // namespace fs

@@ -1,5 +1,7 @@
-// Reading JSON input with errors that name the file, the JSON path and what was expected
-// (docs/design.md, "One parser"). Every object node remembers which keys were read; done() rejects the rest.
+// Reading JSON input with errors that name the file, the JSON path and what was expected (docs/design.md,
+// "One parser"). Every object node remembers which keys were read; done() rejects the rest. A node may carry
+// the spec of its object (schema.hpp): then every key it reads must be in the spec, and numbers are checked
+// against the spec's type and bounds before they are converted, so nothing wraps or truncates silently.
 #pragma once
 #include <initializer_list>
 #include <memory>
@@ -20,17 +22,25 @@ public:
 
 using Json = nlohmann::json;
 
+struct ObjectSpec;
+struct FieldSpec;
+
 // Parses a JSON file; throws InputError naming the file and the position of a syntax error.
 Json read_json_file(const std::string& path);
+// Parses JSON text; `what` names it in errors.
+Json parse_json_text(const std::string& text, const std::string& what);
 
 class JsonNode {
 public:
-  JsonNode(const Json& j, std::string file, std::string path = "");
+  JsonNode(const Json& j, std::string file, std::string path = "", const ObjectSpec* spec = nullptr);
 
   const Json& raw() const { return *j_; }
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
+  const ObjectSpec* spec() const { return spec_; }
   std::string child_path(const std::string& key) const;
+  // The keys of the variant named `type` (the object's "type") are valid from now on.
+  void use_variant(const std::string& type) const;
 
   bool has(const std::string& key) const;
   JsonNode at(const std::string& key) const; // required child object/array/value
@@ -56,9 +66,6 @@ public:
   // A catalog number: {"value": x, "source": "..."}; a plain number is accepted when allow_plain.
   double sourced(const std::string& key, std::string* source, bool allow_plain = false) const;
 
-  // A key that was renamed: its presence is an error naming the replacement.
-  void renamed(const std::string& old_key, const std::string& new_key, const std::string& why = "") const;
-
   void expect_object() const;
   void expect_array() const;
   // Every key of this object must have been read; else InputError naming the first unknown key.
@@ -67,15 +74,24 @@ public:
   [[noreturn]] void fail_here(const std::string& what) const;
 
 private:
+  struct State {
+    std::set<std::string> read;
+    const ObjectSpec* variant = nullptr;
+  };
   const Json& value_of(const std::string& key) const;
-  void mark(const std::string& key) const { read_->insert(key); }
+  void mark(const std::string& key) const { st_->read.insert(key); }
+  const FieldSpec* field(const std::string& key) const; // nullptr without a spec; throws if the spec lacks it
+  double checked_number(const std::string& key, const Json& v) const;
 
   const Json* j_;
   std::string file_;
   std::string path_;
-  std::shared_ptr<std::set<std::string>> read_;
+  const ObjectSpec* spec_ = nullptr; // of this object, or of this array's elements
+  std::shared_ptr<State> st_;
 };
 
 std::string json_type_name(const Json& j);
+// A number as a person writes it: 8, 0.5, 1e+12.
+std::string format_number(double x);
 
 } // namespace fs

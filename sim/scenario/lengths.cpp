@@ -8,8 +8,13 @@ namespace {
 
 class Fixed : public LengthSampler {
 public:
-  void parse(const JsonNode& n, const std::string&, bool) override { value_ = n.positive("value"); }
+  void parse(const JsonNode& n, const std::string&, bool) override { value_ = n.number("value"); }
   Json to_json() const override { return {{"value", value_}}; }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{"fixed", "every request has `value` tokens", {required(num("value", 1, 1e7, "tokens"))}};
+    return o;
+  }
   double draw(std::mt19937_64&) const override { return value_; }
 
 private:
@@ -20,10 +25,15 @@ class Uniform : public LengthSampler {
 public:
   void parse(const JsonNode& n, const std::string&, bool) override
   {
-    min = n.positive("min");
-    max = n.positive("max");
+    min = n.number("min");
+    max = n.number("max");
   }
   Json to_json() const override { return Json::object(); }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{"uniform", "integers uniform in [min, max] (both required)", {}};
+    return o;
+  }
   double draw(std::mt19937_64& rng) const override
   {
     return double(std::uniform_int_distribution<long>(long(min), long(max))(rng));
@@ -40,7 +50,7 @@ public:
       sigma_ = f.sigma;
       if (!n.has("max")) max = f.max;
     } else if (n.has("mean") || n.has("median")) {
-      const double mean = n.positive("mean"), median = n.positive("median");
+      const double mean = n.number("mean"), median = n.number("median");
       if (mean < median) n.fail("mean", "a lognormal needs mean >= median");
       mu_ = std::log(median);
       sigma_ = std::sqrt(2 * std::log(mean / median));
@@ -50,6 +60,16 @@ public:
     }
   }
   Json to_json() const override { return {{"mu", mu_}, {"sigma", sigma_}}; }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{
+        "lognormal",
+        "lognormal lengths from mu/sigma of log length, from mean and median, or fitted to a trace column",
+        {text("fit_trace", "an Azure-format CSV whose column (input or output) to fit"),
+         num("mean", 1, 1e7, "mean tokens (with median)"), num("median", 1, 1e7, "median tokens (with mean)"),
+         num("mu", -20, 20, "mean of log length"), num("sigma", 0, 10, "standard deviation of log length")}};
+    return o;
+  }
   double draw(std::mt19937_64& rng) const override
   {
     return std::exp(mu_ + sigma_ * std::normal_distribution<double>(0, 1)(rng));

@@ -1,5 +1,6 @@
 #include "placement.hpp"
 #include "scheduler.hpp"
+#include "schema.hpp"
 #include <algorithm>
 #include <set>
 
@@ -49,6 +50,32 @@ int ChipAllocator::take(int chips)
 
 namespace {
 
+std::vector<FieldSpec> group_fields()
+{
+  return {required(text("pool", "the pool its instances run on")), required(integer("instances", 1, 1e6, "replicas")),
+          integer("tp", 1, 1024, "tensor-parallel chips per stage (within one server)"),
+          integer("pp", 1, 1024, "pipeline stages per instance"),
+          object("scheduler", scheduler_spec(), "overrides of the scenario's scheduler for this stage")};
+}
+
+const ObjectSpec& group_spec()
+{
+  static const ObjectSpec o{"stage_group", "instances of one role on one pool", group_fields()};
+  return o;
+}
+
+const ObjectSpec& stage_spec()
+{
+  static const ObjectSpec o = [] {
+    ObjectSpec st{"stage", "one stage of a \"stages\" placement", group_fields()};
+    st.fields.push_back(required(text("name", "unique in the placement; instances are <name><index>")));
+    st.fields.push_back(text("role", "what its instances do (default mixed)", {"mixed", "prefill", "decode"}));
+    st.fields.push_back(array_of("to", FieldType::string, "prefill stages: the decode stages that take hand-offs"));
+    return st;
+  }();
+  return o;
+}
+
 // The keys every stage (or colocated/disaggregated group) has: pool, instances, tp, pp, scheduler overrides.
 StageConfig parse_stage(const JsonNode& n, std::string name, Role role, const SchedulerConfig& defaults)
 {
@@ -84,6 +111,7 @@ public:
   {
     return stage_json(pc.stages.at(0), d);
   }
+  const ObjectSpec& spec() const override { return group_spec(); }
 };
 
 class Disaggregated : public Placement {
@@ -101,6 +129,14 @@ public:
   Json to_json(const PlacementConfig& pc, const SchedulerConfig& d) const override
   {
     return {{"prefill", stage_json(pc.stage("prefill"), d)}, {"decode", stage_json(pc.stage("decode"), d)}};
+  }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{"disaggregated",
+                              "a prefill stage handing off to a decode stage",
+                              {required(object("prefill", group_spec(), "the prefill instances")),
+                               required(object("decode", group_spec(), "the decode instances"))}};
+    return o;
   }
 };
 
@@ -141,6 +177,12 @@ public:
     }
     return {{"stages", list}};
   }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{
+        "stages", "any list of stages", {required(array_of("stages", stage_spec(), "the stages, in any order"))}};
+    return o;
+  }
 };
 
 } // namespace
@@ -180,6 +222,24 @@ void validate_stages(const std::vector<StageConfig>& ss, const JsonNode& n)
     if (ss[i].role == Role::decode && !fed.count(ss[i].name))
       n.fail(where(i, "name"), "decode stage \"" + ss[i].name + "\" is fed by no prefill stage");
   if (!entry) n.fail("stages", "no stage takes new requests (a mixed or prefill stage)");
+}
+
+const ObjectSpec& placement_spec()
+{
+  static const ObjectSpec o = [] {
+    ObjectSpec p{"placement",
+                 "how instances are laid out on the pools: a list of stages",
+                 {text("name", "unique; the result folder is named after it (default: the type)"),
+                  required(text("type", "the placement variant"))}};
+    for (auto const& [k, e] : placement_registry().entries()) {
+      p.fields[1].choices.push_back(k);
+      static std::vector<std::unique_ptr<Placement>> keep; // the variants' tables live in them
+      keep.push_back(e.make());
+      p.variants[k] = &keep.back()->spec();
+    }
+    return p;
+  }();
+  return o;
 }
 
 const PlacementRegistry& placement_registry()

@@ -16,10 +16,14 @@ public:
   virtual std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& defaults) const = 0;
   // The placement's JSON as parse() reads it (without "name" and "type").
   virtual Json to_json(const PlacementConfig& pc, const SchedulerConfig& defaults) const = 0;
+  // The keys parse() reads besides "name" and "type".
+  virtual const ObjectSpec& spec() const = 0;
 };
 
 using PlacementRegistry = Registry<Placement>;
 const PlacementRegistry& placement_registry();
+// A "placements" element: name, type, and the keys of its type.
+const ObjectSpec& placement_spec();
 
 // Checks the stage graph (unique names, hand-offs from prefill to decode stages only, every decode stage fed,
 // at least one entry stage); errors name the JSON path under `n`.

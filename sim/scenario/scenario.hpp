@@ -17,6 +17,7 @@ struct ServerPool {
   std::string name;
   ServerSpec server;
   int servers = 0;
+  Json overrides = Json::object(); // the pool's own keys (chip, nic, counts, chip_overrides), as given
   long chips() const { return long(servers) * server.chips_per_server; }
 };
 
@@ -24,7 +25,8 @@ struct FabricConfig {
   std::string type = "leaf_spine";
   int servers_per_rack = 4;
   double oversubscription = 1.0; // rack downlink : uplink bandwidth
-  double link_latency_s = 1e-6;  // per hop (NIC + switch)
+  double link_latency_us = 1;    // per hop (NIC + switch), as given (kept in the unit of the input)
+  double link_latency_s() const { return link_latency_us * 1e-6; }
   std::string network_model = "CM02";
 };
 
@@ -77,6 +79,19 @@ struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
   double cooldown_s = 0;
+  long max_requests = 5'000'000; // a larger workload is refused before it is generated (memory, time)
+};
+
+struct RequestSpec {
+  long id = 0;
+  double arrival = 0; // s
+  long input_tokens = 0;
+  long output_tokens = 0;
+};
+
+// The measured window: metrics count what happens between these times.
+struct MeasuredWindow {
+  double start = 0, end = 0;
 };
 
 struct WorkloadConfig {
@@ -86,6 +101,7 @@ struct WorkloadConfig {
 
 struct Scenario {
   std::string name;
+  std::string description;
   std::string file;
   uint64_t seed = 1;
   LlmSpec model;
@@ -100,7 +116,10 @@ struct Scenario {
   Economics economics;
   Sources economics_sources;
   SimConfig sim;
-  Json resolved; // presets and defaults applied, written next to the results
+  // The requests, generated once from the workload before anything runs, and the window they are measured in.
+  std::shared_ptr<const std::vector<RequestSpec>> requests;
+  MeasuredWindow window;
+  Json resolved; // a runnable scenario: presets inline, defaults explicit (resolved_scenario.json)
 
   const ServerPool& pool(const std::string& name) const;
 };

@@ -5,14 +5,16 @@
 #include "router.hpp"
 #include "scenario.hpp"
 #include "scheduler.hpp"
+#include "schema.hpp"
 #include "workload.hpp"
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace fs {
 
-Json resolved_json(const Scenario& s);
+Json resolved_json(const Scenario& s, const Catalog& cat);
 
 const ServerPool& Scenario::pool(const std::string& name) const
 {
@@ -39,6 +41,73 @@ Dtype dtype_of(const JsonNode& n, const char* key, const char* def)
   return d;
 }
 
+const ObjectSpec& pool_spec()
+{
+  static const ObjectSpec o{
+      "pool",
+      "servers of one preset; a placement's stages run on pools",
+      {required(text("name", "unique")), required(text("server", "server preset (catalog)")),
+       required(integer("servers", 1, 1e6, "how many")), text("chip", "another chip preset in the servers"),
+       text("nic", "another NIC preset"), integer("chips_per_server", 1, 1024, "accelerators per server"),
+       integer("nics_per_server", 1, 64, "NICs per server"),
+       num("nic_bandwidth_gbps", 1, 1e5, "each NIC's line rate, Gb/s"),
+       object("chip_overrides", chip_fields_spec(), "single chip numbers, plain or {value, source}")},
+      {},
+      nullptr,
+      {{"gpus_per_server", renamed_to("chips_per_server")}}};
+  return o;
+}
+
+const ObjectSpec& fabric_spec()
+{
+  static const ObjectSpec o{
+      "fabric",
+      "the network between servers: racks of servers under a non-blocking spine",
+      {text("type", "topology", {"leaf_spine"}), integer("servers_per_rack", 1, 1e5, "servers under one leaf switch"),
+       num("oversubscription", 0.01, 1000, "rack downlink : uplink bandwidth"),
+       num("link_latency_us", 0, 1e6, "per hop (NIC and switch), us"),
+       text("network_model", "SimGrid model: CM02 (RDMA-like) or LV08 (TCP-calibrated)", {"CM02", "LV08"})}};
+  return o;
+}
+
+const ObjectSpec& slo_spec()
+{
+  static const ObjectSpec o{"slo",
+                            "latency targets a request must meet to count in goodput (0: none)",
+                            {num("ttft_s", 0, 1e7, "time to first token, s"),
+                             num("tpot_s", 0, 1e7, "time per output token after the first, s"),
+                             num("e2e_s", 0, 1e7, "end to end, s")}};
+  return o;
+}
+
+const ObjectSpec& economics_spec()
+{
+  static const ObjectSpec o{"economics",
+                            "cost inputs",
+                            {num("usd_per_kwh", 0, 10, "electricity price"),
+                             num("pue", 1, 5, "power usage effectiveness of the facility"),
+                             num("depreciation_years", 0.1, 30, "capex amortisation"),
+                             free_form("sources", "where the numbers come from (written by factorysim; ignored)")},
+                            {},
+                            nullptr,
+                            {{"busy_power_fraction",
+                              "removed: accelerators now draw by phase (power_compute_fraction, power_memory_fraction, "
+                              "power_comm_fraction of each chip; see pools[].chip_overrides)"}}};
+  return o;
+}
+
+const ObjectSpec& sim_spec()
+{
+  static const ObjectSpec o{
+      "sim",
+      "how the simulation runs",
+      {text("mode", "fast: closed-form decode runs; exact: one wake-up per step", {"fast", "exact"}),
+       num("warmup_s", 0, 1e8, "start of the measured window (default: 10% of the arrival span)"),
+       num("cooldown_s", 0, 1e8, "the window ends this long before the last arrival"),
+       integer("max_requests", 1, 1e9, "refuse larger workloads (default 5,000,000: memory and time)")}};
+  return o;
+}
+
 ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
 {
   ServerPool p;
@@ -48,7 +117,7 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
   if (it == cat.servers.end())
     n.fail("server", "unknown server \"" + preset + "\"; known: " + known_names(cat.servers));
   p.server = it->second;
-  p.servers = int(n.positive_int("servers"));
+  p.servers = int(n.integer("servers"));
   if (n.has("chip")) {
     const std::string chip = n.string("chip");
     auto c = cat.chips.find(chip);
@@ -61,11 +130,10 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
     if (c == cat.nics.end()) n.fail("nic", "unknown NIC \"" + nic + "\"; known: " + known_names(cat.nics));
     p.server.nic = c->second;
   }
-  n.renamed("gpus_per_server", "chips_per_server");
-  p.server.chips_per_server = int(n.positive_int("chips_per_server", p.server.chips_per_server));
-  p.server.nics_per_server = int(n.positive_int("nics_per_server", p.server.nics_per_server));
+  p.server.chips_per_server = int(n.integer("chips_per_server", p.server.chips_per_server));
+  p.server.nics_per_server = int(n.integer("nics_per_server", p.server.nics_per_server));
   if (auto bw = n.get("nic_bandwidth_gbps")) {
-    p.server.nic.bandwidth = n.positive("nic_bandwidth_gbps") * 1e9 / 8;
+    p.server.nic.bandwidth = n.number("nic_bandwidth_gbps") * 1e9 / 8;
     p.server.nic.sources["bandwidth_gbps"] = "scenario override";
   }
   if (auto o = n.get("chip_overrides")) {
@@ -73,6 +141,8 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
     o->done();
   }
   n.done();
+  for (const char* k : {"chip", "nic", "chips_per_server", "nics_per_server", "nic_bandwidth_gbps", "chip_overrides"})
+    if (n.has(k)) p.overrides[k] = n.raw().at(k);
   return p;
 }
 
@@ -80,64 +150,117 @@ Economics parse_economics(const JsonNode& n, Sources& src)
 {
   // Defaults with their sources (docs/sources.md).
   Economics e;
-  auto field = [&](const char* key, double def, const char* source, double lo, double hi) {
+  // A resolved scenario carries the sources of its (then explicit) defaults: keep them.
+  Json given = Json::object();
+  if (auto g = n.get("sources"); g && g->raw().is_object()) given = g->raw();
+  auto field = [&](const char* key, double def, const char* source) {
     double v = n.number(key, def);
-    if (v < lo || v > hi) n.fail(key, "expected a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    src[key] = n.has(key) ? "scenario" : source;
+    src[key] = !n.has(key)                                      ? source
+               : given.value(key, Json("scenario")).is_string() ? given.value(key, "scenario")
+                                                                : "scenario";
     return v;
   };
-  e.usd_per_kwh = field("usd_per_kwh", 0.0826, "EIA industrial rate, NY, Jul 2024 (8.26 c/kWh) [S118]", 0, 10);
-  e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]", 1, 5);
+  e.usd_per_kwh = field("usd_per_kwh", 0.0826, "EIA industrial rate, NY, Jul 2024 (8.26 c/kWh) [S118]");
+  e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]");
   e.depreciation_years =
-      field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]", 0.1, 30);
-  if (n.has("busy_power_fraction"))
-    n.fail("busy_power_fraction",
-           "removed: accelerators now draw by phase (power_compute_fraction, "
-           "power_memory_fraction, power_comm_fraction of each chip; see pools[].chip_overrides)");
+      field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]");
   n.done();
   return e;
 }
 
+// "a.b[0].c=value" (or a.b.0.c): sets one value of the document, creating object keys as needed.
 void apply_set(Json& doc, const std::string& assignment)
 {
+  const std::string what = "--set " + assignment;
   const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw InputError("--set " + assignment + ": expected path=value, e.g. workload.qps=20");
+  if (eq == std::string::npos || eq == 0) throw InputError(what + ": expected path=value, e.g. workload.qps=20");
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   Json value;
   try {
     value = Json::parse(text);
   } catch (const Json::parse_error&) {
     value = text; // a bare word is a string
+  } catch (const Json::exception& e) {
+    throw InputError(what + ": the value is not a valid JSON number or document (" + e.what() + ")");
+  }
+  auto is_index = [](const std::string& t) {
+    return !t.empty() && t.size() <= 9 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  // Split into elements: keys separated by '.', and [index] after any element.
+  std::vector<std::pair<std::string, bool>> elems; // (text, written as [index])
+  for (size_t i = 0; i < path.size();) {
+    if (path[i] == '[') {
+      const size_t j = path.find(']', i);
+      if (j == std::string::npos) throw InputError(what + ": missing ']' in the path");
+      elems.push_back({path.substr(i + 1, j - i - 1), true});
+      i = j + 1;
+      if (i < path.size() && path[i] != '.' && path[i] != '[')
+        throw InputError(what + ": expected '.' or '[' after ']' in the path");
+      if (i < path.size() && path[i] == '.') {
+        ++i;
+        if (i == path.size()) throw InputError(what + ": the path ends with '.'");
+      }
+      continue;
+    }
+    const size_t j = path.find_first_of(".[", i);
+    const std::string key = path.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (key.empty()) throw InputError(what + ": empty path element");
+    elems.push_back({key, false});
+    i = j == std::string::npos ? path.size() : j;
+    if (i < path.size() && path[i] == '.') {
+      ++i;
+      if (i == path.size()) throw InputError(what + ": the path ends with '.'");
+    }
   }
   Json* cur = &doc;
-  std::string token;
-  auto step = [&](const std::string& t) {
-    if (t.empty()) throw InputError("--set " + assignment + ": empty path element");
+  for (auto const& [t, bracket] : elems) {
     if (cur->is_array()) {
-      size_t i = std::stoul(t);
-      if (i >= cur->size()) throw InputError("--set " + assignment + ": index " + t + " out of range");
+      if (!is_index(t)) throw InputError(what + ": \"" + t + "\" is not an index (a whole number) into an array");
+      const size_t i = std::stoul(t);
+      if (i >= cur->size())
+        throw InputError(what + ": index " + t + " out of range (the array has " + std::to_string(cur->size()) +
+                         " elements)");
       cur = &(*cur)[i];
+    } else if (bracket) {
+      throw InputError(what + ": [" + t + "] indexes something that is not an array");
     } else {
-      if (!cur->is_object()) throw InputError("--set " + assignment + ": \"" + t + "\" is not inside an object");
+      if (!cur->is_object()) throw InputError(what + ": \"" + t + "\" is not inside an object");
       cur = &(*cur)[t];
     }
-  };
-  for (char c : path) {
-    if (c == '.' || c == '[' || c == ']') {
-      if (!token.empty()) step(token);
-      token.clear();
-    } else {
-      token += c;
-    }
   }
-  step(token);
   *cur = value;
 }
 
 } // namespace
 
 namespace {
+
+// Generates the requests once, here in the parse, so that the run's size, an empty workload and an empty
+// measured window are errors before anything runs (and every placement replays the same list).
+void generate_requests(Scenario& s, const JsonNode& root, const std::optional<JsonNode>& sim)
+{
+  const double expected = s.workload.generator->expected_requests();
+  if (!(expected <= double(s.sim.max_requests)))
+    root.fail("workload", "would generate about " + format_number(expected) +
+                              " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests) +
+                              " (about 1 KB of memory each while it runs); raise sim.max_requests to run it");
+  auto reqs = std::make_shared<std::vector<RequestSpec>>(generate_workload(s.workload, s.seed));
+  if (long(reqs->size()) > s.sim.max_requests) // a renewal process may overshoot its mean
+    root.fail("workload", "generates " + std::to_string(reqs->size()) +
+                              " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests));
+  if (reqs->empty()) root.fail("workload", "produces no requests (check qps, duration_s, num_requests)");
+  const double last = reqs->back().arrival;
+  s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : 0.1 * last;
+  s.window.end = last - s.sim.cooldown_s;
+  if (!(s.window.end > s.window.start)) {
+    const std::string why = "warmup_s (" + format_number(s.window.start) + ") + cooldown_s (" +
+                            format_number(s.sim.cooldown_s) + ") leave no measured window: the arrivals span " +
+                            format_number(last) + " s";
+    if (sim) sim->fail(sim->has("warmup_s") ? "warmup_s" : "cooldown_s", why);
+    root.fail("sim", why);
+  }
+  s.requests = std::move(reqs);
+}
 
 // Where a stage's keys sit in the placement's JSON, for error messages.
 std::string stage_prefix(const PlacementConfig& pc, size_t i)
@@ -189,17 +312,45 @@ void check_stages(const Scenario& s, const PlacementConfig& pc, const JsonNode& 
 
 } // namespace
 
+const ObjectSpec& scenario_spec()
+{
+  static const ObjectSpec o = [] {
+    std::vector<std::string> routers, dtypes = {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"};
+    for (auto const& [k, e] : router_registry().entries())
+      routers.push_back(k);
+    return ObjectSpec{
+        "scenario",
+        "a factorysim scenario: pools of servers, placements of the model on them, a workload, SLOs and costs",
+        {required(text("name", "names the study")), text("description", "what it is for"),
+         integer("seed", 0, 9007199254740991.0, "random seed (arrivals, lengths, routers)"),
+         text("catalog_dir", "a folder of catalog files replacing the built-in ones"),
+         object("catalog", inline_catalog_spec(), "catalog entries carried by the scenario"),
+         required(text("model", "model preset (catalog)")), text("dtype", "weights", dtypes),
+         text("kv_dtype", "KV cache", dtypes), required(array_of("pools", pool_spec(), "server pools")),
+         object("fabric", fabric_spec(), "the network between servers"),
+         required(array_of("placements", placement_spec(), "the placements to compare, one run each")),
+         object("scheduler", scheduler_spec(), "batching of every instance"),
+         text("router", "how a request picks an instance", routers),
+         required(object("workload", workload_spec(), "the requests")), object("slo", slo_spec(), "latency targets"),
+         object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation")}};
+  }();
+  return o;
+}
+
 Scenario parse_scenario(const Json& doc, const std::string& file)
 {
-  JsonNode root(doc, file);
+  JsonNode root(doc, file, "", &scenario_spec());
   root.expect_object();
+  check_keys(doc, scenario_spec(), file); // every unknown key first, wherever it is
   Scenario s;
   s.file = file;
   s.name = root.string("name");
-  root.string("description", "");
+  s.description = root.string("description", "");
   s.seed = uint64_t(root.integer("seed", 1));
   const std::string catalog_dir = root.has("catalog_dir") ? resolve_path(root.string("catalog_dir"), file) : "";
-  const Catalog cat = load_catalog(catalog_dir);
+  std::optional<JsonNode> inline_catalog = root.get("catalog");
+  if (inline_catalog) inline_catalog->expect_object();
+  const Catalog cat = load_catalog(catalog_dir, inline_catalog ? &*inline_catalog : nullptr);
 
   const std::string model = root.string("model");
   auto m = cat.models.find(model);
@@ -211,16 +362,18 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
   JsonNode pools = root.at("pools");
   if (pools.size() == 0) pools.fail_here("expected at least one pool");
   for (size_t i = 0; i < pools.size(); ++i) {
+    pools[i].expect_object();
     s.pools.push_back(parse_pool(pools[i], cat));
     for (size_t j = 0; j < i; ++j)
       if (s.pools[j].name == s.pools[i].name) pools[i].fail("name", "duplicate pool name \"" + s.pools[i].name + "\"");
   }
 
   if (auto f = root.get("fabric")) {
+    f->expect_object();
     s.fabric.type = f->choice("type", {"leaf_spine"}, "leaf_spine");
-    s.fabric.servers_per_rack = int(f->positive_int("servers_per_rack", s.fabric.servers_per_rack));
-    s.fabric.oversubscription = f->positive("oversubscription", s.fabric.oversubscription);
-    s.fabric.link_latency_s = f->non_negative("link_latency_us", s.fabric.link_latency_s * 1e6) * 1e-6;
+    s.fabric.servers_per_rack = int(f->integer("servers_per_rack", s.fabric.servers_per_rack));
+    s.fabric.oversubscription = f->number("oversubscription", s.fabric.oversubscription);
+    s.fabric.link_latency_us = f->number("link_latency_us", s.fabric.link_latency_us);
     s.fabric.network_model = f->choice("network_model", {"CM02", "LV08"}, s.fabric.network_model);
     f->done();
   }
@@ -238,9 +391,11 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     p.expect_object();
     PlacementConfig pc;
     pc.type = p.string("type");
-    pc.name = p.string("name", pc.type);
     if (!placement_registry().has(pc.type))
       p.fail("type", "unknown placement \"" + pc.type + "\"; known: " + placement_registry().known());
+    p.use_variant(pc.type);
+    pc.name = p.string("name", pc.type);
+    if (pc.name.empty() || pc.name.size() > 200) p.fail("name", "expected 1 to 200 characters");
     if (!names.insert(pc.name).second) p.fail("name", "duplicate placement name \"" + pc.name + "\"");
     pc.stages = placement_registry().make(pc.type)->parse(p, s.scheduler);
     validate_stages(pc.stages, p);
@@ -250,24 +405,30 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
 
   s.workload = parse_workload(root.at("workload"), file);
   if (auto slo = root.get("slo")) {
-    s.slo.ttft_s = slo->non_negative("ttft_s", 0);
-    s.slo.tpot_s = slo->non_negative("tpot_s", 0);
-    s.slo.e2e_s = slo->non_negative("e2e_s", 0);
+    slo->expect_object();
+    s.slo.ttft_s = slo->number("ttft_s", 0);
+    s.slo.tpot_s = slo->number("tpot_s", 0);
+    s.slo.e2e_s = slo->number("e2e_s", 0);
     slo->done();
   }
-  if (auto e = root.get("economics"))
+  if (auto e = root.get("economics")) {
+    e->expect_object();
     s.economics = parse_economics(*e, s.economics_sources);
-  else
-    s.economics = parse_economics(JsonNode(Json::object(), file, "economics"), s.economics_sources);
-  if (auto sim = root.get("sim")) {
+  } else {
+    s.economics = parse_economics(JsonNode(Json::object(), file, "economics", &economics_spec()), s.economics_sources);
+  }
+  std::optional<JsonNode> sim = root.get("sim");
+  if (sim) {
+    sim->expect_object();
     s.sim.mode = sim->choice("mode", {"fast", "exact"}, s.sim.mode);
-    s.sim.warmup_s = sim->has("warmup_s") ? sim->non_negative("warmup_s", 0) : -1; // -1: 10% of the arrivals
-    s.sim.cooldown_s = sim->non_negative("cooldown_s", 0);
+    s.sim.warmup_s = sim->has("warmup_s") ? sim->number("warmup_s") : -1; // -1: 10% of the arrivals
+    s.sim.cooldown_s = sim->number("cooldown_s", 0);
+    s.sim.max_requests = sim->integer("max_requests", s.sim.max_requests);
     sim->done();
   }
   root.done();
-  s.resolved = resolved_json(s);
-  s.resolved["catalog"] = cat.origin;
+  generate_requests(s, root, sim);
+  s.resolved = resolved_json(s, cat);
   return s;
 }
 

@@ -1,4 +1,5 @@
 #include "scheduler.hpp"
+#include "schema.hpp"
 #include <algorithm>
 
 namespace fs {
@@ -169,10 +170,31 @@ const SchedulerRegistry& scheduler_registry()
   return reg;
 }
 
+const ObjectSpec& scheduler_spec()
+{
+  static const ObjectSpec o = [] {
+    std::vector<std::string> types;
+    for (auto const& [k, e] : scheduler_registry().entries())
+      types.push_back(k);
+    return ObjectSpec{"scheduler",
+                      "iteration-level batching of every instance (a stage may override any key)",
+                      {text("type", "batching policy", types),
+                       integer("max_num_batched_tokens", 1, 1e7, "new tokens per step (at least max_num_seqs)"),
+                       integer("max_num_seqs", 1, 1e6, "sequences running at once"),
+                       integer("prefill_chunk_tokens", 1, 1e7, "longest prefill chunk (default: the token budget)"),
+                       integer("block_size_tokens", 1, 4096, "KV cache block"),
+                       num("gpu_memory_utilization", 0, 1, "share of device memory the engine may use", true),
+                       num("activation_reserve_gib", 0, 1e4, "per chip, for activations and graphs, GiB")},
+                      {},
+                      nullptr,
+                      {{"activation_reserve_gb", renamed_to("activation_reserve_gib")}}};
+  }();
+  return o;
+}
+
 SchedulerConfig parse_scheduler_config(const JsonNode& n, const SchedulerConfig& base)
 {
   n.expect_object();
-  n.renamed("activation_reserve_gb", "activation_reserve_gib");
   SchedulerConfig c = base;
   c.type = n.string("type", c.type);
   if (!scheduler_registry().has(c.type))

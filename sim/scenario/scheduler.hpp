@@ -58,7 +58,8 @@ public:
 using SchedulerRegistry = Registry<Scheduler>;
 const SchedulerRegistry& scheduler_registry();
 
-// The "scheduler" object of a scenario or of one stage (which overrides the scenario's `base`).
+// The "scheduler" object of a scenario or of one stage (which overrides the scenario's `base`), and its table.
+const ObjectSpec& scheduler_spec();
 SchedulerConfig parse_scheduler_config(const JsonNode& n, const SchedulerConfig& base);
 Json scheduler_config_json(const SchedulerConfig& c);
 SchedulerLimits limits_of(const SchedulerConfig& c);

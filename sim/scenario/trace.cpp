@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -14,16 +15,22 @@ namespace {
 // "2023-11-16 18:17:03.9799600" -> seconds since the epoch (UTC); a plain number is taken as seconds.
 bool parse_time(const std::string& s, double& out)
 {
+  if (s.empty()) return false;
   char* end = nullptr;
-  double x = std::strtod(s.c_str(), &end);
-  if (end && *end == '\0' && !s.empty()) {
+  const double x = std::strtod(s.c_str(), &end);
+  if (end && *end == '\0') {
     out = x;
-    return true;
+    return std::isfinite(x); // "inf" and "nan" are numbers to strtod, not times
   }
   std::tm tm{};
-  int y, mo, d, h, mi;
+  int y, mo, d, h, mi, used = 0;
   double sec;
-  if (std::sscanf(s.c_str(), "%d-%d-%d %d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) != 6) return false;
+  if (std::sscanf(s.c_str(), "%d-%d-%d %d:%d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
+      size_t(used) != s.size())
+    return false;
+  if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      !(sec >= 0 && sec < 61))
+    return false;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
@@ -33,11 +40,30 @@ bool parse_time(const std::string& s, double& out)
   return true;
 }
 
+// A token count: digits only, at most 10,000,000.
+bool parse_tokens(const std::string& s, long& out)
+{
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stol(s);
+  return out <= 10'000'000;
+}
+
+// The line as it can be shown in one line of a terminal.
+std::string printable(const std::string& line)
+{
+  std::string out;
+  for (char c : line.substr(0, 120))
+    out += (c >= 32 && c < 127) ? c : '?';
+  return line.size() > 120 ? out + "..." : out;
+}
+
 } // namespace
 
 std::vector<TraceRow> read_azure_trace(const std::string& path)
 {
-  std::ifstream in(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a trace CSV file");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open trace file");
   std::string line;
   std::vector<TraceRow> rows;
@@ -48,21 +74,29 @@ std::vector<TraceRow> read_azure_trace(const std::string& path)
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     if (lineno == 1 && line.find("TIMESTAMP") != std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(lineno) + ": ";
+    std::vector<std::string> cols;
     std::stringstream ss(line);
-    std::string ts, a, b;
-    if (!std::getline(ss, ts, ',') || !std::getline(ss, a, ',') || !std::getline(ss, b, ','))
-      throw InputError(path + ":" + std::to_string(lineno) + ": expected TIMESTAMP,ContextTokens,GeneratedTokens");
+    for (std::string c; std::getline(ss, c, ',');)
+      cols.push_back(c);
+    if (line.back() == ',') cols.push_back("");
+    if (cols.size() != 3)
+      throw InputError(where + "expected 3 columns TIMESTAMP,ContextTokens,GeneratedTokens, got " +
+                       std::to_string(cols.size()) + " in \"" + printable(line) + "\"");
     TraceRow r;
-    char* e1 = nullptr;
-    char* e2 = nullptr;
-    r.input = std::strtol(a.c_str(), &e1, 10);
-    r.output = std::strtol(b.c_str(), &e2, 10);
-    if (!parse_time(ts, r.t) || *e1 || *e2 || r.input < 0 || r.output < 0)
-      throw InputError(path + ":" + std::to_string(lineno) + ": cannot read \"" + line + "\"");
+    if (!parse_time(cols[0], r.t))
+      throw InputError(where + "TIMESTAMP: expected seconds or \"YYYY-MM-DD hh:mm:ss.fff\", got \"" +
+                       printable(cols[0]) + "\"");
+    if (!parse_tokens(cols[1], r.input))
+      throw InputError(where + "ContextTokens: expected a whole number from 0 to 10000000, got \"" +
+                       printable(cols[1]) + "\"");
+    if (!parse_tokens(cols[2], r.output))
+      throw InputError(where + "GeneratedTokens: expected a whole number from 0 to 10000000, got \"" +
+                       printable(cols[2]) + "\"");
     if (rows.empty()) t0 = r.t;
     r.t -= t0;
-    if (!rows.empty() && r.t < rows.back().t)
-      throw InputError(path + ":" + std::to_string(lineno) + ": timestamps go backwards");
+    if (!rows.empty() && r.t < rows.back().t) throw InputError(where + "timestamps go backwards");
+    if (!(r.t <= 1e8)) throw InputError(where + "more than 1e8 s after the first request");
     rows.push_back(r);
   }
   if (rows.empty()) throw InputError(path + ": trace has no requests");

@@ -1,6 +1,7 @@
 #include "workload.hpp"
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace fs {
 
@@ -22,16 +23,64 @@ const LengthRegistry& length_registry()
   return reg;
 }
 
+namespace {
+// A variant spec for each registry entry, kept alive with the objects that own them.
+template <class R> std::map<std::string, const ObjectSpec*> variant_specs(const R& reg)
+{
+  static std::vector<std::shared_ptr<void>> keep;
+  std::map<std::string, const ObjectSpec*> m;
+  for (auto const& [k, e] : reg.entries()) {
+    std::shared_ptr<typename decltype(e.make())::element_type> v = e.make();
+    m[k] = &v->spec();
+    keep.push_back(v);
+  }
+  return m;
+}
+template <class R> std::vector<std::string> type_names(const R& reg)
+{
+  std::vector<std::string> v;
+  for (auto const& [k, e] : reg.entries())
+    v.push_back(k);
+  return v;
+}
+} // namespace
+
+const ObjectSpec& length_spec()
+{
+  static const ObjectSpec o = [] {
+    ObjectSpec l{"length",
+                 "a distribution of token counts, clamped to [min, max]",
+                 {required(text("type", "the distribution", type_names(length_registry()))),
+                  num("min", 1, 1e7, "smallest value (default 1)"), num("max", 1, 1e7, "largest value (default 1e7)")}};
+    l.variants = variant_specs(length_registry());
+    return l;
+  }();
+  return o;
+}
+
+const ObjectSpec& workload_spec()
+{
+  static const ObjectSpec o = [] {
+    ObjectSpec w{"workload",
+                 "the requests: an arrival process and their lengths, or a trace",
+                 {required(text("type", "the workload generator", type_names(workload_registry())))}};
+    w.variants = variant_specs(workload_registry());
+    return w;
+  }();
+  return o;
+}
+
 std::shared_ptr<const LengthSampler> parse_length(const JsonNode& n, const std::string& file, bool input_column)
 {
   n.expect_object();
   const std::string type = n.string("type");
   if (!length_registry().has(type))
     n.fail("type", "unknown length distribution \"" + type + "\"; known: " + length_registry().known());
+  n.use_variant(type);
   std::unique_ptr<LengthSampler> l = length_registry().make(type);
   l->type = type;
-  l->min = n.positive("min", 1);
-  l->max = n.positive("max", 1e7);
+  l->min = n.number("min", 1);
+  l->max = n.number("max", 1e7);
   l->parse(n, file, input_column);
   if (l->max < l->min) n.fail("max", "must be >= min");
   n.done();
@@ -68,6 +117,7 @@ WorkloadConfig parse_workload(const JsonNode& n, const std::string& file)
   w.type = n.string("type");
   if (!workload_registry().has(w.type))
     n.fail("type", "unknown workload \"" + w.type + "\"; known: " + workload_registry().known());
+  n.use_variant(w.type);
   std::unique_ptr<WorkloadGenerator> g = workload_registry().make(w.type);
   g->parse(n, file);
   n.done();

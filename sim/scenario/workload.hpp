@@ -5,17 +5,11 @@
 #include "json_input.hpp"
 #include "registry.hpp"
 #include "scenario.hpp"
+#include "schema.hpp"
 #include <random>
 #include <vector>
 
 namespace fs {
-
-struct RequestSpec {
-  long id = 0;
-  double arrival = 0; // s
-  long input_tokens = 0;
-  long output_tokens = 0;
-};
 
 class LengthSampler {
 public:
@@ -23,7 +17,8 @@ public:
   // Reads the variant's keys of `n` ("type", "min" and "max" are read by parse_length); `input_column`
   // says which trace column a fit uses.
   virtual void parse(const JsonNode& n, const std::string& scenario_file, bool input_column) = 0;
-  virtual Json to_json() const = 0; // its own keys, without "type", "min", "max"
+  virtual Json to_json() const = 0;           // its own keys, without "type", "min", "max"
+  virtual const ObjectSpec& spec() const = 0; // the keys parse() reads
   virtual double draw(std::mt19937_64& rng) const = 0;
 
   long sample(std::mt19937_64& rng) const; // draw() rounded and clamped to [min, max]
@@ -41,12 +36,17 @@ public:
   virtual ~WorkloadGenerator() = default;
   // Reads every key of `n` but "type"; relative paths are relative to `scenario_file`.
   virtual void parse(const JsonNode& n, const std::string& scenario_file) = 0;
-  virtual Json to_json() const = 0; // its settings, without "type"
+  virtual Json to_json() const = 0;           // its settings, without "type"
+  virtual const ObjectSpec& spec() const = 0; // the keys parse() reads
+  // How many requests generate() will produce, known before generating them (for the run-size check).
+  virtual double expected_requests() const = 0;
   virtual std::vector<RequestSpec> generate(uint64_t seed) const = 0;
 };
 using WorkloadRegistry = Registry<WorkloadGenerator>;
 const WorkloadRegistry& workload_registry();
 
+const ObjectSpec& length_spec();
+const ObjectSpec& workload_spec();
 WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_file);
 Json workload_json(const WorkloadConfig& w);
 std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);

@@ -10,10 +10,9 @@ class Renewal : public WorkloadGenerator {
 public:
   void parse(const JsonNode& n, const std::string& file) override
   {
-    qps_ = n.positive("qps");
+    qps_ = n.number("qps");
     num_requests_ = n.integer("num_requests", 0);
-    duration_s_ = n.non_negative("duration_s", 0);
-    if (num_requests_ < 0) n.fail("num_requests", "expected >= 0");
+    duration_s_ = n.number("duration_s", 0);
     if (num_requests_ == 0 && duration_s_ == 0) n.fail("duration_s", "give num_requests or duration_s (> 0)");
     parse_gaps(n);
     input_ = parse_length(n.at("input"), file, true);
@@ -29,6 +28,7 @@ public:
     add_gap_json(j);
     return j;
   }
+  double expected_requests() const override { return num_requests_ > 0 ? double(num_requests_) : qps_ * duration_s_; }
   std::vector<RequestSpec> generate(uint64_t seed) const override
   {
     std::mt19937_64 rng(seed);
@@ -45,6 +45,14 @@ public:
   }
 
 protected:
+  static std::vector<FieldSpec> common_fields()
+  {
+    return {required(positive("qps", 1e6, "mean arrival rate, requests/s")),
+            integer("num_requests", 0, 1e9, "requests to generate (0: until duration_s)"),
+            num("duration_s", 0, 1e8, "seconds of arrivals, when num_requests is 0"),
+            required(object("input", length_spec(), "prompt tokens")),
+            required(object("output", length_spec(), "output tokens"))};
+  }
   virtual void parse_gaps(const JsonNode&) {}
   virtual void add_gap_json(Json&) const {}
   virtual double gap(std::mt19937_64& rng) const = 0;
@@ -57,11 +65,25 @@ private:
 };
 
 class Poisson : public Renewal {
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{"poisson", "Poisson arrivals", common_fields()};
+    return o;
+  }
   double gap(std::mt19937_64& rng) const override { return std::exponential_distribution<double>(qps_)(rng); }
 };
 
 class Gamma : public Renewal {
-  void parse_gaps(const JsonNode& n) override { cv_ = n.positive("cv"); }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o = [] {
+      ObjectSpec g{"gamma", "Gamma renewal arrivals (bursty when cv > 1)", common_fields()};
+      g.fields.push_back(required(num("cv", 0.01, 100, "coefficient of variation of the gaps")));
+      return g;
+    }();
+    return o;
+  }
+  void parse_gaps(const JsonNode& n) override { cv_ = n.number("cv"); }
   void add_gap_json(Json& j) const override { j["cv"] = cv_; }
   double gap(std::mt19937_64& rng) const override
   {

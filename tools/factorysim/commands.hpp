@@ -12,9 +12,11 @@ struct RunArgs {
   std::vector<std::string> placements; // empty: all
   std::string mode;                    // "", fast, exact
   int jobs = 0;
+  bool strict = false; // exit 3 when a placement misses its SLOs or is unstable
 };
 int cmd_run(const RunArgs& a);
 int cmd_list();
+int cmd_schema(const std::string& what); // "scenario" or a catalog section
 
 struct FitArgs {
   std::string raw_dir, out, chip;

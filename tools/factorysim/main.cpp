@@ -15,8 +15,13 @@ int main(int argc, char** argv)
   r->add_option("--placement", run.placements, "run only the named placement(s)");
   r->add_option("--mode", run.mode, "fast (closed-form decode runs) or exact (one wake-up per step)")
       ->check(CLI::IsMember({"fast", "exact"}));
-  r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::PositiveNumber);
+  r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::Range(1, 1024));
+  r->add_flag("--strict", run.strict, "exit with code 3 when a placement misses its SLOs or is unstable");
   app.add_subcommand("list", "print the catalogs and every registered model variant");
+  std::string schema_of = "scenario";
+  auto* sch = app.add_subcommand("schema", "print the JSON Schema of the scenario format (or of a catalog file)");
+  sch->add_option("what", schema_of, "scenario (default), or a catalog file: chips, models, nics, cpus, servers")
+      ->check(CLI::IsMember({"scenario", "chips", "models", "nics", "cpus", "servers"}));
   auto* cal = app.add_subcommand("calibrate", "measured-efficiency calibration");
   cal->require_subcommand(1);
   fs::cli::FitArgs fit;
@@ -32,6 +37,7 @@ int main(int argc, char** argv)
   try {
     if (r->parsed()) return fs::cli::cmd_run(run);
     if (app.got_subcommand("list")) return fs::cli::cmd_list();
+    if (sch->parsed()) return fs::cli::cmd_schema(schema_of);
     if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
