@@ -117,8 +117,6 @@ const ObjectSpec& server_spec()
        required(sourced_count("nics_per_server", 1, 64, "NICs (one per chip on HGX-class servers)")),
        required(sourced("base_power_w", 0, 1e6, "power of everything but the accelerators, W")),
        required(sourced("other_capex_usd", 0, 1e9, "price of everything but the accelerators, USD"))},
-      {},
-      nullptr,
       {{"gpus_per_server", renamed_to("chips_per_server")}}};
   return o;
 }
@@ -238,8 +236,6 @@ const ObjectSpec& chip_fields_spec()
        sourced("power_comm_fraction", 0, 1, "share of TDP during collectives and launch gaps"),
        sourced("price_usd", 0, 1e8, "price, USD"),
        text("calibration", "path of a fitted.json (calibration/<device>/fitted.json)")},
-      {},
-      nullptr,
       {{"hbm_capacity_gb", renamed_to("memory_capacity_mib", "MiB as the device reports its total, not decimal GB")},
        {"hbm_bandwidth_tb_per_s", renamed_to("memory_bandwidth_tb_per_s")},
        {"scaleup_latency_us",
@@ -252,11 +248,11 @@ const ObjectSpec& catalog_spec(const std::string& section)
 {
   static const std::map<std::string, ObjectSpec> sections = [] {
     std::map<std::string, ObjectSpec> m;
-    m["chips"] = ObjectSpec{"chips", "chip presets by name", {}, {}, &chip_fields_spec()};
-    m["models"] = ObjectSpec{"models", "model presets by name", {}, {}, &model_spec()};
-    m["nics"] = ObjectSpec{"nics", "NIC presets by name", {}, {}, &nic_spec()};
-    m["cpus"] = ObjectSpec{"cpus", "CPU presets by name", {}, {}, &cpu_spec()};
-    m["servers"] = ObjectSpec{"servers", "server presets by name", {}, {}, &server_spec()};
+    m["chips"] = ObjectSpec::map_of("chips", "chip presets by name", chip_fields_spec());
+    m["models"] = ObjectSpec::map_of("models", "model presets by name", model_spec());
+    m["nics"] = ObjectSpec::map_of("nics", "NIC presets by name", nic_spec());
+    m["cpus"] = ObjectSpec::map_of("cpus", "CPU presets by name", cpu_spec());
+    m["servers"] = ObjectSpec::map_of("servers", "server presets by name", server_spec());
     return m;
   }();
   return sections.at(section);

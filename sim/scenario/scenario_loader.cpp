@@ -52,8 +52,6 @@ const ObjectSpec& pool_spec()
        integer("nics_per_server", 1, 64, "NICs per server"),
        num("nic_bandwidth_gbps", 1, 1e5, "each NIC's line rate, Gb/s"),
        object("chip_overrides", chip_fields_spec(), "single chip numbers, plain or {value, source}")},
-      {},
-      nullptr,
       {{"gpus_per_server", renamed_to("chips_per_server")}}};
   return o;
 }
@@ -88,8 +86,6 @@ const ObjectSpec& economics_spec()
                              num("pue", 1, 5, "power usage effectiveness of the facility"),
                              num("depreciation_years", 0.1, 30, "capex amortisation"),
                              free_form("sources", "where the numbers come from (written by factorysim; ignored)")},
-                            {},
-                            nullptr,
                             {{"busy_power_fraction",
                               "removed: accelerators now draw by phase (power_compute_fraction, power_memory_fraction, "
                               "power_comm_fraction of each chip; see pools[].chip_overrides)"}}};

@@ -185,8 +185,6 @@ const ObjectSpec& scheduler_spec()
                        integer("block_size_tokens", 1, 4096, "KV cache block"),
                        num("gpu_memory_utilization", 0, 1, "share of device memory the engine may use", true),
                        num("activation_reserve_gib", 0, 1e4, "per chip, for activations and graphs, GiB")},
-                      {},
-                      nullptr,
                       {{"activation_reserve_gb", renamed_to("activation_reserve_gib")}}};
   }();
   return o;

@@ -41,6 +41,19 @@ struct FieldSpec {
 };
 
 struct ObjectSpec {
+  ObjectSpec() = default;
+  ObjectSpec(std::string n, std::string d, std::vector<FieldSpec> f, std::map<std::string, std::string> r = {})
+      : name(std::move(n)), doc(std::move(d)), fields(std::move(f)), retired(std::move(r))
+  {
+  }
+  // An object whose keys are free names, each value an `e` object (a catalog section).
+  static ObjectSpec map_of(std::string n, std::string d, const ObjectSpec& e)
+  {
+    ObjectSpec o(std::move(n), std::move(d), {});
+    o.entries = &e;
+    return o;
+  }
+
   std::string name; // a short title, also the JSON Schema $defs key
   std::string doc;
   std::vector<FieldSpec> fields;
