@@ -267,7 +267,11 @@ RunResult run_placement(const Scenario& s, size_t placement_index)
   char* argv[] = {arg0, arg1, nullptr};
   s4u::Engine engine(&argc, argv);
   s4u::Engine::set_config("network/model:" + s.fabric.network_model);
+#ifdef FS_SIMGRID_CONTEXTS
+  s4u::Engine::set_config(std::string("contexts/factory:") + FS_SIMGRID_CONTEXTS); // a sanitizer build
+#else
   s4u::Engine::set_config("contexts/factory:raw"); // fastest context switching on Linux
+#endif
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
   Factory f(s, s.placements.at(placement_index));

@@ -250,6 +250,15 @@ void write_requests_csv(const RunResult& r, const std::function<void(const std::
   sink(buf);
 }
 
+namespace {
+std::string brief(double x)
+{
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+} // namespace
+
 Json run_status(const Scenario& s, const RunResult& r)
 {
   const Window& w = r.collector.window;
@@ -278,13 +287,15 @@ Json run_status(const Scenario& s, const RunResult& r)
   const double attainment = measured ? double(good) / double(measured) : 0.0;
   if (slos && attainment < 0.99) {
     verdict = "slo_missed";
-    reasons.push_back(format_number(100 * attainment) + "% of the measured requests meet the SLOs (want 99%)");
+    reasons.push_back(brief(100 * attainment) + "% of the measured requests meet the SLOs (want 99%)");
   }
-  if (backlog > std::max(20L, in_window / 20) && l > 2 * e + 0.5) {
+  // Unstable: a backlog when the window closes, and time to first token still climbing across the window (a
+  // queue that drains shows no trend; one that grows without bound rises by its growth rate x the window).
+  if (backlog > std::max(20L, in_window / 20) && l - e > std::max(0.5, 0.05 * w.length())) {
     verdict = "unstable";
     reasons.push_back("unstable: the queue grows without bound (" + std::to_string(backlog) +
                       " requests still waiting for a first token when the window closed; mean TTFT rose from " +
-                      format_number(e) + " s to " + format_number(l) + " s across the window)");
+                      brief(e) + " s to " + brief(l) + " s across the window)");
   }
   if (dropped > 0) reasons.push_back(std::to_string(dropped) + " requests dropped (see requests.drop_reasons)");
   return {{"verdict", verdict},

@@ -195,8 +195,8 @@ void parse_entries(const JsonNode& entries, const std::string& section, std::map
 }
 
 template <class T, class F>
-void parse_section(const std::string& dir, const JsonNode* inline_catalog, const std::string& file,
-                   const std::string& section, std::map<std::string, T>& out, Catalog& cat, F&& parse)
+void parse_section(const std::string& dir, const std::string& file, const std::string& section,
+                   std::map<std::string, T>& out, Catalog& cat, F&& parse)
 {
   Doc doc = read_catalog_file(dir, file);
   check_keys(doc.json, catalog_file_spec(section), doc.file);
@@ -204,8 +204,6 @@ void parse_section(const std::string& dir, const JsonNode* inline_catalog, const
   root.expect_object();
   parse_entries(root.at(section), section, out, cat, parse);
   root.done();
-  if (inline_catalog)
-    if (auto extra = inline_catalog->get(section)) parse_entries(*extra, section, out, cat, parse);
 }
 
 } // namespace
@@ -328,33 +326,70 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding, const st
   if (pw.idle_w > pw.tdp_w) n.fail("idle_power_w", "exceeds tdp_w");
 }
 
-Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
+namespace {
+
+void parse_server(const JsonNode& n, ServerSpec& s, const Catalog& cat)
+{
+  auto pick = [&n](const char* key, auto& map) {
+    const std::string name = n.string(key);
+    auto it = map.find(name);
+    if (it == map.end()) n.fail(key, "unknown name \"" + name + "\"; known: " + known_names(map));
+    return it->second;
+  };
+  s.chip = pick("chip", cat.chips);
+  s.cpu = pick("cpu", cat.cpus);
+  s.nic = pick("nic", cat.nics);
+  s.chips_per_server = int(n.sourced("chips_per_server", &s.sources["chips_per_server"]));
+  s.cpus_per_server = int(n.sourced("cpus_per_server", &s.sources["cpus_per_server"]));
+  s.nics_per_server = int(n.sourced("nics_per_server", &s.sources["nics_per_server"]));
+  s.base_power_w = n.sourced("base_power_w", &s.sources["base_power_w"]);
+  s.other_capex_usd = n.sourced("other_capex_usd", &s.sources["other_capex_usd"]);
+}
+
+// The catalog files of `dir` (the embedded ones when empty), in dependency order: servers name the others.
+Catalog load_files(const std::string& dir)
 {
   Catalog cat;
   cat.origin = dir.empty() ? "embedded" : dir;
-  const JsonNode* in = inline_catalog;
-  parse_section(dir, in, "chips.json", "chips", cat.chips, cat,
+  parse_section(dir, "chips.json", "chips", cat.chips, cat,
                 [&dir](const JsonNode& n, ChipSpec& c) { apply_chip_fields(n, c, false, dir); });
-  parse_section(dir, in, "models.json", "models", cat.models, cat, parse_model);
-  parse_section(dir, in, "nics.json", "nics", cat.nics, cat, parse_nic);
-  parse_section(dir, in, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
-  parse_section(dir, in, "servers.json", "servers", cat.servers, cat, [&cat](const JsonNode& n, ServerSpec& s) {
-    auto pick = [&n](const char* key, auto& map) {
-      const std::string name = n.string(key);
-      auto it = map.find(name);
-      if (it == map.end()) n.fail(key, "unknown name \"" + name + "\"; known: " + known_names(map));
-      return it->second;
-    };
-    s.chip = pick("chip", cat.chips);
-    s.cpu = pick("cpu", cat.cpus);
-    s.nic = pick("nic", cat.nics);
-    s.chips_per_server = int(n.sourced("chips_per_server", &s.sources["chips_per_server"]));
-    s.cpus_per_server = int(n.sourced("cpus_per_server", &s.sources["cpus_per_server"]));
-    s.nics_per_server = int(n.sourced("nics_per_server", &s.sources["nics_per_server"]));
-    s.base_power_w = n.sourced("base_power_w", &s.sources["base_power_w"]);
-    s.other_capex_usd = n.sourced("other_capex_usd", &s.sources["other_capex_usd"]);
-  });
-  if (inline_catalog) inline_catalog->done();
+  parse_section(dir, "models.json", "models", cat.models, cat, parse_model);
+  parse_section(dir, "nics.json", "nics", cat.nics, cat, parse_nic);
+  parse_section(dir, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
+  parse_section(dir, "servers.json", "servers", cat.servers, cat,
+                [&cat](const JsonNode& n, ServerSpec& s) { parse_server(n, s, cat); });
+  return cat;
+}
+
+} // namespace
+
+Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
+{
+  Catalog cat;
+  if (dir.empty()) {
+    static const Catalog embedded = load_files(""); // parsed once per process
+    cat = embedded;
+  } else {
+    cat = load_files(dir);
+  }
+  if (!inline_catalog) return cat;
+  const JsonNode& in = *inline_catalog;
+  auto section = [&](const char* name, auto& out, auto&& parse) {
+    if (auto entries = in.get(name)) parse_entries(*entries, name, out, cat, parse);
+  };
+  section("chips", cat.chips, [&dir](const JsonNode& n, ChipSpec& c) { apply_chip_fields(n, c, false, dir); });
+  section("models", cat.models, parse_model);
+  section("nics", cat.nics, parse_nic);
+  section("cpus", cat.cpus, parse_cpu);
+  section("servers", cat.servers, [&cat](const JsonNode& n, ServerSpec& s) { parse_server(n, s, cat); });
+  in.done();
+  // A server names its parts: the ones it names now, after the scenario's entries replaced any of them.
+  for (auto& [name, sv] : cat.servers) {
+    const Json& e = cat.entries.at("servers").at(name);
+    sv.chip = cat.chips.at(e.at("chip").get<std::string>());
+    sv.cpu = cat.cpus.at(e.at("cpu").get<std::string>());
+    sv.nic = cat.nics.at(e.at("nic").get<std::string>());
+  }
   return cat;
 }
 

@@ -23,6 +23,10 @@ Json read_json_file(const std::string& path)
 {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a JSON file");
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw InputError(path + ": not a regular file");
+  if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > (size_t(256) << 20))
+    throw InputError(path + ": larger than 256 MiB; a scenario or catalog file is not that large");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
   std::stringstream ss;
@@ -35,16 +39,21 @@ std::string json_type_name(const Json& j)
 {
   if (j.is_null()) return "null";
   if (j.is_boolean()) return "boolean";
-  if (j.is_number()) return "number " + j.dump();
-  if (j.is_string()) return "string " + j.dump();
+  // Replace rather than throw on invalid UTF-8: this text goes into an error message.
+  auto dump = [&] { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  if (j.is_number()) return "number " + dump();
+  if (j.is_string()) return "string " + dump();
   if (j.is_array()) return "array";
   return "object";
 }
 
 std::string format_number(double x)
 {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", x);
+  char buf[40];
+  if (std::isfinite(x) && std::floor(x) == x && std::abs(x) <= 9007199254740992.0)
+    std::snprintf(buf, sizeof buf, "%.0f", x); // whole numbers in full: 100000000, not 1e+08
+  else
+    std::snprintf(buf, sizeof buf, "%.10g", x);
   return buf;
 }
 

@@ -127,6 +127,8 @@ struct Scenario {
 // Parses a scenario file (or the embedded default when path is empty) with `sets` applied
 // ("a.b[0].c=value" JSON-path assignments from --set). Throws InputError on any bad input.
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
+// One --set assignment ("a.b[0].c=value", or a.b.0.c) applied to a scenario document.
+void apply_set(Json& doc, const std::string& assignment);
 // Same from an already-read JSON document; `file` names it in errors.
 Scenario parse_scenario(const Json& doc, const std::string& file);
 // Resolves a path named in a scenario: as given when it exists, else relative to the scenario file.

@@ -164,6 +164,8 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   return e;
 }
 
+} // namespace
+
 // "a.b[0].c=value" (or a.b.0.c): sets one value of the document, creating object keys as needed.
 void apply_set(Json& doc, const std::string& assignment)
 {
@@ -176,6 +178,11 @@ void apply_set(Json& doc, const std::string& assignment)
     value = Json::parse(text);
   } catch (const Json::parse_error&) {
     value = text; // a bare word is a string
+    try {
+      (void)value.dump();
+    } catch (const Json::exception&) {
+      throw InputError(what + ": the value is not valid UTF-8 text");
+    }
   } catch (const Json::exception& e) {
     throw InputError(what + ": the value is not a valid JSON number or document (" + e.what() + ")");
   }
@@ -226,6 +233,8 @@ void apply_set(Json& doc, const std::string& assignment)
   }
   *cur = value;
 }
+
+namespace {
 
 } // namespace
 

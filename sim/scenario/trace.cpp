@@ -63,8 +63,15 @@ std::vector<TraceRow> read_azure_trace(const std::string& path)
 {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a trace CSV file");
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw InputError(path + ": not a regular file"); // a device or a pipe could stream forever
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open trace file");
+  return parse_azure_trace(in, path);
+}
+
+std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& path)
+{
   std::string line;
   std::vector<TraceRow> rows;
   long lineno = 0;

@@ -6,6 +6,7 @@
 #include "registry.hpp"
 #include "scenario.hpp"
 #include "schema.hpp"
+#include <istream>
 #include <random>
 #include <vector>
 
@@ -57,6 +58,7 @@ struct TraceRow {
   long input = 0, output = 0;
 };
 std::vector<TraceRow> read_azure_trace(const std::string& path);
+std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name); // `name` in errors
 // Maximum-likelihood lognormal (mu, sigma of log length) of a trace column, and the column's largest value.
 struct LognormalFit {
   double mu = 0, sigma = 0, max = 1;

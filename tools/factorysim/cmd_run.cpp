@@ -10,7 +10,6 @@
 #include <cstring>
 #include <iostream>
 #include <map>
-#include <set>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -173,10 +172,11 @@ int cmd_run(const RunArgs& a)
   sigaction(SIGTERM, &old_term, nullptr);
 
   if (worst != 0) {
-    // The same failure in every placement (a full disk) is said once.
-    std::set<std::string> said;
-    for (const std::string& e : errors)
-      if (said.insert(e).second) std::cerr << e << "\n";
+    // One line: the first failure, and how many more placements failed (a full disk fails them all).
+    if (!errors.empty())
+      std::cerr << errors.front()
+                << (errors.size() > 1 ? " (and " + std::to_string(errors.size() - 1) + " more placements failed)" : "")
+                << "\n";
     dir.remove_staging();
     return worst;
   }

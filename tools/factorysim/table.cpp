@@ -27,7 +27,22 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
   auto num = [](const char* f, std::function<double(const Json&)> get) {
     return [f, get](const Json& j) { return fmt(f, get(j)); };
   };
+  // A run that misses its SLOs or whose queue grows without bound says so first, and on its cost.
+  auto verdict = [](const Json& j) { return j["status"]["verdict"].get<std::string>(); };
+  auto flagged = [verdict](const char* f, std::function<double(const Json&)> get) {
+    return [f, get, verdict](const Json& j) {
+      const std::string v = verdict(j);
+      return fmt(f, get(j)) + (v == "unstable" ? " (UNSTABLE)" : v == "slo_missed" ? " (SLO missed)" : "");
+    };
+  };
   std::vector<Row> rows = {
+      {"status",
+       [verdict](const Json& j) {
+         const std::string v = verdict(j);
+         if (v == "ok") return std::string("ok");
+         if (v == "unstable") return std::string("UNSTABLE: queue grows");
+         return fmt("SLO MISSED: %.0f%% met", 100 * j["slo"]["attainment"].get<double>());
+       }},
       {"chips", num("%.0f", [](const Json& j) { return j["chips"].get<double>(); })},
       {"requests completed / dropped",
        [](const Json& j) {
@@ -62,9 +77,9 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
        num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
       {"cost ($/h)", num("%.2f", [](const Json& j) { return j["cost"]["usd_per_hour"].get<double>(); })},
       {"$ / M output tokens",
-       num("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
+       flagged("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
       {"$ / M total tokens",
-       num("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_total_tokens"].get<double>(); })},
+       flagged("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_total_tokens"].get<double>(); })},
       {"KV transferred (GB)",
        num("%.1f", [](const Json& j) { return j["kv_transfer"]["total_bytes"].get<double>() / 1e9; })},
       {"preemptions", num("%.0f", [](const Json& j) { return j["requests"]["preemptions"].get<double>(); })},
