@@ -17,15 +17,23 @@ std::string FieldSpec::bounds_text() const
   return std::string(lo_open ? "(" : "[") + n(lo) + ", " + n(hi) + "]";
 }
 
-FieldSpec num(std::string key, double lo, double hi, std::string doc, bool lo_open)
+namespace {
+FieldSpec field(std::string key, FieldType type, std::string doc)
 {
   FieldSpec f;
   f.key = std::move(key);
-  f.type = FieldType::number;
+  f.type = type;
+  f.doc = std::move(doc);
+  return f;
+}
+} // namespace
+
+FieldSpec num(std::string key, double lo, double hi, std::string doc, bool lo_open)
+{
+  FieldSpec f = field(std::move(key), FieldType::number, std::move(doc));
   f.lo = lo;
   f.hi = hi;
   f.lo_open = lo_open;
-  f.doc = std::move(doc);
   return f;
 }
 
@@ -43,21 +51,14 @@ FieldSpec integer(std::string key, double lo, double hi, std::string doc)
 
 FieldSpec text(std::string key, std::string doc, std::vector<std::string> choices)
 {
-  FieldSpec f;
-  f.key = std::move(key);
-  f.type = FieldType::string;
-  f.doc = std::move(doc);
+  FieldSpec f = field(std::move(key), FieldType::string, std::move(doc));
   f.choices = std::move(choices);
   return f;
 }
 
 FieldSpec flag(std::string key, std::string doc)
 {
-  FieldSpec f;
-  f.key = std::move(key);
-  f.type = FieldType::boolean;
-  f.doc = std::move(doc);
-  return f;
+  return field(std::move(key), FieldType::boolean, std::move(doc));
 }
 
 FieldSpec sourced(std::string key, double lo, double hi, std::string doc, bool lo_open)
@@ -76,11 +77,8 @@ FieldSpec sourced_count(std::string key, double lo, double hi, std::string doc)
 
 FieldSpec object(std::string key, const ObjectSpec& spec, std::string doc)
 {
-  FieldSpec f;
-  f.key = std::move(key);
-  f.type = FieldType::object;
+  FieldSpec f = field(std::move(key), FieldType::object, std::move(doc));
   f.object = &spec;
-  f.doc = std::move(doc);
   return f;
 }
 
@@ -94,21 +92,14 @@ FieldSpec array_of(std::string key, const ObjectSpec& spec, std::string doc)
 
 FieldSpec array_of(std::string key, FieldType items, std::string doc)
 {
-  FieldSpec f;
-  f.key = std::move(key);
-  f.type = FieldType::array;
+  FieldSpec f = field(std::move(key), FieldType::array, std::move(doc));
   f.items = items;
-  f.doc = std::move(doc);
   return f;
 }
 
 FieldSpec free_form(std::string key, std::string doc)
 {
-  FieldSpec f;
-  f.key = std::move(key);
-  f.type = FieldType::any;
-  f.doc = std::move(doc);
-  return f;
+  return field(std::move(key), FieldType::any, std::move(doc));
 }
 
 FieldSpec required(FieldSpec f)
