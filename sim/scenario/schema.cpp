@@ -56,10 +56,7 @@ FieldSpec text(std::string key, std::string doc, std::vector<std::string> choice
   return f;
 }
 
-FieldSpec flag(std::string key, std::string doc)
-{
-  return field(std::move(key), FieldType::boolean, std::move(doc));
-}
+FieldSpec flag(std::string key, std::string doc) { return field(std::move(key), FieldType::boolean, std::move(doc)); }
 
 FieldSpec sourced(std::string key, double lo, double hi, std::string doc, bool lo_open)
 {
@@ -97,10 +94,7 @@ FieldSpec array_of(std::string key, FieldType items, std::string doc)
   return f;
 }
 
-FieldSpec free_form(std::string key, std::string doc)
-{
-  return field(std::move(key), FieldType::any, std::move(doc));
-}
+FieldSpec free_form(std::string key, std::string doc) { return field(std::move(key), FieldType::any, std::move(doc)); }
 
 FieldSpec required(FieldSpec f)
 {
