@@ -17,6 +17,7 @@ struct ScaleUpSpec {
   double one_shot_peer_latency_s = 0; // added per peer (the barrier and the reads grow with n)
   double nvls_bus_bandwidth = 0;      // NVLink SHARP (in-switch reduction) bus bandwidth; 0 = no NVLS
   double nvls_latency_s = 0;
+  double hop_latency_s = 0; // one chip-to-chip pipeline hop (SRAM-pipeline chips' C2C links)
 };
 
 enum class AllReduceAlgo { none, ring, one_shot, nvls };

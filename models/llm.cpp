@@ -12,13 +12,43 @@ long StepBatch::new_tokens() const
   return t;
 }
 
+namespace {
+double attention_param_count(const LlmSpec& m)
+{
+  const double h = m.hidden_size, hd = m.head_dim, heads = m.num_attention_heads;
+  if (!m.mla) return h * heads * hd * 2 + h * m.num_kv_heads * hd * 2; // q,o + k,v
+  const MlaSpec& a = *m.mla;
+  return h * a.q_lora_rank + a.q_lora_rank * heads * (a.qk_nope_head_dim + a.qk_rope_head_dim) // q down, q up
+         + h * a.latent() + a.kv_lora_rank * heads * (a.qk_nope_head_dim + a.v_head_dim)       // kv down, kv up
+         + heads * a.v_head_dim * h;                                                           // o
+}
+} // namespace
+
 double layer_param_count(const LlmSpec& m)
 {
-  const double h = m.hidden_size, hd = m.head_dim;
-  const double attn = h * m.num_attention_heads * hd * 2 + h * m.num_kv_heads * hd * 2; // q,o + k,v
-  double mlp = 3.0 * h * m.intermediate_size;                                           // gate, up, down
-  if (m.moe) mlp = mlp * m.moe->num_experts + h * m.moe->num_experts;                   // experts + router
-  return attn + mlp + 2 * h;                                                            // + two norms
+  const double h = m.hidden_size;
+  double mlp = 3.0 * h * m.intermediate_size;                                                   // gate, up, down
+  if (m.moe) mlp = mlp * (m.moe->num_experts + m.moe->shared_experts) + h * m.moe->num_experts; // experts + router
+  return attention_param_count(m) + mlp + 2 * h;                                                // + two norms
+}
+
+double kv_bytes_per_token_layer(const LlmSpec& m, Dtype kv, int tp)
+{
+  if (m.mla) return double(m.mla->latent()) * dtype_bytes(kv);
+  return std::max(1.0, double(m.num_kv_heads) / tp) * m.head_dim * 2 * dtype_bytes(kv);
+}
+
+double expert_param_count(const LlmSpec& m) // routed experts only: shared experts stay with every rank
+{
+  return m.moe ? double(m.num_layers) * m.moe->num_experts * 3.0 * m.hidden_size * m.intermediate_size : 0.0;
+}
+
+double ffn_param_count(const LlmSpec& m)
+{
+  const double h = m.hidden_size;
+  double mlp = 3.0 * h * m.intermediate_size;
+  if (m.moe) mlp = mlp * (m.moe->num_experts + m.moe->shared_experts) + h * m.moe->num_experts;
+  return m.num_layers * mlp;
 }
 
 double param_count(const LlmSpec& m)
@@ -44,14 +74,13 @@ double weight_bytes(const LlmSpec& m, Dtype weights) { return param_count(m) * d
 
 double kv_bytes_per_token(const LlmSpec& m, Dtype kv)
 {
-  return double(m.num_layers) * m.num_kv_heads * m.head_dim * 2 * dtype_bytes(kv);
+  return double(m.num_layers) * kv_bytes_per_token_layer(m, kv, 1);
 }
 
 double kv_bytes_per_token_per_chip(const LlmSpec& m, Dtype kv, Parallelism p)
 {
-  const double heads = std::max(1.0, double(m.num_kv_heads) / p.tp);
   const double layers = stage_layers(m.num_layers, p.pp, 0); // the first stage is the largest
-  return layers * heads * m.head_dim * 2 * dtype_bytes(kv);
+  return layers * kv_bytes_per_token_layer(m, kv, p.tp);
 }
 
 int stage_layers(int layers, int pp, int stage) { return layers / pp + (stage < layers % pp ? 1 : 0); }
@@ -59,6 +88,25 @@ int stage_layers(int layers, int pp, int stage) { return layers / pp + (stage < 
 std::string check_parallelism(const LlmSpec& m, Parallelism p)
 {
   if (p.tp < 1 || p.pp < 1) return "tp and pp must be >= 1";
+  if (p.pipeline_chips > 0) {
+    if (p.tp != 1) return "chips of an SRAM pipeline are layer slices in sequence: tp must be 1";
+    if (p.pp > p.pipeline_chips)
+      return "pp=" + std::to_string(p.pp) + " segments exceed the " + std::to_string(p.pipeline_chips) +
+             " chips of the pipeline";
+    return "";
+  }
+  if (p.ep > 1) {
+    if (!m.moe) return "ep=" + std::to_string(p.ep) + ": " + m.name + " has no experts (expert parallelism is for MoE)";
+    if (p.ep != p.tp)
+      return "ep must equal tp (experts spread over the instance's tp chips); got ep=" + std::to_string(p.ep) +
+             ", tp=" + std::to_string(p.tp);
+    if (p.pp != 1) return "expert parallelism with pp > 1 is not modelled; use pp=1";
+    if (m.moe->num_experts % p.ep != 0)
+      return "ep=" + std::to_string(p.ep) + " does not divide the " + std::to_string(m.moe->num_experts) +
+             " experts of " + m.name;
+    if (p.moe_imbalance < 1) return "moe_imbalance must be >= 1";
+    return "";
+  }
   if (m.num_attention_heads % p.tp != 0)
     return "tp=" + std::to_string(p.tp) + " does not divide the " + std::to_string(m.num_attention_heads) +
            " attention heads of " + m.name;
@@ -100,16 +148,30 @@ void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::v
   const double q_heads = m.num_attention_heads / tp;
   const double kv_heads = std::max(1.0, m.num_kv_heads / tp);
   const double act = dtype_bytes(d.activations), kvb = dtype_bytes(d.kv);
-  const double kv_tok_layer = kv_heads * hd * 2 * kvb; // bytes of K and V per token per layer per chip
+  (void)kvb;
+  const double kv_tok_layer = kv_bytes_per_token_layer(m, d.kv, tp_); // K and V (or the MLA latent) per token
 
-  ops.push_back(gemm("qkv_proj", T, (q_heads + 2 * kv_heads) * hd, H, d.weights, d.activations));
+  if (m.mla) { // down-projections replicated on every rank, up-projections split by heads
+    const MlaSpec& a = *m.mla;
+    ops.push_back(gemm("q_down", T, a.q_lora_rank, H, d.weights, d.activations));
+    ops.push_back(
+        gemm("q_up", T, q_heads * (a.qk_nope_head_dim + a.qk_rope_head_dim), a.q_lora_rank, d.weights, d.activations));
+    ops.push_back(gemm("kv_down", T, a.latent(), H, d.weights, d.activations));
+    ops.push_back(
+        gemm("kv_up", T, q_heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, d.weights, d.activations));
+  } else {
+    ops.push_back(gemm("qkv_proj", T, (q_heads + 2 * kv_heads) * hd, H, d.weights, d.activations));
+  }
+  // Per (query, key) pair and head: q.k and p.v (MLA prefill decompresses to q.k over nope + rope, p.v over v).
+  const double pair_flops =
+      m.mla ? 2.0 * (m.mla->qk_nope_head_dim + m.mla->qk_rope_head_dim + m.mla->v_head_dim) : 4.0 * hd;
 
   if (!b.prefill.empty()) {
     Op a{"attention_prefill", OpKind::attention_prefill};
     for (auto const& c : b.prefill) {
       const double n = c.tokens, ctx = c.context;
       const double pairs = n * ctx + n * (n + 1) / 2; // causal (query, key) pairs
-      a.flops += 4 * q_heads * hd * pairs;
+      a.flops += pair_flops * q_heads * pairs;
       a.bytes += (ctx + n) * kv_tok_layer + 2 * n * q_heads * hd * act; // read K,V; read Q, write O
       a.seqs += 1;
     }
@@ -117,7 +179,7 @@ void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::v
     ops.push_back(a);
   }
   if (b.decode_seqs > 0) ops.push_back(decode_attention_op(m, tp_, b.decode_seqs, b.decode_context_sum, d));
-  ops.push_back(gemm("o_proj", T, H, q_heads * hd, d.weights, d.activations));
+  ops.push_back(gemm("o_proj", T, H, q_heads * (m.mla ? m.mla->v_head_dim : hd), d.weights, d.activations));
 
   if (m.moe) {
     const double E = m.moe->num_experts, k = m.moe->experts_per_token;
@@ -125,8 +187,16 @@ void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::v
     const double active = E * (1 - std::pow(1 - k / E, T));
     const double per_expert = T * k / active;
     ops.push_back(gemm("moe_router", T, E, H, d.weights, d.activations));
+    // vLLM's and SGLang's fused MoE kernels run all experts of a layer in one launch.
     ops.push_back(gemm("moe_gate_up", per_expert, 2 * m.intermediate_size / tp, H, d.weights, d.activations, active));
+    ops.back().grouped = true;
     ops.push_back(gemm("moe_down", per_expert, H, m.intermediate_size / tp, d.weights, d.activations, active));
+    ops.back().grouped = true;
+    if (m.moe->shared_experts > 0) { // every token, like a dense MLP of shared_experts x the expert width
+      const double w = double(m.moe->shared_experts) * m.intermediate_size / tp;
+      ops.push_back(gemm("moe_shared_gate_up", T, 2 * w, H, d.weights, d.activations));
+      ops.push_back(gemm("moe_shared_down", T, H, w, d.weights, d.activations));
+    }
   } else {
     ops.push_back(gemm("mlp_gate_up", T, 2 * m.intermediate_size / tp, H, d.weights, d.activations));
     ops.push_back(gemm("mlp_down", T, H, m.intermediate_size / tp, d.weights, d.activations));
@@ -144,13 +214,53 @@ void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::v
   }
 }
 
+void ep_layer_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, OpDtypes d, std::vector<Op>& ops)
+{
+  ops.clear();
+  const double T = double(b.new_tokens());
+  if (T <= 0 || !m.moe) return;
+  const double ep = p.ep, H = m.hidden_size, act = dtype_bytes(d.activations);
+  // This chip's share of the batch for attention (data parallel; balanced over the ranks).
+  StepBatch mine;
+  for (const PrefillChunk& c : b.prefill)
+    mine.prefill.push_back({std::max(1L, long(std::ceil(double(c.tokens) / ep))), c.context});
+  mine.decode_seqs = long(std::ceil(double(b.decode_seqs) / ep));
+  mine.decode_context_sum = b.decode_context_sum / ep;
+  LlmSpec dense = m;
+  dense.moe.reset();
+  layer_ops(dense, 1, mine, d, ops);
+  // Drop the dense MLP the tp-1 layer added; the experts replace it.
+  ops.erase(
+      std::remove_if(ops.begin(), ops.end(), [](const Op& o) { return std::string(o.name).rfind("mlp_", 0) == 0; }),
+      ops.end());
+  const double Tm = double(mine.new_tokens());
+  const double E = m.moe->num_experts, k = m.moe->experts_per_token, local = E / ep;
+  const double routed = T * k / ep * p.moe_imbalance;         // token-expert pairs on the busiest chip
+  const double active = local * (1 - std::pow(1 - k / E, T)); // its experts that get any token
+  const double per_expert = routed / std::max(1.0, active);
+  ops.push_back(gemm("moe_router", Tm, E, H, d.weights, d.activations));
+  ops.push_back(gemm("moe_gate_up", per_expert, 2.0 * m.intermediate_size, H, d.weights, d.activations, active));
+  ops.back().grouped = true;
+  ops.push_back(gemm("moe_down", per_expert, H, m.intermediate_size, d.weights, d.activations, active));
+  ops.back().grouped = true;
+  if (m.moe->shared_experts > 0) { // replicated on every rank, run on its own tokens
+    const double w = double(m.moe->shared_experts) * m.intermediate_size;
+    ops.push_back(gemm("moe_shared_gate_up", Tm, 2 * w, H, d.weights, d.activations));
+    ops.push_back(gemm("moe_shared_down", Tm, H, w, d.weights, d.activations));
+  }
+  Op a2a{"ep_alltoall", OpKind::alltoall};
+  a2a.bytes = routed * H * act * (ep - 1) / ep; // what leaves (dispatch) or returns to (combine) this chip
+  a2a.repeat = 2;
+  ops.push_back(a2a);
+}
+
 Op decode_attention_op(const LlmSpec& m, int tp, long seqs, double context_sum, OpDtypes d)
 {
   const double hd = m.head_dim, q_heads = double(m.num_attention_heads) / tp;
-  const double kv_heads = std::max(1.0, double(m.num_kv_heads) / tp);
-  const double kv_tok_layer = kv_heads * hd * 2 * dtype_bytes(d.kv);
+  const double kv_tok_layer = kv_bytes_per_token_layer(m, d.kv, tp);
   Op a{"attention_decode", OpKind::attention_decode};
-  a.flops = 4 * q_heads * hd * context_sum;
+  // MLA decode absorbs the up-projections: q.k over the latent and p.v over kv_lora_rank, per head.
+  a.flops = (m.mla ? 2.0 * (m.mla->latent() + m.mla->kv_lora_rank) : 4.0 * hd) * q_heads * context_sum;
   a.bytes = context_sum * kv_tok_layer + 2 * double(seqs) * q_heads * hd * dtype_bytes(d.activations);
   a.seqs = double(seqs);
   return a;

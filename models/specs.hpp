@@ -43,6 +43,18 @@ struct ChipSpec {
 struct MoeSpec {
   int num_experts = 0;
   int experts_per_token = 0;
+  int shared_experts = 0; // always-active experts every token also passes (DeepSeek)
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3): the cache holds one compressed latent per token per layer
+// (kv_lora_rank + qk_rope_head_dim), shared by all heads, and is replicated on every TP rank.
+struct MlaSpec {
+  int q_lora_rank = 0;
+  int kv_lora_rank = 0;
+  int qk_nope_head_dim = 0;
+  int qk_rope_head_dim = 0;
+  int v_head_dim = 0;
+  int latent() const { return kv_lora_rank + qk_rope_head_dim; }
 };
 
 struct LlmSpec {
@@ -57,6 +69,7 @@ struct LlmSpec {
   bool tie_word_embeddings = false;
   long max_context_tokens = 0;
   std::optional<MoeSpec> moe;
+  std::optional<MlaSpec> mla;
   std::string source;
 };
 
@@ -74,7 +87,22 @@ struct CpuSpec {
   double cores = 0;
   double memory_bandwidth = 0; // bytes/s
   double tdp_w = 0;
+  double serving_power_fraction = 0; // average draw while a server serves, as a share of TDP
   double price_usd = 0;
+  Sources sources;
+
+  double serving_power_w() const { return tdp_w * serving_power_fraction; }
+};
+
+// A network switch of the scale-out fabric, and the optic of each port in use (docs/model.md, "Cost").
+struct SwitchSpec {
+  std::string name;
+  int ports = 0;             // ports at port_bandwidth (logical ports: a twin-port cage counts as two)
+  double port_bandwidth = 0; // bytes/s per port
+  double power_w = 0;        // the switch without optics
+  double price_usd = 0;
+  double optic_power_w = 0; // per port in use
+  double optic_price_usd = 0;
   Sources sources;
 };
 
@@ -86,8 +114,8 @@ struct ServerSpec {
   int cpus_per_server = 0;
   NicSpec nic;
   int nics_per_server = 0;
-  double base_power_w = 0;    // everything but the accelerators, averaged over a serving run
-  double other_capex_usd = 0; // server price without the accelerators
+  double base_power_w = 0;    // the chassis: everything but the accelerators, NICs and CPUs, averaged over a run
+  double other_capex_usd = 0; // the chassis: server price without the accelerators, NICs and CPUs
   Sources sources;
 
   double nic_bandwidth() const { return nic.bandwidth * nics_per_server; }

@@ -7,6 +7,7 @@
 #include "registry.hpp"
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,36 +20,53 @@ struct ReplicaLinks {
   double scaleout_latency_s = 0; // one way, NIC to NIC through the fabric
 };
 
+// Attention/FFN disaggregation (step_time_afd.hpp): the MLP or experts of every layer run on other chips.
+struct FfnSide {
+  ChipSpec chip;
+  int chips = 0;         // FFN chips per instance: experts spread over them (MoE), or the MLP split (dense)
+  int micro_batches = 2; // ping-pong: while one micro-batch is in the FFN, the next is in attention
+  double bandwidth = 0;  // bytes/s each way between the two sides (the smaller side's NICs)
+  double latency_s = 0;  // one way
+  double moe_imbalance = 1;
+};
+
 struct ReplicaConfig {
   LlmSpec model;
   ChipSpec chip;
   Parallelism par;
   OpDtypes dtypes;
   ReplicaLinks links;
+  std::optional<FfnSide> ffn;
 };
 
 // Seconds of communication per all-reduce algorithm, and pipeline hops (the breakdown shows which ran).
 struct CommBreakdown {
   std::array<double, 4> allreduce_s{}; // indexed by AllReduceAlgo
   double pp_hop_s = 0;
+  double alltoall_s = 0;     // expert-parallel dispatch and combine
+  double afd_transfer_s = 0; // attention/FFN split: hidden states to the FFN chips and back
   CommBreakdown& operator+=(const CommBreakdown& o)
   {
     for (size_t i = 0; i < allreduce_s.size(); ++i)
       allreduce_s[i] += o.allreduce_s[i];
     pp_hop_s += o.pp_hop_s;
+    alltoall_s += o.alltoall_s;
+    afd_transfer_s += o.afd_transfer_s;
     return *this;
   }
 };
 
 // One pipeline stage's part of a step, as seen by each of its chips.
 struct StageTime {
-  double busy_s = 0;   // the stage's chips are occupied this long
-  double hop_s = 0;    // then the activations take this long to reach the next stage (0 for the last)
-  PhaseSeconds phases; // busy_s split by what bounded each op (per chip)
+  PhaseSeconds offload; // per chip of an attention/FFN split's FFN side (0 otherwise)
+  double busy_s = 0;    // the stage's chips are occupied this long
+  double hop_s = 0;     // then the activations take this long to reach the next stage (0 for the last)
+  PhaseSeconds phases;  // busy_s split by what bounded each op (per chip)
 };
 
 // A step's totals over its stages: what an unpipelined replica needs to time and account it.
 struct StepSummary {
+  PhaseSeconds offload; // per FFN-side chip of an attention/FFN split, summed over stages
   double host_s = 0;
   double busy_s = 0;   // sum of the stages' busy time
   double total_s = 0;  // host + busy + hops

@@ -1,5 +1,7 @@
 #include "step_time_roofline.hpp"
+#include "step_time_sram.hpp"
 #include <algorithm>
+#include <cmath>
 
 namespace fs {
 
@@ -14,6 +16,8 @@ void add_scaled(CommBreakdown& into, const CommBreakdown& x, double n)
   for (size_t i = 0; i < into.allreduce_s.size(); ++i)
     into.allreduce_s[i] += x.allreduce_s[i] * n;
   into.pp_hop_s += x.pp_hop_s * n;
+  into.alltoall_s += x.alltoall_s * n;
+  into.afd_transfer_s += x.afd_transfer_s * n;
 }
 } // namespace
 
@@ -24,6 +28,7 @@ StepSummary StepTime::summary() const
   s.total_s = total_s;
   s.comm = comm;
   for (const StageTime& st : stages) {
+    s.offload += st.offload;
     s.busy_s += st.busy_s;
     s.phases += st.phases;
   }
@@ -54,6 +59,13 @@ void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, Sta
       st.busy_s += c.seconds * n;
       continue;
     }
+    if (op->kind == OpKind::alltoall) {
+      const double t = alltoall_s(op->bytes);
+      comm.alltoall_s += t * n;
+      st.phases.comm += t * n;
+      st.busy_s += t * n;
+      continue;
+    }
     const Dtype dt = op->kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
     std::optional<double> measured;
     if (op->kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op->seqs, op->bytes);
@@ -61,9 +73,21 @@ void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, Sta
     const double tm = op->bytes / (chip.memory_bandwidth * eff_->mem_eff(op->bytes));
     const double t = measured ? *measured : std::max(tc, tm);
     (tc >= tm ? st.phases.compute : st.phases.memory) += t * n;
-    st.phases.launch += kernel * n;
-    st.busy_s += (t + kernel) * n;
+    const double launches = op->grouped ? times : n;
+    st.phases.launch += kernel * launches;
+    st.busy_s += t * n + kernel * launches;
   }
+}
+
+double RooflineStepTime::alltoall_s(double bytes) const
+{
+  // Every chip sends to and receives from all others at once: its bytes over its own scale-up port (or its
+  // NIC share when the EP group spans servers), after a fixed latency like a ring's base (NCCL's alltoall is
+  // point-to-point sends over the same transports).
+  const ScaleUpSpec& su = cfg_.chip.scaleup;
+  const bool one_server = cfg_.par.chips() <= cfg_.links.chips_per_server;
+  const double bw = one_server ? su.bandwidth : cfg_.links.scaleout_bandwidth;
+  return su.ring_base_latency_s + bytes / bw + (one_server ? 0.0 : cfg_.links.scaleout_latency_s);
 }
 
 double RooflineStepTime::hop_s(int stage, double bytes) const
@@ -81,12 +105,19 @@ double RooflineStepTime::hop_s(int stage, double bytes) const
 void RooflineStepTime::layer_and_head(const StepBatch& batch, bool skip_decode_attention, StageTime& layer,
                                       CommBreakdown& layer_comm, StageTime& head, CommBreakdown& head_comm) const
 {
-  layer_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes, ops_);
+  const bool ep = cfg_.par.ep > 1;
+  if (ep)
+    ep_layer_ops(cfg_.model, cfg_.par, batch, cfg_.dtypes, ops_);
+  else
+    layer_ops(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes, ops_);
   if (skip_decode_attention)
     ops_.erase(std::remove_if(ops_.begin(), ops_.end(), [](const Op& o) { return o.kind == OpKind::attention_decode; }),
                ops_.end());
   add_ops(ops_.data(), ops_.data() + ops_.size(), 1, layer, layer_comm);
-  const Op lm = head_op(cfg_.model, cfg_.par.tp, batch, cfg_.dtypes);
+  // With data-parallel attention (ep) each chip computes the logits of its own sequences with the whole head.
+  StepBatch logits;
+  logits.logits_tokens = ep ? long(std::ceil(double(batch.logits_tokens) / cfg_.par.ep)) : batch.logits_tokens;
+  const Op lm = head_op(cfg_.model, ep ? 1 : cfg_.par.tp, logits, cfg_.dtypes);
   add_ops(&lm, &lm + 1, 1, head, head_comm);
 }
 
@@ -143,7 +174,7 @@ StepSummary RooflineStepTime::summary(const StepBatch& batch) const
 void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* out) const
 {
   if (n <= 0) return;
-  if (cfg_.par.pp > 1 || !first.prefill.empty() || first.decode_seqs == 0)
+  if (cfg_.par.pp > 1 || cfg_.par.ep > 1 || !first.prefill.empty() || first.decode_seqs == 0)
     return StepTimeModel::decode_run(first, n, out);
   // Everything but the decode attention, once; then the attention of each step's context.
   StageTime layer, last;
@@ -180,6 +211,10 @@ const StepTimeRegistry& step_time_registry()
           "per-op roofline x (calibrated) efficiency, cheapest TP all-reduce, PP stages and hops, per-step host "
           "overhead (GPU-class chips)",
           [](const ReplicaConfig& c) { return std::make_unique<RooflineStepTime>(c); });
+    r.add("sram_pipeline",
+          "LPU-style SRAM-only chips: the model sliced over a pipeline of chips, each step at the chips' peaks, a "
+          "latency and link-bandwidth charge per chip-to-chip hop, one micro-batch per segment in flight",
+          [](const ReplicaConfig& c) { return std::make_unique<SramPipelineStepTime>(c); });
     return r;
   }();
   return reg;

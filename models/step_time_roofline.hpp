@@ -14,11 +14,18 @@ public:
   // Only the decode attention changes from step to step of a run: the rest of the layer is timed once.
   void decode_run(const StepBatch& first, int n, StepSummary* out) const override;
   std::string calibration_label() const override { return eff_->label(); }
+  double host_s() const { return eff_->step_overhead_s(); } // per step, before the chips start
+  // Adds the time of `ops` on one chip of this replica to `st` and `comm` (the attention/FFN split times each side).
+  void time_ops(const std::vector<Op>& ops, StageTime& st, CommBreakdown& comm) const
+  {
+    add_ops(ops.data(), ops.data() + ops.size(), 1, st, comm);
+  }
 
 private:
   // Adds the time of ops [begin, end) (each run `times` over) to `st` and `comm`.
   void add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const;
   double hop_s(int stage, double bytes) const;
+  double alltoall_s(double bytes) const; // one expert-parallel all-to-all of `bytes` per chip
   // One layer's time (and the LM head's) for `batch`, the decode attention left out when `skip_decode_attention`.
   void layer_and_head(const StepBatch& batch, bool skip_decode_attention, StageTime& layer, CommBreakdown& layer_comm,
                       StageTime& head, CommBreakdown& head_comm) const;

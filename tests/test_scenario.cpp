@@ -1,6 +1,7 @@
 // Bad input: each error names the file, the JSON path and what was expected.
 #include "catalog.hpp"
 #include "scenario.hpp"
+#include "support.hpp"
 #include <doctest/doctest.h>
 
 using namespace fs;
@@ -8,15 +9,7 @@ using namespace fs;
 namespace {
 Json base() { return Json::parse(embedded_file("default.json")); }
 
-std::string error_of(const Json& doc)
-{
-  try {
-    parse_scenario(doc, "t.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const Json& doc) { return test::scenario_error(doc); }
 } // namespace
 
 TEST_CASE("the embedded default scenario parses and resolves")

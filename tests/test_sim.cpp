@@ -4,6 +4,7 @@
 #include "factory.hpp"
 #include "step_time_roofline.hpp"
 #include "summary.hpp"
+#include "support.hpp"
 #include <doctest/doctest.h>
 #include <fstream>
 #include <sys/wait.h>
@@ -20,31 +21,13 @@ struct Out {
 
 Out simulate(const Json& doc, size_t placement = 0)
 {
-  const std::string path = "/tmp/factorysim_test_" + std::to_string(getpid()) + ".json";
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int code = 0;
-    try {
-      Scenario s = parse_scenario(doc, "test");
-      RunResult r = run_placement(s, placement);
-      Json reqs = Json::array();
-      for (const Request& q : r.requests)
-        reqs.push_back({q.spec.arrival, q.first_token, q.finish, q.kv_bytes_transferred, q.dropped, q.spec.input_tokens,
-                        q.spec.output_tokens, q.prefill_done, q.decode_admitted, q.preemptions});
-      std::ofstream(path) << Json{{"summary", make_summary(s, s.placements[placement], r)}, {"requests", reqs}}.dump();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-      code = 1;
-    }
-    _exit(code);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  Json j = read_json_file(path);
-  std::remove(path.c_str());
+  Json j = test::run_in_child(doc, placement, [placement](const Scenario& s, const RunResult& r) {
+    Json reqs = Json::array();
+    for (const Request& q : r.requests)
+      reqs.push_back({q.spec.arrival, q.first_token, q.finish, q.kv_bytes_transferred, q.dropped, q.spec.input_tokens,
+                      q.spec.output_tokens, q.prefill_done, q.decode_admitted, q.preemptions});
+    return Json{{"summary", make_summary(s, s.placements[placement], r)}, {"requests", reqs}};
+  });
   Out o{j["summary"], {}};
   for (auto const& q : j["requests"]) {
     Request r;

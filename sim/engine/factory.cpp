@@ -3,6 +3,7 @@
 #include "memory.hpp"
 #include "placement.hpp"
 #include "platform.hpp"
+#include "step_time_afd.hpp"
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -50,13 +51,32 @@ public:
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
-      const MemoryPlan mp = plan_memory(s.model, sv.chip, st.par, s.dtypes, st.scheduler.gpu_memory_utilization,
-                                        st.scheduler.activation_reserve_gib * 1024.0 * 1024 * 1024);
+      const MemoryPlan mp = stage_memory(s, st);
       schedulers_.push_back(scheduler_registry().make(st.scheduler.type));
       ReplicaConfig rc{s.model, sv.chip, st.par, s.dtypes, {}};
       rc.links.chips_per_server = sv.chips_per_server;
       rc.links.scaleout_bandwidth = sv.nic_bandwidth_per_chip();
-      rc.links.scaleout_latency_s = 2 * sv.nic.latency_s + 4 * s.fabric.link_latency_s(); // NIC, leaf, spine, leaf
+      // Hops between servers at the far ends of the fabric: NIC, leaf, spine, leaf (a fat tree: NIC, edge,
+      // aggregation, core, aggregation, edge).
+      const int hops = s.fabric.type == "fat_tree" ? 6 : 4;
+      rc.links.scaleout_latency_s = 2 * sv.nic.latency_s + hops * s.fabric.link_latency_s();
+      if (!st.ffn.pool.empty()) {
+        // The FFN chips of every instance first, in the order the scenario check took them.
+        const ServerSpec& fs = s.pool(st.ffn.pool).server;
+        for (int i = 0; i < st.instances; ++i)
+          if (alloc.at(st.ffn.pool).take(st.ffn.chips) < 0)
+            throw std::logic_error("FFN chip allocation failed after the scenario check passed");
+        FfnSide f;
+        f.chip = fs.chip;
+        f.chips = st.ffn.chips;
+        f.micro_batches = st.ffn.micro_batches;
+        f.moe_imbalance = st.par.moe_imbalance;
+        // Each side sends through its own NICs: the narrower side bounds the transfer.
+        f.bandwidth =
+            std::min(st.par.chips() * sv.nic_bandwidth_per_chip(), st.ffn.chips * fs.nic_bandwidth_per_chip());
+        f.latency_s = sv.nic.latency_s + fs.nic.latency_s + hops * s.fabric.link_latency_s();
+        rc.ffn = f;
+      }
       for (int i = 0; i < st.instances; ++i) {
         const int server = alloc.at(st.pool).take(st.par.chips());
         if (server < 0) throw std::logic_error("chip allocation failed after the scenario check passed");
@@ -71,7 +91,10 @@ public:
         setup.host = pf_.servers.at(st.pool).at(server);
         setup.kv_capacity_tokens = mp.kv_tokens;
         setup.exact = s.sim.mode == "exact";
-        auto model = step_time_registry().make(sv.chip.step_time_model, rc);
+        setup.ffn_pool = st.ffn.pool;
+        setup.ffn_chips = st.ffn.chips;
+        auto model =
+            rc.ffn ? std::make_unique<AfdStepTime>(rc) : step_time_registry().make(sv.chip.step_time_model, rc);
         labels.insert(model->calibration_label());
         instances_.push_back(
             std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), std::move(model), collector_, *this));
@@ -135,7 +158,7 @@ public:
     for (auto& inst : instances_) {
       const InstanceSetup& su = inst->setup();
       res.instances.push_back(
-          {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats()});
+          {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats(), su.ffn_pool});
     }
     res.collector = collector_;
     res.events = collector_.events;

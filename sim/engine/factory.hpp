@@ -15,6 +15,7 @@ struct InstanceReport {
   Parallelism par;
   long kv_capacity_tokens = 0;
   InstanceStats stats;
+  std::string ffn_pool; // attention/FFN split: the pool whose chips ran its FFN (stats.offload_phases_window)
 };
 
 struct RunResult {

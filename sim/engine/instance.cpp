@@ -200,6 +200,7 @@ void Instance::account(const Flight& f, int j)
     const double frac = st.busy_s > 0 ? w.overlap(start, f.ends[j]) / st.busy_s : 0.0;
     stats_.busy_chip_s_window += st.busy_s * tp * frac;
     stats_.phases_window += st.phases.scaled(tp * frac);
+    stats_.offload_phases_window += st.offload.scaled(setup_.ffn_chips * frac);
   } else {
     for (size_t s = 0; s < f.staged.stages.size(); ++s) {
       const StageTime& stage = f.staged.stages[s];

@@ -15,13 +15,14 @@ struct Window {
 };
 
 struct InstanceStats {
-  double busy_s = 0;             // whole run: seconds its pipeline stages were busy, averaged over stages
-  double busy_chip_s_window = 0; // chip-seconds busy inside the measured window
-  PhaseSeconds phases_window;    // the same split by phase (power)
-  PhaseSeconds phases;           // whole run, chip-seconds
-  CommBreakdown comm;            // whole run, seconds per chip of its stage
-  double host_s = 0;             // whole run: per-step host overhead (chips idle)
-  long steps = 0;                // micro-batches (one engine iteration each)
+  double busy_s = 0;                  // whole run: seconds its pipeline stages were busy, averaged over stages
+  double busy_chip_s_window = 0;      // chip-seconds busy inside the measured window
+  PhaseSeconds phases_window;         // the same split by phase (power)
+  PhaseSeconds offload_phases_window; // attention/FFN split: chip-seconds of its FFN chips in the window
+  PhaseSeconds phases;                // whole run, chip-seconds
+  CommBreakdown comm;                 // whole run, seconds per chip of its stage
+  double host_s = 0;                  // whole run: per-step host overhead (chips idle)
+  long steps = 0;                     // micro-batches (one engine iteration each)
   long wakeups = 0;
   long preemptions = 0;
   long kv_peak_blocks = 0, kv_capacity_blocks = 0;

@@ -1,4 +1,4 @@
-// The SimGrid platform of a scenario: one host per server, a two-tier leaf/spine fabric.
+// The SimGrid platform of a scenario: one host per server, a two-tier leaf/spine fabric or a three-level fat tree.
 #pragma once
 #include "scenario.hpp"
 #include <map>
@@ -16,6 +16,7 @@ struct Platform {
 // Servers of all pools fill racks in pool order. Each server has one NIC link (all its NICs bonded, as
 // one flow may stripe over them); each rack one uplink of (rack NIC bandwidth / oversubscription); the
 // spine is non-blocking. Intra-rack transfers cross only the two NIC links.
+// fabric.type fat_tree: build_fat_tree in platform.cpp (edge switches count as racks).
 Platform build_platform(const Scenario& s);
 
 } // namespace fs

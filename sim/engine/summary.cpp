@@ -1,4 +1,5 @@
 #include "summary.hpp"
+#include "hardware_cost.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,8 @@ Percentiles percentiles(std::vector<double> xs)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - double(lo));
   };
   p.mean = std::accumulate(xs.begin(), xs.end(), 0.0) / double(xs.size());
+  p.p1 = q(0.01);
+  p.p10 = q(0.1);
   p.p50 = q(0.5);
   p.p90 = q(0.9);
   p.p99 = q(0.99);
@@ -31,6 +34,12 @@ namespace {
 Json to_json(const Percentiles& p)
 {
   return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"n", p.n}};
+}
+
+// Speeds: the slow tail is the low percentiles.
+Json speed_json(const Percentiles& p)
+{
+  return {{"mean", p.mean}, {"p1", p.p1}, {"p10", p.p10}, {"p50", p.p50}, {"p90", p.p90}, {"n", p.n}};
 }
 
 double tpot(const Request& r) { return (r.finish - r.first_token) / double(r.spec.output_tokens - 1); }
@@ -84,6 +93,7 @@ Json stages_json(const PlacementConfig& pc, const RunResult& r, double len)
     Json breakdown = phases_json(ph, host);
     breakdown["allreduce_s_by_algorithm"] = ar;
     breakdown["pipeline_hop_s"] = comm.pp_hop_s;
+    if (comm.alltoall_s > 0) breakdown["expert_alltoall_s"] = comm.alltoall_s;
     out.push_back({{"name", st.name},
                    {"role", role_name(st.role)},
                    {"pool", st.pool},
@@ -110,7 +120,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   const Window& w = r.collector.window;
   long completed = 0, dropped = 0, measured = 0, good = 0, preemptions = 0;
   std::map<std::string, long> drop_reasons;
-  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull;
+  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull, user_speed;
   for (const Request& q : r.requests) {
     if (!q.dropped.empty()) {
       dropped++;
@@ -126,6 +136,9 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
     ttft.push_back(q.first_token - q.spec.arrival);
     e2e.push_back(q.finish - q.spec.arrival);
     if (q.spec.output_tokens > 1) tpots.push_back(tpot(q));
+    // Per-user speed: output tokens per second after the first token, what an interactive user sees stream.
+    if (q.spec.output_tokens > 1 && q.finish > q.first_token)
+      user_speed.push_back(double(q.spec.output_tokens - 1) / (q.finish - q.first_token));
     if (q.decode_admitted >= 0) {
       decode_wait.push_back(q.decode_wait_s());
       kv_pull.push_back(q.kv_transfer_s());
@@ -140,25 +153,47 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   const double len = w.length();
   const double in_tps = r.collector.input_tokens / len, out_tps = r.collector.output_tokens / len;
 
-  // Power and cost: every chip of every pool counts (unused ones draw idle power and cost capex).
+  // Power and cost: every chip of every pool the placement uses counts (idle ones draw idle power and cost
+  // capex), and every NIC, host CPU, server chassis, fabric switch and optic (hardware_cost.hpp). Pools the
+  // placement leaves alone are not part of its factory: placements on different hardware compare fairly.
+  Scenario used = s;
+  used.pools.clear();
+  for (const ServerPool& p : s.pools) {
+    bool in = false;
+    for (const StageConfig& st : pc.stages)
+      in = in || st.pool == p.name || st.ffn.pool == p.name;
+    if (in) used.pools.push_back(p);
+  }
   std::map<std::string, PhaseSeconds> pool_phases;
   Json util = Json::object();
-  for (const InstanceReport& ir : r.instances)
+  for (const InstanceReport& ir : r.instances) {
     pool_phases[ir.pool] += ir.stats.phases_window;
-  std::vector<CostItem> items;
+    if (!ir.ffn_pool.empty()) pool_phases[ir.ffn_pool] += ir.stats.offload_phases_window;
+  }
+  std::map<std::string, double> chip_w;
   long chips = 0;
-  double accel_w = 0, server_w = 0;
-  for (const ServerPool& p : s.pools) {
-    const ChipSpec& c = p.server.chip;
+  for (const ServerPool& p : used.pools) {
     const double n = double(p.chips());
-    const double chip_w = chip_energy_j(c.power, pool_phases[p.name], n * len) / len / n;
-    items.push_back({p.name + " " + c.name, n, c.price_usd, chip_w});
-    items.push_back({p.name + " server", double(p.servers), p.server.other_capex_usd, p.server.base_power_w});
-    accel_w += chip_w * n;
-    server_w += p.server.base_power_w * p.servers;
+    chip_w[p.name] = chip_energy_j(p.server.chip.power, pool_phases[p.name], n * len) / len / n;
     chips += p.chips();
   }
+  const std::vector<CostItem> items = hardware_items(used, chip_w);
   const CostResult cost = cost_per_hour(items, s.economics);
+  double accel_w = 0, server_w = 0, network_w = 0;
+  Json cost_items = Json::array();
+  for (const CostItem& it : items) {
+    const double w = it.count * it.avg_power_w;
+    (it.kind == "chip" ? accel_w : it.group == "fabric" ? network_w : server_w) += w;
+    const double usd_h = item_usd_per_hour(it, s.economics);
+    cost_items.push_back({{"group", it.group},
+                          {"kind", it.kind},
+                          {"name", it.name},
+                          {"count", it.count},
+                          {"capex_usd_each", it.capex_usd},
+                          {"power_w_each", it.avg_power_w},
+                          {"usd_per_hour", usd_h},
+                          {"share", cost.usd_per_hour > 0 ? usd_h / cost.usd_per_hour : 0.0}});
+  }
   const double it_w = cost.power_kw * 1000;
   Json stages = stages_json(pc, r, len);
   for (const Json& st : stages)
@@ -185,7 +220,8 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
            {{"input_tokens_per_s", in_tps},
             {"output_tokens_per_s", out_tps},
             {"requests_per_s", double(measured) / len},
-            {"output_tokens_per_s_per_chip", out_tps / double(chips)}}},
+            {"output_tokens_per_s_per_chip", out_tps / double(chips)},
+            {"per_user_output_tokens_per_s", speed_json(percentiles(user_speed))}}},
           {"latency_s",
            {{"ttft", to_json(percentiles(ttft))},
             {"tpot", to_json(percentiles(tpots))},
@@ -201,7 +237,8 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
           {"utilization", util},
           {"stages", stages},
           {"power_kw", cost.power_kw},
-          {"power_breakdown_kw", {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}}},
+          {"power_breakdown_kw",
+           {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}, {"network", network_w / 1000}}},
           {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
           {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
           {"cost",
@@ -209,7 +246,27 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
             {"capex_usd_per_hour", cost.capex_usd_per_hour},
             {"energy_usd_per_hour", cost.energy_usd_per_hour},
             {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
-            {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)}}},
+            {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)},
+            {"capex_usd",
+             [&] {
+               double c = 0;
+               for (const CostItem& it : items)
+                 c += it.count * it.capex_usd;
+               return c;
+             }()},
+            {"items", cost_items},
+            {"fabric",
+             [&] {
+               const FabricCount f = fabric_count(s);
+               return Json{{"switch", s.fabric.switch_name},
+                           {"racks", f.racks},
+                           {"leaf_switches", f.leaves},
+                           {"spine_switches", f.spines},
+                           {"aggregation_switches", f.aggregations},
+                           {"core_switches", f.cores},
+                           {"switch_ports_in_use", f.ports_in_use},
+                           {"optics", f.optics()}};
+             }()}}},
           {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
           {"status", run_status(s, r)},
           {"calibration", r.calibration},

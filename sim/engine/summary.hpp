@@ -7,7 +7,7 @@
 namespace fs {
 
 struct Percentiles {
-  double mean = 0, p50 = 0, p90 = 0, p99 = 0;
+  double mean = 0, p1 = 0, p10 = 0, p50 = 0, p90 = 0, p99 = 0;
   long n = 0;
 };
 // Linear interpolation between closest ranks (numpy's default); zeros when empty.

@@ -73,7 +73,24 @@ const ObjectSpec& cpu_spec()
       "a CPU preset",
       {required(text("description", "one line")), required(sourced_count("cores", 1, 1e5, "cores")),
        required(sourced("memory_bandwidth_gb_per_s", 0, 1e6, "memory bandwidth, GB/s", true)),
-       required(sourced("tdp_w", 0, 1e5, "TDP, W", true)), required(sourced("price_usd", 0, 1e8, "price, USD"))}};
+       required(sourced("tdp_w", 0, 1e5, "TDP, W", true)),
+       required(sourced("serving_power_fraction", 0, 1, "average draw while the server serves, fraction of TDP")),
+       required(sourced("price_usd", 0, 1e8, "price, USD"))}};
+  return o;
+}
+
+const ObjectSpec& switch_spec()
+{
+  static const ObjectSpec o{
+      "switch",
+      "a scale-out network switch and the optic of each of its ports in use",
+      {required(text("description", "one line")),
+       required(sourced_count("ports", 1, 1e5, "ports at port_bandwidth_gbps (a twin-port cage counts as two)")),
+       required(sourced("port_bandwidth_gbps", 0, 1e5, "line rate of one port, Gb/s", true)),
+       required(sourced("power_w", 0, 1e6, "power without optics, W")),
+       required(sourced("price_usd", 0, 1e8, "price without optics, USD")),
+       required(sourced("optic_power_w", 0, 1e4, "power of the optic of one port in use, W")),
+       required(sourced("optic_price_usd", 0, 1e7, "price of the optic of one port in use, USD"))}};
   return o;
 }
 
@@ -82,7 +99,20 @@ const ObjectSpec& moe_spec()
   static const ObjectSpec o{"moe",
                             "mixture of experts",
                             {required(integer("num_experts", 1, 1e5, "experts per layer")),
-                             required(integer("experts_per_token", 1, 1e5, "experts each token uses"))}};
+                             required(integer("experts_per_token", 1, 1e5, "experts each token uses")),
+                             integer("shared_experts", 0, 1e3, "always-active experts (DeepSeek), default 0")}};
+  return o;
+}
+
+const ObjectSpec& mla_spec()
+{
+  static const ObjectSpec o{"mla",
+                            "multi-head latent attention (DeepSeek-V2/V3 config.json fields)",
+                            {required(integer("q_lora_rank", 1, 1e6, "query down-projection rank")),
+                             required(integer("kv_lora_rank", 1, 1e6, "cached latent rank")),
+                             required(integer("qk_nope_head_dim", 1, 1e5, "per-head q/k width without RoPE")),
+                             required(integer("qk_rope_head_dim", 0, 1e5, "per-head RoPE width (cached)")),
+                             required(integer("v_head_dim", 1, 1e5, "per-head value width"))}};
   return o;
 }
 
@@ -101,7 +131,8 @@ const ObjectSpec& model_spec()
                              required(integer("vocab_size", 1, 1e8, "vocabulary")),
                              flag("tie_word_embeddings", "LM head shares the embedding matrix"),
                              required(integer("max_context_tokens", 1, 1e9, "longest context")),
-                             object("moe", moe_spec(), "mixture-of-experts layers")}};
+                             object("moe", moe_spec(), "mixture-of-experts layers"),
+                             object("mla", mla_spec(), "multi-head latent attention")}};
   return o;
 }
 
@@ -113,10 +144,12 @@ const ObjectSpec& server_spec()
       {required(text("description", "one line")), required(text("chip", "chip preset")),
        required(text("cpu", "CPU preset")), required(text("nic", "NIC preset")),
        required(sourced_count("chips_per_server", 1, 1024, "accelerators per server")),
-       required(sourced_count("cpus_per_server", 0, 64, "CPU sockets")),
-       required(sourced_count("nics_per_server", 1, 64, "NICs (one per chip on HGX-class servers)")),
-       required(sourced("base_power_w", 0, 1e6, "power of everything but the accelerators, W")),
-       required(sourced("other_capex_usd", 0, 1e9, "price of everything but the accelerators, USD"))},
+       required(sourced_count("cpus_per_server", 0, 1024, "CPU sockets (a rack-scale server counts all of its hosts)")),
+       required(sourced_count("nics_per_server", 1, 1024, "NICs (one per chip on HGX-class servers)")),
+       required(
+           sourced("base_power_w", 0, 1e6, "power of the chassis: everything but the accelerators, NICs and CPUs, W")),
+       required(sourced("other_capex_usd", 0, 1e9,
+                        "price of the chassis: everything but the accelerators, NICs and CPUs, USD"))},
       {{"gpus_per_server", renamed_to("chips_per_server")}}};
   return o;
 }
@@ -145,7 +178,18 @@ void parse_cpu(const JsonNode& n, CpuSpec& cpu)
   cpu.cores = n.sourced("cores", &cpu.sources["cores"]);
   cpu.memory_bandwidth = gb(n.sourced("memory_bandwidth_gb_per_s", &cpu.sources["memory_bandwidth_gb_per_s"]));
   cpu.tdp_w = n.sourced("tdp_w", &cpu.sources["tdp_w"]);
+  cpu.serving_power_fraction = n.sourced("serving_power_fraction", &cpu.sources["serving_power_fraction"]);
   cpu.price_usd = n.sourced("price_usd", &cpu.sources["price_usd"]);
+}
+
+void parse_switch(const JsonNode& n, SwitchSpec& sw)
+{
+  sw.ports = int(n.sourced("ports", &sw.sources["ports"]));
+  sw.port_bandwidth = n.sourced("port_bandwidth_gbps", &sw.sources["port_bandwidth_gbps"]) * 1e9 / 8;
+  sw.power_w = n.sourced("power_w", &sw.sources["power_w"]);
+  sw.price_usd = n.sourced("price_usd", &sw.sources["price_usd"]);
+  sw.optic_power_w = n.sourced("optic_power_w", &sw.sources["optic_power_w"]);
+  sw.optic_price_usd = n.sourced("optic_price_usd", &sw.sources["optic_price_usd"]);
 }
 
 void parse_model(const JsonNode& n, LlmSpec& m)
@@ -165,9 +209,21 @@ void parse_model(const JsonNode& n, LlmSpec& m)
     MoeSpec s;
     s.num_experts = int(moe->integer("num_experts"));
     s.experts_per_token = int(moe->integer("experts_per_token"));
+    s.shared_experts = int(moe->integer("shared_experts", 0));
     if (s.experts_per_token > s.num_experts) moe->fail("experts_per_token", "exceeds num_experts");
     moe->done();
     m.moe = s;
+  }
+  if (auto mla = n.get("mla")) {
+    mla->expect_object();
+    MlaSpec a;
+    a.q_lora_rank = int(mla->integer("q_lora_rank"));
+    a.kv_lora_rank = int(mla->integer("kv_lora_rank"));
+    a.qk_nope_head_dim = int(mla->integer("qk_nope_head_dim"));
+    a.qk_rope_head_dim = int(mla->integer("qk_rope_head_dim"));
+    a.v_head_dim = int(mla->integer("v_head_dim"));
+    mla->done();
+    m.mla = a;
   }
   if (m.num_attention_heads % m.num_kv_heads != 0) n.fail("num_kv_heads", "must divide num_attention_heads");
 }
@@ -227,6 +283,8 @@ const ObjectSpec& chip_fields_spec()
        sourced("allreduce_one_shot_peer_latency_us", 0, 1e6, "one-shot latency per peer, us"),
        sourced("allreduce_nvls_bus_bandwidth_gb_per_s", 0, 1e6, "NVLS all-reduce bus bandwidth, GB/s (0: none)"),
        sourced("allreduce_nvls_latency_us", 0, 1e6, "NVLS all-reduce fixed latency, us"),
+       sourced("pipeline_hop_latency_us", 0, 1e6,
+               "one chip-to-chip pipeline hop, us (sram_pipeline chips: required; others: unused)"),
        sourced("idle_power_w", 0, 1e5, "idle power, W"),
        sourced("tdp_w", 0, 1e5, "TDP, W", true),
        sourced("power_compute_fraction", 0, 1, "share of TDP while compute-bound ops run"),
@@ -251,6 +309,7 @@ const ObjectSpec& catalog_spec(const std::string& section)
     m["nics"] = ObjectSpec::map_of("nics", "NIC presets by name", nic_spec());
     m["cpus"] = ObjectSpec::map_of("cpus", "CPU presets by name", cpu_spec());
     m["servers"] = ObjectSpec::map_of("servers", "server presets by name", server_spec());
+    m["switches"] = ObjectSpec::map_of("switches", "network switch presets by name", switch_spec());
     return m;
   }();
   return sections.at(section);
@@ -265,7 +324,8 @@ const ObjectSpec& inline_catalog_spec()
                              object("models", catalog_spec("models"), "model presets"),
                              object("nics", catalog_spec("nics"), "NIC presets"),
                              object("cpus", catalog_spec("cpus"), "CPU presets"),
-                             object("servers", catalog_spec("servers"), "server presets")}};
+                             object("servers", catalog_spec("servers"), "server presets"),
+                             object("switches", catalog_spec("switches"), "network switch presets")}};
   return o;
 }
 
@@ -309,6 +369,7 @@ void apply_chip_fields(const JsonNode& n, ChipSpec& c, bool overriding, const st
   num("allreduce_one_shot_peer_latency_us", 1e-6, su.one_shot_peer_latency_s, false);
   num("allreduce_nvls_bus_bandwidth_gb_per_s", 1e9, su.nvls_bus_bandwidth, false);
   num("allreduce_nvls_latency_us", 1e-6, su.nvls_latency_s, false);
+  num("pipeline_hop_latency_us", 1e-6, su.hop_latency_s, !overriding && c.step_time_model == "sram_pipeline");
   PowerSpec& pw = c.power;
   num("idle_power_w", 1, pw.idle_w);
   num("tdp_w", 1, pw.tdp_w);
@@ -358,6 +419,9 @@ Catalog load_files(const std::string& dir)
   parse_section(dir, "cpus.json", "cpus", cat.cpus, cat, parse_cpu);
   parse_section(dir, "servers.json", "servers", cat.servers, cat,
                 [&cat](const JsonNode& n, ServerSpec& s) { parse_server(n, s, cat); });
+  // Switches came later: a catalog_dir without switches.json keeps the built-in ones.
+  const bool own_switches = dir.empty() || std::filesystem::exists(std::filesystem::path(dir) / "switches.json");
+  parse_section(own_switches ? dir : "", "switches.json", "switches", cat.switches, cat, parse_switch);
   return cat;
 }
 
@@ -382,6 +446,7 @@ Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
   section("nics", cat.nics, parse_nic);
   section("cpus", cat.cpus, parse_cpu);
   section("servers", cat.servers, [&cat](const JsonNode& n, ServerSpec& s) { parse_server(n, s, cat); });
+  section("switches", cat.switches, parse_switch);
   in.done();
   // A server names its parts: the ones it names now, after the scenario's entries replaced any of them.
   for (auto& [name, sv] : cat.servers) {

@@ -26,6 +26,19 @@ const StageConfig& PlacementConfig::stage(const std::string& n) const
   throw std::out_of_range("no stage named \"" + n + "\" in placement \"" + name + "\"");
 }
 
+double sram_activation_bytes(const Scenario& s, const StageConfig& st)
+{
+  return 2.0 * double(st.scheduler.max_num_batched_tokens) * s.model.hidden_size * dtype_bytes(Dtype::bf16);
+}
+
+MemoryPlan stage_memory(const Scenario& s, const StageConfig& st)
+{
+  const ChipSpec& chip = s.pool(st.pool).server.chip;
+  const double reserve = st.par.pipeline_chips > 0 ? sram_activation_bytes(s, st)
+                                                   : st.scheduler.activation_reserve_gib * 1024.0 * 1024 * 1024;
+  return plan_memory(s.model, chip, st.par, s.dtypes, st.scheduler.gpu_memory_utilization, reserve);
+}
+
 ChipAllocator::ChipAllocator(int servers, int per_server) : free_(servers, per_server), per_server_(per_server) {}
 
 int ChipAllocator::take(int chips)
@@ -50,11 +63,34 @@ int ChipAllocator::take(int chips)
 
 namespace {
 
+const ObjectSpec& ffn_spec()
+{
+  static const ObjectSpec o{"ffn",
+                            "attention/FFN disaggregation: the MLP or experts of every layer on other chips",
+                            {required(text("pool", "the pool of the FFN chips")),
+                             required(integer("chips", 1, 1e5, "FFN chips per instance (experts spread over them)")),
+                             integer("micro_batches", 1, 64, "ping-pong micro-batches per step (default 2)")}};
+  return o;
+}
+
 std::vector<FieldSpec> group_fields()
 {
-  return {required(text("pool", "the pool its instances run on")), required(integer("instances", 1, 1e6, "replicas")),
+  return {required(text("pool", "the pool its instances run on")),
+          required(integer("instances", 1, 1e6, "replicas")),
           integer("tp", 1, 1024, "tensor-parallel chips per stage (within one server)"),
-          integer("pp", 1, 1024, "pipeline stages per instance"),
+          integer("pp", 1, 1024,
+                  "pipeline stages per instance (SRAM-pipeline chips: segments, default min(chips, layers))"),
+          integer("ep", 1, 1024,
+                  "MoE models: expert parallelism over the instance's tp chips (ep = tp; attention "
+                  "data-parallel, experts whole, all-to-all dispatch/combine)"),
+          num("moe_imbalance", 1, 64, "with ep: tokens of the busiest expert-parallel rank / the mean (routing skew)"),
+          object("ffn", ffn_spec(), "decode stages: run the MLP/experts on another pool (attention/FFN split)"),
+          integer("chips", 1, 1e6,
+                  "SRAM-pipeline chips only: chips per instance (default: the fewest that hold the "
+                  "weights, kv_tokens of KV cache and the activations)"),
+          integer("kv_tokens", 1, 1e12,
+                  "SRAM-pipeline chips only: KV-cache tokens an instance is sized for (default: "
+                  "max_num_seqs x the workload's 99th-percentile request length)"),
           object("scheduler", scheduler_spec(), "overrides of the scenario's scheduler for this stage")};
 }
 
@@ -86,7 +122,19 @@ StageConfig parse_stage(const JsonNode& n, std::string name, Role role, const Sc
   s.pool = n.string("pool");
   s.instances = int(n.positive_int("instances"));
   s.par.tp = int(n.positive_int("tp", 1));
-  s.par.pp = int(n.positive_int("pp", 1));
+  s.par.pp = int(n.has("pp") ? n.positive_int("pp") : 0); // 0: chosen once the pool's chip is known
+  s.par.pipeline_chips = int(n.has("chips") ? n.positive_int("chips") : 0);
+  s.kv_tokens = n.has("kv_tokens") ? n.positive_int("kv_tokens") : 0;
+  s.par.ep = int(n.positive_int("ep", 1));
+  s.par.moe_imbalance = n.number("moe_imbalance", 1.0);
+  if (auto f = n.get("ffn")) {
+    f->expect_object();
+    s.ffn.pool = f->string("pool");
+    s.ffn.chips = int(f->positive_int("chips"));
+    s.ffn.micro_batches = int(f->positive_int("micro_batches", 2));
+    f->done();
+    s.par.ffn_offloaded = true;
+  }
   s.scheduler = defaults;
   if (auto sc = n.get("scheduler")) s.scheduler = parse_scheduler_config(*sc, defaults);
   return s;
@@ -95,6 +143,12 @@ StageConfig parse_stage(const JsonNode& n, std::string name, Role role, const Sc
 Json stage_json(const StageConfig& s, const SchedulerConfig& defaults)
 {
   Json j = {{"pool", s.pool}, {"instances", s.instances}, {"tp", s.par.tp}, {"pp", s.par.pp}};
+  if (s.par.pipeline_chips > 0) j["chips"] = s.par.pipeline_chips;
+  if (s.kv_tokens > 0) j["kv_tokens"] = s.kv_tokens;
+  if (s.par.ep > 1) j["ep"] = s.par.ep;
+  if (s.par.moe_imbalance != 1) j["moe_imbalance"] = s.par.moe_imbalance;
+  if (!s.ffn.pool.empty())
+    j["ffn"] = {{"pool", s.ffn.pool}, {"chips", s.ffn.chips}, {"micro_batches", s.ffn.micro_batches}};
   if (!(s.scheduler == defaults)) j["scheduler"] = scheduler_config_json(s.scheduler);
   return j;
 }
@@ -137,6 +191,18 @@ public:
                               {required(object("prefill", group_spec(), "the prefill instances")),
                                required(object("decode", group_spec(), "the decode instances"))}};
     return o;
+  }
+};
+
+// Disaggregated with an attention/FFN split on the decode side: its "ffn" is required.
+class Afd : public Disaggregated {
+public:
+  std::vector<StageConfig> parse(const JsonNode& n, const SchedulerConfig& d) const override
+  {
+    if (!n.at("decode").has("ffn"))
+      n.at("decode").fail("ffn",
+                          "missing required key: an afd placement runs the decode MLP/experts on an \"ffn\" pool");
+    return Disaggregated::parse(n, d);
   }
 };
 
@@ -251,6 +317,10 @@ const PlacementRegistry& placement_registry()
     r.add("disaggregated",
           "a prefill stage hands each request's KV cache over the fabric to a decode stage (pools and TP per phase)",
           [] { return std::make_unique<Disaggregated>(); });
+    r.add("afd",
+          "disaggregated, and the decode stage's MLP/experts run on another pool (\"ffn\": attention/FFN split, "
+          "hidden states over the fabric every layer, ping-pong micro-batches)",
+          [] { return std::make_unique<Afd>(); });
     r.add("stages", "any list of stages (role mixed, prefill or decode; pool; tp/pp) with hand-off edges \"to\"",
           [] { return std::make_unique<Stages>(); });
     return r;

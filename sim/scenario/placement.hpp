@@ -3,6 +3,7 @@
 // own JSON, and all of them produce the same StageConfig list, so the engine has no per-variant code.
 #pragma once
 #include "json_input.hpp"
+#include "memory.hpp"
 #include "registry.hpp"
 #include "scenario.hpp"
 
@@ -28,6 +29,12 @@ const ObjectSpec& placement_spec();
 // Checks the stage graph (unique names, hand-offs from prefill to decode stages only, every decode stage fed,
 // at least one entry stage); errors name the JSON path under `n`.
 void validate_stages(const std::vector<StageConfig>& stages, const JsonNode& n);
+
+// Activation bytes an SRAM-pipeline chip keeps for a step: the hidden states of max_num_batched_tokens tokens
+// in and out (bf16), which sit in SRAM beside the chip's slice of weights and KV cache.
+double sram_activation_bytes(const Scenario& s, const StageConfig& st);
+// The memory plan of one instance of `st` (parallelism already sized).
+MemoryPlan stage_memory(const Scenario& s, const StageConfig& st);
 
 // Chip slots per server of a pool. An instance takes tp x pp chips on one server, or whole consecutive
 // servers when it needs more than one server holds.

@@ -22,12 +22,15 @@ struct ServerPool {
 };
 
 struct FabricConfig {
-  std::string type = "leaf_spine";
-  int servers_per_rack = 4;
-  double oversubscription = 1.0; // rack downlink : uplink bandwidth
-  double link_latency_us = 1;    // per hop (NIC + switch), as given (kept in the unit of the input)
+  std::string type = "leaf_spine"; // leaf_spine | fat_tree (docs/design.md, "Topology")
+  int servers_per_rack = 4;        // leaf_spine: servers under one leaf switch
+  int k = 0;                       // fat_tree: switch radix (even); the parser derives it when not given
+  double oversubscription = 1.0;   // rack downlink : uplink bandwidth
+  double link_latency_us = 1;      // per hop (NIC + switch), as given (kept in the unit of the input)
   double link_latency_s() const { return link_latency_us * 1e-6; }
   std::string network_model = "CM02";
+  std::string switch_name = "QM9700"; // catalog switch of every leaf and spine (cost and power only)
+  SwitchSpec switch_spec;
 };
 
 // What the instances of a stage do with a request.
@@ -56,6 +59,12 @@ struct StageConfig {
   std::string pool;
   int instances = 0;
   Parallelism par;
+  long kv_tokens = 0; // SRAM-pipeline chips: KV tokens to size the pipeline for (0: from the workload)
+  struct Ffn {        // attention/FFN split (decode stages): the MLP or experts run on another pool
+    std::string pool; // empty: no split
+    int chips = 0;    // per instance
+    int micro_batches = 2;
+  } ffn;
   SchedulerConfig scheduler;   // the scenario's, with the stage's own overrides
   std::vector<std::string> to; // stages that take this stage's hand-offs (prefill role)
 };

@@ -6,6 +6,7 @@
 #include "scenario.hpp"
 #include "scheduler.hpp"
 #include "schema.hpp"
+#include "topology.hpp"
 #include "workload.hpp"
 #include <filesystem>
 #include <map>
@@ -49,7 +50,7 @@ const ObjectSpec& pool_spec()
       {required(text("name", "unique")), required(text("server", "server preset (catalog)")),
        required(integer("servers", 1, 1e6, "how many")), text("chip", "another chip preset in the servers"),
        text("nic", "another NIC preset"), integer("chips_per_server", 1, 1024, "accelerators per server"),
-       integer("nics_per_server", 1, 64, "NICs per server"),
+       integer("nics_per_server", 1, 1024, "NICs per server"),
        num("nic_bandwidth_gbps", 1, 1e5, "each NIC's line rate, Gb/s"),
        object("chip_overrides", chip_fields_spec(), "single chip numbers, plain or {value, source}")},
       {{"gpus_per_server", renamed_to("chips_per_server")}}};
@@ -60,11 +61,18 @@ const ObjectSpec& fabric_spec()
 {
   static const ObjectSpec o{
       "fabric",
-      "the network between servers: racks of servers under a non-blocking spine",
-      {text("type", "topology", {"leaf_spine"}), integer("servers_per_rack", 1, 1e5, "servers under one leaf switch"),
+      "the network between servers: racks under a non-blocking spine (leaf_spine) or a k-ary fat tree",
+      {text("type", "topology: leaf_spine (racks under one non-blocking spine) or fat_tree (k-ary, three levels)",
+            {"leaf_spine", "fat_tree"}),
+       integer("servers_per_rack", 1, 1e5, "servers under one leaf switch (leaf_spine)"),
+       integer("k", 2, 512,
+               "fat_tree: switch radix, even; k/2 servers per edge switch, k^3/4 at most (default: the "
+               "smallest that holds the servers)"),
        num("oversubscription", 0.01, 1000, "rack downlink : uplink bandwidth"),
        num("link_latency_us", 0, 1e6, "per hop (NIC and switch), us"),
-       text("network_model", "SimGrid model: CM02 (RDMA-like) or LV08 (TCP-calibrated)", {"CM02", "LV08"})}};
+       text("network_model", "SimGrid model: CM02 (RDMA-like) or LV08 (TCP-calibrated)", {"CM02", "LV08"}),
+       text("switch", "switch preset (catalog switches.json) of every fabric switch, for cost and power (default "
+                      "QM9700)")}};
   return o;
 }
 
@@ -271,8 +279,103 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
 std::string stage_prefix(const PlacementConfig& pc, size_t i)
 {
   if (pc.type == "colocated") return "";
-  if (pc.type == "disaggregated") return pc.stages[i].name + ".";
+  if (pc.type == "disaggregated" || pc.type == "afd") return pc.stages[i].name + ".";
   return "stages[" + std::to_string(i) + "].";
+}
+
+const ServerPool* find_pool(const Scenario& s, const std::string& name, const JsonNode& p, const std::string& where)
+{
+  std::string known;
+  for (auto const& pl : s.pools) {
+    if (pl.name == name) return &pl;
+    known += (known.empty() ? "" : ", ") + pl.name;
+  }
+  p.fail(where + "pool", "unknown pool \"" + name + "\"; known: " + known);
+}
+
+// KV tokens an SRAM pipeline is sized for by default: max_num_seqs sequences of the workload's 99th-percentile
+// request length (prompt + output), at most the model's context.
+long default_kv_tokens(const Scenario& s, const StageConfig& st)
+{
+  std::vector<long> len;
+  len.reserve(s.requests->size());
+  for (const RequestSpec& r : *s.requests)
+    len.push_back(r.input_tokens + r.output_tokens);
+  long p99 = 1;
+  if (!len.empty()) {
+    const size_t k = std::min(len.size() - 1, size_t(0.99 * double(len.size())));
+    std::nth_element(len.begin(), len.begin() + long(k), len.end());
+    p99 = std::max(1L, len[k]);
+  }
+  return st.scheduler.max_num_seqs * std::min(p99, s.model.max_context_tokens);
+}
+
+// Pipeline depth and chip counts the scenario left open: pp 1 on GPU-class chips; on SRAM-pipeline chips the
+// fewest whole servers of chips that hold the model, its KV budget and activations, in min(chips, layers)
+// segments.
+void size_parallelism(Scenario& s, PlacementConfig& pc, const JsonNode& p)
+{
+  for (size_t i = 0; i < pc.stages.size(); ++i) {
+    StageConfig& st = pc.stages[i];
+    const std::string where = stage_prefix(pc, i);
+    const ServerPool* pool = find_pool(s, st.pool, p, where);
+    const ChipSpec& chip = pool->server.chip;
+    if (chip.step_time_model != "sram_pipeline") {
+      if (st.par.pipeline_chips > 0 || st.kv_tokens > 0)
+        p.fail(where + (st.kv_tokens > 0 ? "kv_tokens" : "chips"),
+               "applies to SRAM-pipeline chips only; " + chip.name + " instances are sized by tp and pp");
+      if (st.par.pp == 0) st.par.pp = 1;
+      continue;
+    }
+    const double act = sram_activation_bytes(s, st);
+    if (st.par.pipeline_chips == 0) {
+      const long kv = st.kv_tokens > 0 ? st.kv_tokens : default_kv_tokens(s, st);
+      const long need =
+          sram_chips_needed(s.model, chip, s.dtypes, st.scheduler.gpu_memory_utilization, act, double(kv));
+      if (need <= 0)
+        p.fail(where + "pool", "the activations of a " + std::to_string(st.scheduler.max_num_batched_tokens) +
+                                   "-token step fill a " + chip.name + " chip; lower max_num_batched_tokens");
+      const long per = pool->server.chips_per_server;
+      const long chips = need > per ? (need + per - 1) / per * per : need;
+      if (chips > 1'000'000)
+        p.fail(where + "pool", s.model.name + " with " + std::to_string(kv) + " KV tokens needs " +
+                                   std::to_string(chips) + " " + chip.name + " chips per instance: too many");
+      st.par.pipeline_chips = int(chips);
+    }
+    if (st.par.pp == 0) st.par.pp = std::min(st.par.pipeline_chips, s.model.num_layers);
+  }
+}
+
+// An attention/FFN split: a decode stage on GPU-class chips, its FFN pool known, the MLP or experts fit the FFN
+// chips, and every instance finds its FFN chips.
+void check_ffn(const Scenario& s, const StageConfig& st, const std::string& where, const JsonNode& p,
+               std::map<std::string, ChipAllocator>& alloc)
+{
+  if (st.role != Role::decode) p.fail(where + "ffn", "an attention/FFN split applies to decode stages");
+  const ServerPool* fp = find_pool(s, st.ffn.pool, p, where + "ffn.");
+  if (st.par.pipeline_chips > 0 || s.pool(st.pool).server.chip.step_time_model != "roofline" ||
+      fp->server.chip.step_time_model != "roofline")
+    p.fail(where + "ffn", "an attention/FFN split is modelled for roofline (GPU-class) chips on both sides");
+  if (st.par.pp != 1 || st.par.ep != 1) p.fail(where + "ffn", "an attention/FFN split needs pp=1 and ep=1");
+  const int n = st.ffn.chips, per = fp->server.chips_per_server;
+  if (s.model.moe && s.model.moe->num_experts % n != 0)
+    p.fail(where + "ffn.chips", std::to_string(n) + " FFN chips do not divide the " +
+                                    std::to_string(s.model.moe->num_experts) + " experts of " + s.model.name);
+  if (n > per && n % per != 0)
+    p.fail(where + "ffn.chips", "FFN chips spanning servers must fill whole servers of " + std::to_string(per));
+  const ChipSpec& c = fp->server.chip;
+  const double usable = c.memory_capacity_bytes * st.scheduler.gpu_memory_utilization -
+                        st.scheduler.activation_reserve_gib * 1024.0 * 1024 * 1024;
+  const double need = ffn_param_count(s.model) * dtype_bytes(s.dtypes.weights) / n;
+  if (need > usable)
+    p.fail(where + "ffn.chips", "the MLP/expert weights need " + format_number(need / 1e9) + " GB per FFN chip, " +
+                                    c.name + " offers " + format_number(usable / 1e9) + " GB: use more FFN chips");
+  auto it = alloc.try_emplace(fp->name, fp->servers, per).first;
+  for (int k = 0; k < st.instances; ++k)
+    if (it->second.take(n) < 0)
+      p.fail(where + "ffn.chips", "pool \"" + fp->name + "\" cannot hold the FFN chips of instance " +
+                                      std::to_string(k) + " of stage \"" + st.name + "\" (" + std::to_string(n) +
+                                      " each)");
 }
 
 // Every stage fits its pool: known pool, valid parallelism, weights fit, and all instances find chips.
@@ -282,13 +385,7 @@ void check_stages(const Scenario& s, const PlacementConfig& pc, const JsonNode& 
   for (size_t i = 0; i < pc.stages.size(); ++i) {
     const StageConfig& st = pc.stages[i];
     const std::string where = stage_prefix(pc, i);
-    const ServerPool* pool = nullptr;
-    std::string known;
-    for (auto const& pl : s.pools) {
-      if (pl.name == st.pool) pool = &pl;
-      known += (known.empty() ? "" : ", ") + pl.name;
-    }
-    if (!pool) p.fail(where + "pool", "unknown pool \"" + st.pool + "\"; known: " + known);
+    const ServerPool* pool = find_pool(s, st.pool, p, where);
     if (auto why = check_parallelism(s.model, st.par); !why.empty()) p.fail(where + "tp", why);
     const int per_server = pool->server.chips_per_server;
     if (st.par.tp > per_server)
@@ -298,12 +395,12 @@ void check_stages(const Scenario& s, const PlacementConfig& pc, const JsonNode& 
       p.fail(where + "pp", "an instance of " + std::to_string(st.par.chips()) + " chips spans servers, so it must " +
                                "fill whole servers of " + std::to_string(per_server) + " chips");
     const SchedulerConfig& sc = st.scheduler;
-    const MemoryPlan mp = plan_memory(s.model, pool->server.chip, st.par, s.dtypes, sc.gpu_memory_utilization,
-                                      sc.activation_reserve_gib * 1024.0 * 1024 * 1024);
-    if (!mp.fits) p.fail(where + "tp", mp.why);
+    const MemoryPlan mp = stage_memory(s, st);
+    if (!mp.fits) p.fail(where + (st.par.pipeline_chips > 0 ? "chips" : "tp"), mp.why);
     if (mp.kv_tokens < sc.block_size_tokens)
       p.fail(where + "tp", "the KV cache of an instance holds " + std::to_string(mp.kv_tokens) +
                                " tokens, less than one block of " + std::to_string(sc.block_size_tokens));
+    if (!st.ffn.pool.empty()) check_ffn(s, st, where, p, alloc);
     auto it = alloc.try_emplace(st.pool, pool->servers, per_server).first;
     for (int k = 0; k < st.instances; ++k)
       if (it->second.take(st.par.chips()) < 0)
@@ -375,13 +472,34 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
 
   if (auto f = root.get("fabric")) {
     f->expect_object();
-    s.fabric.type = f->choice("type", {"leaf_spine"}, "leaf_spine");
+    s.fabric.type = f->choice("type", {"leaf_spine", "fat_tree"}, "leaf_spine");
     s.fabric.servers_per_rack = int(f->integer("servers_per_rack", s.fabric.servers_per_rack));
     s.fabric.oversubscription = f->number("oversubscription", s.fabric.oversubscription);
     s.fabric.link_latency_us = f->number("link_latency_us", s.fabric.link_latency_us);
     s.fabric.network_model = f->choice("network_model", {"CM02", "LV08"}, s.fabric.network_model);
+    s.fabric.switch_name = f->string("switch", s.fabric.switch_name);
+    if (!cat.switches.count(s.fabric.switch_name))
+      f->fail("switch", "unknown switch \"" + s.fabric.switch_name + "\"; known: " + known_names(cat.switches));
+    if (f->has("k") && s.fabric.type != "fat_tree") f->fail("k", "only a fat_tree has a switch radix k");
+    long servers = 0;
+    for (auto const& p : s.pools)
+      servers += p.servers;
+    if (s.fabric.type == "fat_tree") {
+      s.fabric.k = int(f->integer("k", fat_tree_default_k(servers)));
+      if (s.fabric.k % 2) f->fail("k", "expected an even switch radix, got " + std::to_string(s.fabric.k));
+      if (long(s.fabric.k) * s.fabric.k * s.fabric.k / 4 < servers)
+        f->fail("k", "a k=" + std::to_string(s.fabric.k) + " fat tree holds " +
+                         std::to_string(long(s.fabric.k) * s.fabric.k * s.fabric.k / 4) + " servers, the pools have " +
+                         std::to_string(servers));
+    }
     f->done();
   }
+
+  if (auto sw = cat.switches.find(s.fabric.switch_name); sw != cat.switches.end())
+    s.fabric.switch_spec = sw->second;
+  else // the default, missing from a catalog_dir's switches.json
+    root.fail("fabric", "the default switch \"" + s.fabric.switch_name + "\" is not in the catalog; name one in " +
+                            "fabric.switch (known: " + known_names(cat.switches) + ")");
 
   if (auto sc = root.get("scheduler")) s.scheduler = parse_scheduler_config(*sc, s.scheduler);
   s.router = root.string("router", s.router);
@@ -390,6 +508,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
 
   JsonNode places = root.at("placements");
   if (places.size() == 0) places.fail_here("expected at least one placement");
+  std::vector<JsonNode> placement_nodes; // checked against the pools once the workload is known
   std::set<std::string> names;
   for (size_t i = 0; i < places.size(); ++i) {
     JsonNode p = places[i];
@@ -404,8 +523,8 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     if (!names.insert(pc.name).second) p.fail("name", "duplicate placement name \"" + pc.name + "\"");
     pc.stages = placement_registry().make(pc.type)->parse(p, s.scheduler);
     validate_stages(pc.stages, p);
-    check_stages(s, pc, p);
     s.placements.push_back(pc);
+    placement_nodes.push_back(p);
   }
 
   s.workload = parse_workload(root.at("workload"), file);
@@ -433,7 +552,12 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
   }
   root.done();
   generate_requests(s, root, sim);
+  for (size_t i = 0; i < s.placements.size(); ++i) {
+    size_parallelism(s, s.placements[i], placement_nodes[i]);
+    check_stages(s, s.placements[i], placement_nodes[i]);
+  }
   s.resolved = resolved_json(s, cat);
+  if (s.fabric.type == "fat_tree") s.resolved["fabric"]["k"] = s.fabric.k;
   return s;
 }
 

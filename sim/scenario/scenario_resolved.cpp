@@ -9,11 +9,8 @@ namespace fs {
 
 Json resolved_json(const Scenario& s, const Catalog& cat)
 {
-  Json catalog = {{"chips", Json::object()},
-                  {"models", Json::object()},
-                  {"nics", Json::object()},
-                  {"cpus", Json::object()},
-                  {"servers", Json::object()}};
+  Json catalog = {{"chips", Json::object()}, {"models", Json::object()},  {"nics", Json::object()},
+                  {"cpus", Json::object()},  {"servers", Json::object()}, {"switches", Json::object()}};
   auto carry = [&](const std::string& section, const std::string& name) {
     auto sec = cat.entries.find(section);
     if (sec == cat.entries.end()) return;
@@ -21,6 +18,7 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
     if (e != sec->second.end()) catalog[section][name] = e->second;
   };
   carry("models", s.model.name);
+  carry("switches", s.fabric.switch_name);
   Json pools = Json::array();
   for (const ServerPool& p : s.pools) {
     const ServerSpec& sv = p.server;
@@ -57,7 +55,8 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
             {"servers_per_rack", s.fabric.servers_per_rack},
             {"oversubscription", s.fabric.oversubscription},
             {"link_latency_us", s.fabric.link_latency_us},
-            {"network_model", s.fabric.network_model}}},
+            {"network_model", s.fabric.network_model},
+            {"switch", s.fabric.switch_name}}},
           {"placements", places},
           {"scheduler", scheduler_config_json(s.scheduler)},
           {"router", s.router},

@@ -83,7 +83,7 @@ FieldSpec required(FieldSpec f);
 
 // The scenario's root object, and the catalog files' (scenario_schema.cpp).
 const ObjectSpec& scenario_spec();
-const ObjectSpec& catalog_spec(const std::string& section); // "chips", "models", "nics", "cpus", "servers"
+const ObjectSpec& catalog_spec(const std::string& section); // "chips", "models", "nics", "cpus", "servers", "switches"
 const ObjectSpec& chip_fields_spec();                       // a chip entry's numbers (also chip_overrides)
 const ObjectSpec& inline_catalog_spec();                    // a scenario's "catalog" object
 

@@ -1,5 +1,5 @@
-// `factorysim schema [scenario|chips|models|nics|cpus|servers]`: the JSON Schema of the input formats, made from
-// the same tables the parser enforces (sim/scenario/schema.hpp).
+// `factorysim schema [scenario|chips|models|nics|cpus|servers|switches]`: the JSON Schema of the input formats,
+// made from the same tables the parser enforces (sim/scenario/schema.hpp).
 #include "catalog.hpp"
 #include "commands.hpp"
 #include "schema.hpp"

@@ -16,6 +16,14 @@ struct RunArgs {
 };
 int cmd_run(const RunArgs& a);
 int cmd_list();
+int cmd_describe(const std::string& name); // one catalog entry, field by field, with units and sources
+
+struct TopologyArgs {
+  std::string scenario; // empty: the built-in default
+  std::string out;      // Graphviz file; empty: to stdout
+  std::vector<std::string> sets;
+};
+int cmd_topology(const TopologyArgs& a); // the factory's graph (sim/scenario/topology.hpp)
 int cmd_schema(const std::string& what); // "scenario" or a catalog section
 
 struct FitArgs {

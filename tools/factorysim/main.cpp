@@ -18,10 +18,20 @@ int main(int argc, char** argv)
   r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::Range(1, 1024));
   r->add_flag("--strict", run.strict, "exit with code 3 when a placement misses its SLOs or is unstable");
   app.add_subcommand("list", "print the catalogs and every registered model variant");
+  std::string describe_name;
+  auto* desc = app.add_subcommand("describe", "print every field of one catalog entry (chip, NIC, CPU, server, "
+                                              "switch, model) with its unit and source");
+  desc->add_option("name", describe_name, "catalog name, e.g. H100 (factorysim list shows them)")->required();
+  fs::cli::TopologyArgs topo;
+  auto* tp = app.add_subcommand("topology", "write the factory's network as a Graphviz graph and print its summary");
+  tp->add_option("scenario", topo.scenario, "scenario JSON file (default: the built-in default study)");
+  tp->add_option("-o,--out", topo.out, "Graphviz file to write (and .svg beside it when `dot` is installed)");
+  tp->add_option("--set", topo.sets, "override a scenario value: path=value");
   std::string schema_of = "scenario";
   auto* sch = app.add_subcommand("schema", "print the JSON Schema of the scenario format (or of a catalog file)");
-  sch->add_option("what", schema_of, "scenario (default), or a catalog file: chips, models, nics, cpus, servers")
-      ->check(CLI::IsMember({"scenario", "chips", "models", "nics", "cpus", "servers"}));
+  sch->add_option("what", schema_of,
+                  "scenario (default), or a catalog file: chips, models, nics, cpus, servers, switches")
+      ->check(CLI::IsMember({"scenario", "chips", "models", "nics", "cpus", "servers", "switches"}));
   auto* cal = app.add_subcommand("calibrate", "measured-efficiency calibration");
   cal->require_subcommand(1);
   fs::cli::FitArgs fit;
@@ -37,6 +47,8 @@ int main(int argc, char** argv)
   try {
     if (r->parsed()) return fs::cli::cmd_run(run);
     if (app.got_subcommand("list")) return fs::cli::cmd_list();
+    if (desc->parsed()) return fs::cli::cmd_describe(describe_name);
+    if (tp->parsed()) return fs::cli::cmd_topology(topo);
     if (sch->parsed()) return fs::cli::cmd_schema(schema_of);
     if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
   } catch (const fs::InputError& e) {

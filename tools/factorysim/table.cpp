@@ -64,6 +64,11 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
          return fmt("%.1f", j["latency_s"]["tpot"]["p50"].get<double>() * 1e3) + " / " +
                 fmt("%.1f", j["latency_s"]["tpot"]["p99"].get<double>() * 1e3);
        }},
+      {"per-user output tok/s p50 / p10",
+       [](const Json& j) {
+         const Json& u = j["throughput"]["per_user_output_tokens_per_s"];
+         return u["n"].get<long>() ? fmt("%.0f", u["p50"]) + " / " + fmt("%.0f", u["p10"]) : std::string("-");
+       }},
       {"E2E p99 (s)", num("%.2f", [](const Json& j) { return j["latency_s"]["e2e"]["p99"].get<double>(); })},
       {"decode-slot wait p50 / p99 (s)",
        [](const Json& j) {

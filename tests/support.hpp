@@ -1,0 +1,55 @@
+// Helpers shared by the test files.
+#pragma once
+#include "factory.hpp"
+#include "scenario.hpp"
+#include <cstdio>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs::test {
+
+// The message of the InputError that parsing `doc` (as file "t.json") raises; "" when it parses.
+inline std::string scenario_error(const Json& doc)
+{
+  try {
+    parse_scenario(doc, "t.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// SimGrid allows one engine per process: runs placement `placement` of `doc` in a forked child, which hands
+// `report(scenario, result)` back through a file.
+inline Json run_in_child(const Json& doc, size_t placement,
+                         const std::function<Json(const Scenario&, const RunResult&)>& report)
+{
+  const std::string path = "/tmp/factorysim_test_" + std::to_string(getpid()) + ".json";
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      Scenario s = parse_scenario(doc, "test");
+      RunResult r = run_placement(s, placement);
+      std::ofstream(path) << report(s, r).dump();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      code = 1;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  Json j = read_json_file(path);
+  std::remove(path.c_str());
+  return j;
+}
+
+} // namespace fs::test
