@@ -194,3 +194,31 @@ TEST_CASE("attention/FFN split: checked against both pools, FFN power charged to
   CHECK(without.weight_bytes_per_chip - with.weight_bytes_per_chip ==
         doctest::Approx(ffn_param_count(s.model) * 2 / st.par.tp));
 }
+
+TEST_CASE("a stage may hold its weights and KV cache in its own dtypes")
+{
+  Json d = scenario_file("hetero_placements_70b.json");
+  d["dtype"] = "bf16";
+  d["kv_dtype"] = "bf16";
+  d["placements"][4]["prefill"]["dtype"] = "fp8"; // 70B in bf16 does not fit one CPX
+  d["placements"][3]["stages"][1]["dtype"] = "int8"; // LPU decode: 8-bit weights and KV, H100 prefill in bf16
+  d["placements"][3]["stages"][1]["kv_dtype"] = "int8";
+  Scenario s = parse_scenario(d, "t.json");
+  const StageConfig& pre = s.placements.at(3).stage("prefill");
+  const StageConfig& dec = s.placements.at(3).stage("decode");
+  CHECK(pre.dtypes.weights == Dtype::bf16);
+  CHECK(dec.dtypes.weights == Dtype::int8);
+  CHECK(dec.dtypes.kv == Dtype::int8);
+  // Half the bytes per parameter and per cached token: about half the chips for the same KV budget.
+  Json b = d;
+  b["placements"][3]["stages"][1].erase("dtype");
+  b["placements"][3]["stages"][1].erase("kv_dtype");
+  b["pools"][2]["servers"] = 200; // bf16 needs more GroqNodes
+  const Scenario t = parse_scenario(b, "t.json");
+  const double ratio = double(t.placements.at(3).stage("decode").par.pipeline_chips) / dec.par.pipeline_chips;
+  CHECK(ratio > 1.8);
+  CHECK(ratio < 2.2);
+  CHECK(s.resolved["placements"][3]["stages"][1]["kv_dtype"] == "int8");
+  d["placements"][3]["stages"][1]["kv_dtype"] = "int7";
+  CHECK(error_of(d).find("t.json: placements[3].stages[1].kv_dtype:") == 0);
+}

@@ -42,7 +42,6 @@ public:
   Factory(const Scenario& s, const PlacementConfig& pc) : s_(s), pc_(pc)
   {
     pf_ = build_platform(s);
-    kv_bytes_per_token_ = kv_bytes_per_token(s.model, s.dtypes.kv);
     std::map<std::string, ChipAllocator> alloc;
     for (auto const& p : s.pools)
       alloc.emplace(p.name, ChipAllocator(p.servers, p.server.chips_per_server));
@@ -53,7 +52,7 @@ public:
       const ServerSpec& sv = pool.server;
       const MemoryPlan mp = stage_memory(s, st);
       schedulers_.push_back(scheduler_registry().make(st.scheduler.type));
-      ReplicaConfig rc{s.model, sv.chip, st.par, s.dtypes, {}};
+      ReplicaConfig rc{s.model, sv.chip, st.par, st.dtypes, {}};
       rc.links.chips_per_server = sv.chips_per_server;
       rc.links.scaleout_bandwidth = sv.nic_bandwidth_per_chip();
       // Hops between servers at the far ends of the fabric: NIC, leaf, spine, leaf (a fat tree: NIC, edge,
@@ -92,6 +91,7 @@ public:
         setup.kv_capacity_tokens = mp.kv_tokens;
         setup.exact = s.sim.mode == "exact";
         setup.ffn_pool = st.ffn.pool;
+        setup.kv_bytes_per_token = kv_bytes_per_token(s.model, st.dtypes.kv);
         setup.ffn_chips = st.ffn.chips;
         auto model =
             rc.ffn ? std::make_unique<AfdStepTime>(rc) : step_time_registry().make(sv.chip.step_time_model, rc);
@@ -180,7 +180,8 @@ public:
   {
     r->decode_admitted = s4u::Engine::get_clock();
     Instance* from = instances_.at(r->holder).get();
-    const double bytes = double(r->context) * kv_bytes_per_token_;
+    // The sender's layout and dtype go over the wire; the decode side holds the tokens in its own.
+    const double bytes = double(r->context) * from->setup().kv_bytes_per_token;
     s4u::Host* src = from->setup().host;
     s4u::Host* dst = to.setup().host;
     // Each chip sends its shard of the KV over its own links, so a pull runs as wide as the smaller instance:
@@ -274,7 +275,6 @@ private:
   Collector collector_;
   std::vector<Request>* requests_ = nullptr;
   size_t done_ = 0;
-  double kv_bytes_per_token_ = 0;
   std::string calibration_;
   s4u::MutexPtr done_mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr done_cv_ = s4u::ConditionVariable::create();

@@ -38,7 +38,8 @@ struct InstanceSetup {
   long kv_capacity_tokens = 0;
   bool exact = false; // one wake-up per step
   int max_fast_steps = 4096;
-  std::string ffn_pool; // attention/FFN split: where its FFN chips are
+  double kv_bytes_per_token = 0; // its KV cache's bytes per token (what a hand-off from it moves)
+  std::string ffn_pool;          // attention/FFN split: where its FFN chips are
   int ffn_chips = 0;
 };
 

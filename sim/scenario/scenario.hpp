@@ -59,10 +59,12 @@ struct StageConfig {
   std::string pool;
   int instances = 0;
   Parallelism par;
-  long kv_tokens = 0; // SRAM-pipeline chips: KV tokens to size the pipeline for (0: from the workload)
-  struct Ffn {        // attention/FFN split (decode stages): the MLP or experts run on another pool
-    std::string pool; // empty: no split
-    int chips = 0;    // per instance
+  long kv_tokens = 0;          // SRAM-pipeline chips: KV tokens to size the pipeline for (0: from the workload)
+  std::string dtype, kv_dtype; // the stage's own weight / KV-cache dtypes; empty: the scenario's
+  OpDtypes dtypes;             // resolved: the scenario's, with the stage's own
+  struct Ffn {                 // attention/FFN split (decode stages): the MLP or experts run on another pool
+    std::string pool;          // empty: no split
+    int chips = 0;             // per instance
     int micro_batches = 2;
   } ffn;
   SchedulerConfig scheduler;   // the scenario's, with the stage's own overrides

@@ -320,6 +320,9 @@ void size_parallelism(Scenario& s, PlacementConfig& pc, const JsonNode& p)
     const std::string where = stage_prefix(pc, i);
     const ServerPool* pool = find_pool(s, st.pool, p, where);
     const ChipSpec& chip = pool->server.chip;
+    st.dtypes = s.dtypes;
+    if (!st.dtype.empty()) parse_dtype(st.dtype, st.dtypes.weights);
+    if (!st.kv_dtype.empty()) parse_dtype(st.kv_dtype, st.dtypes.kv);
     if (chip.step_time_model != "sram_pipeline") {
       if (st.par.pipeline_chips > 0 || st.kv_tokens > 0)
         p.fail(where + (st.kv_tokens > 0 ? "kv_tokens" : "chips"),
@@ -331,7 +334,7 @@ void size_parallelism(Scenario& s, PlacementConfig& pc, const JsonNode& p)
     if (st.par.pipeline_chips == 0) {
       const long kv = st.kv_tokens > 0 ? st.kv_tokens : default_kv_tokens(s, st);
       const long need =
-          sram_chips_needed(s.model, chip, s.dtypes, st.scheduler.gpu_memory_utilization, act, double(kv));
+          sram_chips_needed(s.model, chip, st.dtypes, st.scheduler.gpu_memory_utilization, act, double(kv));
       if (need <= 0)
         p.fail(where + "pool", "the activations of a " + std::to_string(st.scheduler.max_num_batched_tokens) +
                                    "-token step fill a " + chip.name + " chip; lower max_num_batched_tokens");
@@ -366,7 +369,7 @@ void check_ffn(const Scenario& s, const StageConfig& st, const std::string& wher
   const ChipSpec& c = fp->server.chip;
   const double usable = c.memory_capacity_bytes * st.scheduler.gpu_memory_utilization -
                         st.scheduler.activation_reserve_gib * 1024.0 * 1024 * 1024;
-  const double need = ffn_param_count(s.model) * dtype_bytes(s.dtypes.weights) / n;
+  const double need = ffn_param_count(s.model) * dtype_bytes(st.dtypes.weights) / n;
   if (need > usable)
     p.fail(where + "ffn.chips", "the MLP/expert weights need " + format_number(need / 1e9) + " GB per FFN chip, " +
                                     c.name + " offers " + format_number(usable / 1e9) + " GB: use more FFN chips");
