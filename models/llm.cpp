@@ -147,8 +147,7 @@ void layer_ops(const LlmSpec& m, int tp_, const StepBatch& b, OpDtypes d, std::v
   const double H = m.hidden_size, hd = m.head_dim, tp = tp_;
   const double q_heads = m.num_attention_heads / tp;
   const double kv_heads = std::max(1.0, m.num_kv_heads / tp);
-  const double act = dtype_bytes(d.activations), kvb = dtype_bytes(d.kv);
-  (void)kvb;
+  const double act = dtype_bytes(d.activations);
   const double kv_tok_layer = kv_bytes_per_token_layer(m, d.kv, tp_); // K and V (or the MLA latent) per token
 
   if (m.mla) { // down-projections replicated on every rank, up-projections split by heads

@@ -52,7 +52,7 @@ TEST_CASE("Llama-2-70B on Groq LPU v1, from catalog numbers alone: hundreds of c
   REQUIRE(mp.fits);
   CHECK(mp.kv_tokens >= kv_tokens);
 
-  SramPipelineStepTime model({m, lpu, p, d, {}});
+  SramPipelineStepTime model({m, lpu, p, d, {}, {}});
   const StepTime one = model.step(decode(1, 2048));
   const double per_user = 1.0 / one.total_s;
   MESSAGE("per-user speed at batch 1: " << per_user << " tok/s (published ~240-300)");
@@ -105,7 +105,7 @@ TEST_CASE("expert parallelism: experts whole on ep chips, all-to-all per layer, 
 
   const ServerSpec& sv = cat().servers.at("HGX-H100-8");
   auto time = [&](Parallelism p, const StepBatch& batch) {
-    ReplicaConfig rc{m, h100, p, OpDtypes{}, {sv.chips_per_server, sv.nic_bandwidth_per_chip(), 6e-6}};
+    ReplicaConfig rc{m, h100, p, OpDtypes{}, {sv.chips_per_server, sv.nic_bandwidth_per_chip(), 6e-6}, {}};
     return RooflineStepTime(rc).step(batch);
   };
   const StepBatch batch = decode(256, 1024);
@@ -174,7 +174,7 @@ TEST_CASE("attention/FFN split: checked against both pools, FFN power charged to
   const StageConfig& st = s.placements.at(2).stage("decode");
   CHECK(st.par.ffn_offloaded);
   const ChipSpec& h200 = cat().chips.at("H200");
-  ReplicaConfig rc{s.model, h200, st.par, s.dtypes, {8, 50e9, 6e-6}};
+  ReplicaConfig rc{s.model, h200, st.par, s.dtypes, {8, 50e9, 6e-6}, {}};
   FfnSide f;
   f.chip = cat().chips.at("H100");
   f.chips = 4;
@@ -200,7 +200,7 @@ TEST_CASE("a stage may hold its weights and KV cache in its own dtypes")
   Json d = scenario_file("hetero_placements_70b.json");
   d["dtype"] = "bf16";
   d["kv_dtype"] = "bf16";
-  d["placements"][4]["prefill"]["dtype"] = "fp8"; // 70B in bf16 does not fit one CPX
+  d["placements"][4]["prefill"]["dtype"] = "fp8";    // 70B in bf16 does not fit one CPX
   d["placements"][3]["stages"][1]["dtype"] = "int8"; // LPU decode: 8-bit weights and KV, H100 prefill in bf16
   d["placements"][3]["stages"][1]["kv_dtype"] = "int8";
   Scenario s = parse_scenario(d, "t.json");

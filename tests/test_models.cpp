@@ -18,7 +18,7 @@ const Catalog& cat()
 }
 ReplicaConfig replica(const char* model, const char* chip, int tp, int pp = 1)
 {
-  ReplicaConfig rc{cat().models.at(model), cat().chips.at(chip), Parallelism{tp, pp}, OpDtypes{}, {}};
+  ReplicaConfig rc{cat().models.at(model), cat().chips.at(chip), Parallelism{tp, pp}, OpDtypes{}, {}, {}};
   const ServerSpec& sv = cat().servers.at("HGX-H100-8");
   rc.links = {sv.chips_per_server, sv.nic_bandwidth_per_chip(), 2 * sv.nic.latency_s + 4e-6};
   return rc;
@@ -182,7 +182,7 @@ TEST_CASE("power by phase: compute-bound at the compute fraction, memory-bound l
 TEST_CASE("cost: capex amortisation + energy")
 {
   Economics e{0.10, 1.5, 5};
-  CostResult r = cost_per_hour({{"gpu", 8, 30000, 500}}, e);
+  CostResult r = cost_per_hour({{"gpu", 8, 30000, 500, "pool", "chip"}}, e);
   const double hours = 5 * 365.25 * 24;
   CHECK(r.capex_usd_per_hour == doctest::Approx(8 * 30000 / hours));
   CHECK(r.power_kw == doctest::Approx(4.0));

@@ -52,7 +52,7 @@ public:
       const ServerSpec& sv = pool.server;
       const MemoryPlan mp = stage_memory(s, st);
       schedulers_.push_back(scheduler_registry().make(st.scheduler.type));
-      ReplicaConfig rc{s.model, sv.chip, st.par, st.dtypes, {}};
+      ReplicaConfig rc{s.model, sv.chip, st.par, st.dtypes, {}, {}};
       rc.links.chips_per_server = sv.chips_per_server;
       rc.links.scaleout_bandwidth = sv.nic_bandwidth_per_chip();
       // Hops between servers at the far ends of the fabric: NIC, leaf, spine, leaf (a fat tree: NIC, edge,

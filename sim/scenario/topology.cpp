@@ -301,7 +301,13 @@ std::string escaped(const std::string& s)
   return q;
 }
 
-std::string quoted(const std::string& s) { return "\"" + escaped(s) + "\""; }
+std::string quoted(const std::string& s)
+{
+  std::string q = "\"";
+  q += escaped(s);
+  q += '"';
+  return q;
+}
 
 } // namespace
 
