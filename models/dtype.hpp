@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 namespace fs {
 
@@ -39,6 +40,17 @@ inline const char* dtype_name(Dtype d)
     return "fp4";
   }
   return "?";
+}
+
+inline const std::vector<std::string>& dtype_names()
+{
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8, Dtype::fp4})
+      v.push_back(dtype_name(d));
+    return v;
+  }();
+  return names;
 }
 
 // Returns false when the name is not a known dtype.

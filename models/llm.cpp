@@ -12,6 +12,17 @@ long StepBatch::new_tokens() const
   return t;
 }
 
+StepBatch StepBatch::share(int k) const
+{
+  StepBatch s;
+  for (const PrefillChunk& c : prefill)
+    s.prefill.push_back({std::max(1L, long(std::ceil(double(c.tokens) / k))), c.context});
+  s.decode_seqs = long(std::ceil(double(decode_seqs) / k));
+  s.decode_context_sum = decode_context_sum / k;
+  s.logits_tokens = long(std::ceil(double(logits_tokens) / k));
+  return s;
+}
+
 namespace {
 double attention_param_count(const LlmSpec& m)
 {
@@ -219,12 +230,7 @@ void ep_layer_ops(const LlmSpec& m, Parallelism p, const StepBatch& b, OpDtypes 
   const double T = double(b.new_tokens());
   if (T <= 0 || !m.moe) return;
   const double ep = p.ep, H = m.hidden_size, act = dtype_bytes(d.activations);
-  // This chip's share of the batch for attention (data parallel; balanced over the ranks).
-  StepBatch mine;
-  for (const PrefillChunk& c : b.prefill)
-    mine.prefill.push_back({std::max(1L, long(std::ceil(double(c.tokens) / ep))), c.context});
-  mine.decode_seqs = long(std::ceil(double(b.decode_seqs) / ep));
-  mine.decode_context_sum = b.decode_context_sum / ep;
+  const StepBatch mine = b.share(p.ep); // this chip's sequences for attention (data parallel, balanced)
   LlmSpec dense = m;
   dense.moe.reset();
   layer_ops(dense, 1, mine, d, ops);

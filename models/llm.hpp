@@ -42,6 +42,9 @@ struct StepBatch {
 
   long new_tokens() const;
   bool empty() const { return prefill.empty() && decode_seqs == 0; }
+  // One of `k` equal shares (rounded up): 1/k of the decoding sequences, of their context and logits, and of
+  // every prompt chunk. A data-parallel rank's batch, or one of k micro-batches.
+  StepBatch share(int k) const;
 };
 
 enum class OpKind { gemm, attention_prefill, attention_decode, elementwise, allreduce, p2p, alltoall };

@@ -35,6 +35,33 @@ MemoryPlan plan_sram(const LlmSpec& m, const ChipSpec& chip, Parallelism p, OpDt
   }
   return plan;
 }
+
+// Expert parallelism: every chip holds all non-expert weights, its E/ep experts, and the KV of its own
+// sequences (all heads).
+MemoryPlan plan_ep(const LlmSpec& m, const ChipSpec& chip, Parallelism p, OpDtypes d, double mem_util,
+                   double reserve_bytes_per_chip)
+{
+  MemoryPlan plan;
+  plan.reserve_bytes_per_chip = reserve_bytes_per_chip;
+  const double experts = expert_param_count(m);
+  plan.weight_bytes_per_chip = (param_count(m) - experts + experts / p.ep) * dtype_bytes(d.weights);
+  plan.kv_bytes_per_chip = chip.memory_capacity_bytes * mem_util - plan.weight_bytes_per_chip - reserve_bytes_per_chip;
+  plan.kv_bytes_per_token_per_chip = kv_bytes_per_token(m, d.kv);
+  plan.kv_tokens = plan.kv_bytes_per_chip > 0
+                       ? p.ep * long(std::floor(plan.kv_bytes_per_chip / plan.kv_bytes_per_token_per_chip))
+                       : 0;
+  plan.fits = plan.kv_tokens > 0;
+  if (!plan.fits) {
+    std::ostringstream os;
+    os.precision(3);
+    os << m.name << " (" << dtype_name(d.weights) << ") needs " << plan.weight_bytes_per_chip / gib
+       << " GiB of weights per chip at ep=" << p.ep << " (attention replicated, experts spread), but " << chip.name
+       << " offers " << chip.memory_capacity_bytes * mem_util / gib << " GiB usable minus "
+       << reserve_bytes_per_chip / gib << " GiB reserve: raise ep or use a larger chip";
+    plan.why = os.str();
+  }
+  return plan;
+}
 } // namespace
 
 long sram_chips_needed(const LlmSpec& m, const ChipSpec& chip, OpDtypes d, double mem_util,
@@ -50,29 +77,7 @@ MemoryPlan plan_memory(const LlmSpec& m, const ChipSpec& chip, Parallelism p, Op
                        double reserve_bytes_per_chip)
 {
   if (p.pipeline_chips > 0) return plan_sram(m, chip, p, d, mem_util, reserve_bytes_per_chip);
-  if (p.ep > 1) { // every chip: all non-expert weights, its E/ep experts, the KV of its own sequences (all heads)
-    MemoryPlan plan;
-    plan.reserve_bytes_per_chip = reserve_bytes_per_chip;
-    const double experts = expert_param_count(m);
-    plan.weight_bytes_per_chip = (param_count(m) - experts + experts / p.ep) * dtype_bytes(d.weights);
-    plan.kv_bytes_per_chip =
-        chip.memory_capacity_bytes * mem_util - plan.weight_bytes_per_chip - reserve_bytes_per_chip;
-    plan.kv_bytes_per_token_per_chip = kv_bytes_per_token(m, d.kv);
-    plan.kv_tokens = plan.kv_bytes_per_chip > 0
-                         ? p.ep * long(std::floor(plan.kv_bytes_per_chip / plan.kv_bytes_per_token_per_chip))
-                         : 0;
-    plan.fits = plan.kv_tokens > 0;
-    if (!plan.fits) {
-      std::ostringstream os;
-      os.precision(3);
-      os << m.name << " (" << dtype_name(d.weights) << ") needs " << plan.weight_bytes_per_chip / gib
-         << " GiB of weights per chip at ep=" << p.ep << " (attention replicated, experts spread), but " << chip.name
-         << " offers " << chip.memory_capacity_bytes * mem_util / gib << " GiB usable minus "
-         << reserve_bytes_per_chip / gib << " GiB reserve: raise ep or use a larger chip";
-      plan.why = os.str();
-    }
-    return plan;
-  }
+  if (p.ep > 1) return plan_ep(m, chip, p, d, mem_util, reserve_bytes_per_chip);
   // Every pipeline stage has its own weights and holds the KV of its own layers; the replica holds as many tokens
   // as its tightest stage.
   MemoryPlan plan;

@@ -14,22 +14,12 @@ ReplicaConfig ffn_config(const ReplicaConfig& c)
   return f;
 }
 
-// One micro-batch: 1/m of the sequences (and of each prompt chunk).
-StepBatch slice(const StepBatch& b, int m)
-{
-  StepBatch s;
-  for (const PrefillChunk& c : b.prefill)
-    s.prefill.push_back({std::max(1L, long(std::ceil(double(c.tokens) / m))), c.context});
-  s.decode_seqs = long(std::ceil(double(b.decode_seqs) / m));
-  s.decode_context_sum = b.decode_context_sum / m;
-  s.logits_tokens = long(std::ceil(double(b.logits_tokens) / m));
-  return s;
-}
-
+// The MLP or expert ops, which move to the FFN chips (the MoE router stays with attention: it decides where
+// the hidden states go).
 bool is_ffn(const Op& o)
 {
   const std::string n = o.name;
-  return n.rfind("mlp_", 0) == 0 || n.rfind("moe_", 0) == 0;
+  return n.rfind("mlp_", 0) == 0 || (n.rfind("moe_", 0) == 0 && n != "moe_router");
 }
 } // namespace
 
@@ -49,7 +39,7 @@ StepTime AfdStepTime::step(const StepBatch& batch) const
   if (batch.empty()) return st;
   const LlmSpec& m = cfg_.model;
   const int mb = std::max(1, ffn_.micro_batches);
-  const StepBatch b = slice(batch, mb);
+  const StepBatch b = batch.share(mb);
   const double T = double(b.new_tokens()), H = m.hidden_size, act = dtype_bytes(cfg_.dtypes.activations);
 
   // Attention side: the layer without its MLP, and one TP all-reduce (after attention) instead of two.
@@ -67,18 +57,9 @@ StepTime AfdStepTime::step(const StepBatch& batch) const
     Parallelism p{ffn_.chips, 1};
     p.ep = ffn_.chips;
     p.moe_imbalance = ffn_.moe_imbalance;
-    StepBatch whole = b; // the experts see every token of the micro-batch
-    ep_layer_ops(m, p, whole, cfg_.dtypes, ops_);
-    for (const Op& o : ops_)
-      if (is_ffn(o) && std::string(o.name) != "moe_router") f_ops_.push_back(o);
-    // Router on the attention side; the dispatch to the FFN chips is the fabric transfer below.
-    Op router{"moe_router", OpKind::gemm};
-    router.m = T;
-    router.n = m.moe->num_experts;
-    router.k = H;
-    router.flops = 2 * T * router.n * H;
-    router.bytes = router.n * H * dtype_bytes(cfg_.dtypes.weights) + T * (H + router.n) * act;
-    a_ops_.push_back(router);
+    ep_layer_ops(m, p, b, cfg_.dtypes, ops_); // the experts see every token of the micro-batch
+    for (const Op& o : ops_) // the dispatch to the FFN chips is the fabric transfer below, not an all-to-all
+      if (is_ffn(o)) f_ops_.push_back(o);
   } else {
     layer_ops(m, ffn_.chips, b, cfg_.dtypes, ops_);
     for (const Op& o : ops_)

@@ -136,12 +136,12 @@ TEST_CASE("a single request on an idle system: TTFT = prefill step (+ KV transfe
   StepBatch b;
   b.prefill.push_back({2048, 0});
   b.logits_tokens = 1;
-  RooflineStepTime tp2({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {2, 1}, {}, {}});
+  RooflineStepTime tp2({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {2, 1}, {}, {}, {}});
   CHECK(r.first_token - r.spec.arrival == doctest::Approx(tp2.step(b).total_s).epsilon(1e-9));
 
   Out dis = simulate(single_request(2048, 8), 1);
   const Request& q = dis.requests.at(0);
-  RooflineStepTime tp8({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {8, 1}, {}, {}});
+  RooflineStepTime tp8({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {8, 1}, {}, {}, {}});
   const double bytes = 2048 * kv_bytes_per_token(cat.models.at("Llama-3.1-8B"), Dtype::bf16);
   CHECK(q.kv_bytes_transferred == bytes);
   // Two servers in two racks: NIC up, rack uplink up and down, NIC down (CM02: latencies + size / bottleneck).
@@ -163,7 +163,7 @@ TEST_CASE("a KV pull runs as wide as the smaller instance's share of the NICs")
   StepBatch b;
   b.prefill.push_back({2048, 0});
   b.logits_tokens = 1;
-  RooflineStepTime tp1({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {1, 1}, {}, {}});
+  RooflineStepTime tp1({cat.models.at("Llama-3.1-8B"), cat.chips.at("H100"), {1, 1}, {}, {}, {}});
   const ServerSpec& sv = cat.servers.at("HGX-H100-8");
   const double bytes = 2048 * kv_bytes_per_token(cat.models.at("Llama-3.1-8B"), Dtype::bf16);
   const double transfer = 2 * (sv.nic.latency_s + 1e-6) + 2 * 1e-6 + bytes / sv.nic_bandwidth_per_chip();

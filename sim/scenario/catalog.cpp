@@ -158,8 +158,8 @@ const ObjectSpec& peaks_spec()
 {
   static const ObjectSpec o = [] {
     ObjectSpec p{"peak_tflops", "dense peak TFLOP/s per dtype", {}};
-    for (const char* d : {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"})
-      p.fields.push_back(sourced(d, 0, 1e6, std::string(d) + " dense TFLOP/s", true));
+    for (const std::string& d : dtype_names())
+      p.fields.push_back(sourced(d, 0, 1e6, d + " dense TFLOP/s", true));
     return p;
   }();
   return o;

@@ -84,10 +84,9 @@ std::vector<FieldSpec> group_fields()
                   "MoE models: expert parallelism over the instance's tp chips (ep = tp; attention "
                   "data-parallel, experts whole, all-to-all dispatch/combine)"),
           num("moe_imbalance", 1, 64, "with ep: tokens of the busiest expert-parallel rank / the mean (routing skew)"),
-          text("dtype", "this stage's weight dtype (default: the scenario's)",
-               {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"}),
+          text("dtype", "this stage's weight dtype (default: the scenario's)", dtype_names()),
           text("kv_dtype", "this stage's KV-cache dtype (default: the scenario's); a hand-off moves the sender's bytes",
-               {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"}),
+               dtype_names()),
           object("ffn", ffn_spec(), "decode stages: run the MLP/experts on another pool (attention/FFN split)"),
           integer("chips", 1, 1e6,
                   "SRAM-pipeline chips only: chips per instance (default: the fewest that hold the "
@@ -129,8 +128,8 @@ StageConfig parse_stage(const JsonNode& n, std::string name, Role role, const Sc
   s.par.pp = int(n.has("pp") ? n.positive_int("pp") : 0); // 0: chosen once the pool's chip is known
   s.par.pipeline_chips = int(n.has("chips") ? n.positive_int("chips") : 0);
   s.kv_tokens = n.has("kv_tokens") ? n.positive_int("kv_tokens") : 0;
-  s.dtype = n.has("dtype") ? n.choice("dtype", {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"}, "bf16") : "";
-  s.kv_dtype = n.has("kv_dtype") ? n.choice("kv_dtype", {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"}, "bf16") : "";
+  if (n.has("dtype")) s.dtype = dtype_of(n, "dtype", "bf16");
+  if (n.has("kv_dtype")) s.kv_dtype = dtype_of(n, "kv_dtype", "bf16");
   s.par.ep = int(n.positive_int("ep", 1));
   s.par.moe_imbalance = n.number("moe_imbalance", 1.0);
   if (auto f = n.get("ffn")) {
@@ -152,8 +151,8 @@ Json stage_json(const StageConfig& s, const SchedulerConfig& defaults)
   if (s.par.pipeline_chips > 0) j["chips"] = s.par.pipeline_chips;
   if (s.kv_tokens > 0) j["kv_tokens"] = s.kv_tokens;
   if (s.par.ep > 1) j["ep"] = s.par.ep;
-  if (!s.dtype.empty()) j["dtype"] = s.dtype;
-  if (!s.kv_dtype.empty()) j["kv_dtype"] = s.kv_dtype;
+  if (s.dtype) j["dtype"] = dtype_name(*s.dtype);
+  if (s.kv_dtype) j["kv_dtype"] = dtype_name(*s.kv_dtype);
   if (s.par.moe_imbalance != 1) j["moe_imbalance"] = s.par.moe_imbalance;
   if (!s.ffn.pool.empty())
     j["ffn"] = {{"pool", s.ffn.pool}, {"chips", s.ffn.chips}, {"micro_batches", s.ffn.micro_batches}};

@@ -6,6 +6,7 @@
 #include "specs.hpp"
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,12 +60,12 @@ struct StageConfig {
   std::string pool;
   int instances = 0;
   Parallelism par;
-  long kv_tokens = 0;          // SRAM-pipeline chips: KV tokens to size the pipeline for (0: from the workload)
-  std::string dtype, kv_dtype; // the stage's own weight / KV-cache dtypes; empty: the scenario's
-  OpDtypes dtypes;             // resolved: the scenario's, with the stage's own
-  struct Ffn {                 // attention/FFN split (decode stages): the MLP or experts run on another pool
-    std::string pool;          // empty: no split
-    int chips = 0;             // per instance
+  long kv_tokens = 0; // SRAM-pipeline chips: KV tokens to size the pipeline for (0: from the workload)
+  std::optional<Dtype> dtype, kv_dtype; // the stage's own weight / KV-cache dtypes; none: the scenario's
+  OpDtypes dtypes;                      // resolved: the scenario's, with the stage's own
+  struct Ffn {                          // attention/FFN split (decode stages): the MLP or experts run on another pool
+    std::string pool;                   // empty: no split
+    int chips = 0;                      // per instance
     int micro_batches = 2;
   } ffn;
   SchedulerConfig scheduler;   // the scenario's, with the stage's own overrides
@@ -142,6 +143,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 void apply_set(Json& doc, const std::string& assignment);
 // Same from an already-read JSON document; `file` names it in errors.
 Scenario parse_scenario(const Json& doc, const std::string& file);
+// The dtype named at `key` (or `def` when absent); an unknown name is an input error naming the path.
+Dtype dtype_of(const JsonNode& n, const char* key, const char* def);
 // Resolves a path named in a scenario: as given when it exists, else relative to the scenario file.
 std::string resolve_path(const std::string& p, const std::string& scenario_file);
 

@@ -15,6 +15,14 @@
 
 namespace fs {
 
+Dtype dtype_of(const JsonNode& n, const char* key, const char* def)
+{
+  Dtype d;
+  const std::string s = n.string(key, def);
+  if (!parse_dtype(s, d)) n.fail(key, "unknown dtype \"" + s + "\"; expected fp32, bf16, fp16, fp8, int8 or fp4");
+  return d;
+}
+
 Json resolved_json(const Scenario& s, const Catalog& cat);
 
 const ServerPool& Scenario::pool(const std::string& name) const
@@ -33,14 +41,6 @@ std::string resolve_path(const std::string& p, const std::string& scenario_file)
 }
 
 namespace {
-
-Dtype dtype_of(const JsonNode& n, const char* key, const char* def)
-{
-  Dtype d;
-  const std::string s = n.string(key, def);
-  if (!parse_dtype(s, d)) n.fail(key, "unknown dtype \"" + s + "\"; expected fp32, bf16, fp16, fp8, int8 or fp4");
-  return d;
-}
 
 const ObjectSpec& pool_spec()
 {
@@ -321,8 +321,8 @@ void size_parallelism(Scenario& s, PlacementConfig& pc, const JsonNode& p)
     const ServerPool* pool = find_pool(s, st.pool, p, where);
     const ChipSpec& chip = pool->server.chip;
     st.dtypes = s.dtypes;
-    if (!st.dtype.empty()) parse_dtype(st.dtype, st.dtypes.weights);
-    if (!st.kv_dtype.empty()) parse_dtype(st.kv_dtype, st.dtypes.kv);
+    st.dtypes.weights = st.dtype.value_or(s.dtypes.weights);
+    st.dtypes.kv = st.kv_dtype.value_or(s.dtypes.kv);
     if (chip.step_time_model != "sram_pipeline") {
       if (st.par.pipeline_chips > 0 || st.kv_tokens > 0)
         p.fail(where + (st.kv_tokens > 0 ? "kv_tokens" : "chips"),
@@ -420,7 +420,8 @@ void check_stages(const Scenario& s, const PlacementConfig& pc, const JsonNode& 
 const ObjectSpec& scenario_spec()
 {
   static const ObjectSpec o = [] {
-    std::vector<std::string> routers, dtypes = {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"};
+    std::vector<std::string> routers;
+    const std::vector<std::string>& dtypes = dtype_names();
     for (auto const& [k, e] : router_registry().entries())
       routers.push_back(k);
     return ObjectSpec{

@@ -47,7 +47,8 @@ void print_fields(const Json& entry, const ObjectSpec& spec, const std::string& 
     if (f.key == "description") continue; // printed in the heading
     const bool sourced = it->is_object() && it->contains("value");
     const Json& v = sourced ? it->at("value") : *it;
-    const std::string shown = value_text(v) + (unit_of(path).empty() ? "" : " " + unit_of(path));
+    std::string shown = value_text(v);
+    if (const std::string unit = unit_of(path); !unit.empty()) shown += " " + unit;
     std::printf("  %-38s %-16s %s\n", path.c_str(), shown.c_str(), f.doc.c_str());
     if (sourced && it->contains("source"))
       std::printf("  %-38s source: %s\n", "", it->at("source").get<std::string>().c_str());
