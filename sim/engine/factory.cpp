@@ -1,12 +1,16 @@
 #include "factory.hpp"
+#include "host.hpp"
 #include "instance.hpp"
 #include "memory.hpp"
 #include "placement.hpp"
 #include "platform.hpp"
 #include "step_time_afd.hpp"
 #include <chrono>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <queue>
 #include <set>
 
 namespace s4u = simgrid::s4u;
@@ -131,6 +135,7 @@ public:
           next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
     for (auto const& l : labels)
       calibration_ += (calibration_.empty() ? "" : ",") + l;
+    if (s.host.enabled()) host_.emplace(s.pool(s.host.pool).cpu_cores(), s.window.start, s.window.end);
   }
 
   RunResult run()
@@ -161,6 +166,7 @@ public:
           {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats(), su.ffn_pool});
     }
     res.collector = collector_;
+    if (host_) res.host = {s_.host.pool, host_->cores(), host_->busy_core_s()};
     res.events = collector_.events;
     res.calibration = calibration_;
     return res;
@@ -212,7 +218,19 @@ public:
     });
   }
 
-  void on_finished(Request*) override { finished(); }
+  void on_finished(Request* r) override
+  {
+    if (host_) {
+      // Detokenising and streaming the output, as one job when the last token leaves the accelerators: its wait
+      // for a core (an overloaded host pool) delays the response's end.
+      const double work = s_.host.work().after_s(r->spec.output_tokens);
+      const CoreQueue::Job j = host_->submit(r->finish, work);
+      r->host_queue_s += j.wait(r->finish);
+      r->host_work_s += work;
+      r->finish = j.finish;
+    }
+    finished();
+  }
 
 private:
   void finished()
@@ -220,30 +238,60 @@ private:
     if (++done_ == requests_->size()) done_cv_->notify_all();
   }
 
+  // Arrivals in order; with host work, each first waits for a host core to handle and tokenise it, and enters the
+  // accelerators when that is done (in the order those finish).
   void source()
   {
-    for (Request& r : *requests_) {
-      s4u::this_actor::sleep_until(r.spec.arrival);
+    using Ready = std::pair<double, Request*>;
+    std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
+    std::vector<Request>& reqs = *requests_;
+    size_t next = 0;
+    while (next < reqs.size() || !ready.empty()) {
+      const double arrival = next < reqs.size() ? reqs[next].spec.arrival : std::numeric_limits<double>::infinity();
+      if (!ready.empty() && ready.top().first <= arrival) {
+        auto [t, r] = ready.top();
+        ready.pop();
+        s4u::this_actor::sleep_until(t);
+        collector_.events++;
+        admit(*r);
+        continue;
+      }
+      Request& r = reqs[next++];
+      s4u::this_actor::sleep_until(arrival);
       collector_.events++;
-      const long need = r.spec.input_tokens + r.spec.output_tokens;
-      if (need > s_.model.max_context_tokens) {
-        drop(r, "input + output = " + std::to_string(need) + " tokens exceed the model's max context of " +
-                    std::to_string(s_.model.max_context_tokens));
+      if (!host_) {
+        admit(r);
         continue;
       }
-      r.target_prefill = r.spec.input_tokens;
-      Instance* to = pick_entry(r, need);
-      if (!to) {
-        drop(r, "needs " + std::to_string(need) + " KV tokens; no instance of placement \"" + pc_.name +
-                    "\" can hold that many");
-        continue;
-      }
-      r.instances = to->setup().name;
-      to->submit(&r);
+      const double work = s_.host.work().before_s(r.spec.input_tokens);
+      const CoreQueue::Job j = host_->submit(arrival, work);
+      r.host_queue_s = j.wait(arrival);
+      r.host_work_s = work;
+      ready.emplace(j.finish, &r);
     }
     std::unique_lock lock(*done_mutex_);
     while (done_ < requests_->size())
       done_cv_->wait(lock);
+  }
+
+  // Hands an arrived (and, with host work, tokenised) request to an entry instance, or drops it.
+  void admit(Request& r)
+  {
+    const long need = r.spec.input_tokens + r.spec.output_tokens;
+    if (need > s_.model.max_context_tokens) {
+      drop(r, "input + output = " + std::to_string(need) + " tokens exceed the model's max context of " +
+                  std::to_string(s_.model.max_context_tokens));
+      return;
+    }
+    r.target_prefill = r.spec.input_tokens;
+    Instance* to = pick_entry(r, need);
+    if (!to) {
+      drop(r, "needs " + std::to_string(need) + " KV tokens; no instance of placement \"" + pc_.name +
+                  "\" can hold that many");
+      return;
+    }
+    r.instances = to->setup().name;
+    to->submit(&r);
   }
 
   // An entry instance whose cache holds what it must: the whole request, or for a prefill instance the prompt,
@@ -272,6 +320,7 @@ private:
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
   std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
+  std::optional<CoreQueue> host_;   // the host pool's cores (scenario "host")
   Collector collector_;
   std::vector<Request>* requests_ = nullptr;
   size_t done_ = 0;

@@ -18,11 +18,19 @@ struct InstanceReport {
   std::string ffn_pool; // attention/FFN split: the pool whose chips ran its FFN (stats.offload_phases_window)
 };
 
+// The host (CPU) pool's work in the run (scenario "host"); cores 0 when not modelled.
+struct HostReport {
+  std::string pool;
+  long cores = 0;
+  double busy_core_s_window = 0; // core-seconds of host work inside the measured window
+};
+
 struct RunResult {
   std::string placement;
   std::vector<Request> requests;
   std::vector<InstanceReport> instances;
   Collector collector;
+  HostReport host;
   std::string calibration; // "datasheet" or "measured:<device>" (of every instance, joined)
   double wall_s = 0, simulated_s = 0;
   long events = 0;

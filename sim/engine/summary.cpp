@@ -1,5 +1,6 @@
 #include "summary.hpp"
 #include "hardware_cost.hpp"
+#include "host.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -113,6 +114,20 @@ Json stages_json(const PlacementConfig& pc, const RunResult& r, double len)
   return out;
 }
 
+// The host pool's part (scenario "host"): null when host work is not modelled.
+Json host_json(const Scenario& s, const RunResult& r, double util, const Percentiles& queue, const Percentiles& work)
+{
+  if (r.host.cores == 0) return nullptr;
+  return {{"pool", r.host.pool},
+          {"cores", r.host.cores},
+          {"utilization", util},
+          {"queue_s", to_json(queue)},
+          {"work_core_s_per_request", work.mean},
+          {"request_core_ms", s.host.request_core_ms},
+          {"tokenize_core_us_per_token", s.host.tokenize_core_us_per_token},
+          {"detokenize_core_us_per_token", s.host.detokenize_core_us_per_token}};
+}
+
 } // namespace
 
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r)
@@ -120,7 +135,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   const Window& w = r.collector.window;
   long completed = 0, dropped = 0, measured = 0, good = 0, preemptions = 0;
   std::map<std::string, long> drop_reasons;
-  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull, user_speed;
+  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull, user_speed, host_queue, host_work;
   for (const Request& q : r.requests) {
     if (!q.dropped.empty()) {
       dropped++;
@@ -139,6 +154,10 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
     // Per-user speed: output tokens per second after the first token, what an interactive user sees stream.
     if (q.spec.output_tokens > 1 && q.finish > q.first_token)
       user_speed.push_back(double(q.spec.output_tokens - 1) / (q.finish - q.first_token));
+    if (r.host.cores > 0) {
+      host_queue.push_back(q.host_queue_s);
+      host_work.push_back(q.host_work_s);
+    }
     if (q.decode_admitted >= 0) {
       decode_wait.push_back(q.decode_wait_s());
       kv_pull.push_back(q.kv_transfer_s());
@@ -155,11 +174,12 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
 
   // Power and cost: every chip of every pool the placement uses counts (idle ones draw idle power and cost
   // capex), and every NIC, host CPU, server chassis, fabric switch and optic (hardware_cost.hpp). Pools the
-  // placement leaves alone are not part of its factory: placements on different hardware compare fairly.
+  // placement leaves alone are not part of its factory: placements on different hardware compare fairly. The host
+  // pool (scenario "host") serves every placement.
   Scenario used = s;
   used.pools.clear();
   for (const ServerPool& p : s.pools) {
-    bool in = false;
+    bool in = p.name == s.host.pool;
     for (const StageConfig& st : pc.stages)
       in = in || st.pool == p.name || st.ffn.pool == p.name;
     if (in) used.pools.push_back(p);
@@ -174,10 +194,14 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   long chips = 0;
   for (const ServerPool& p : used.pools) {
     const double n = double(p.chips());
+    if (n == 0) continue; // a CPU pool
     chip_w[p.name] = chip_energy_j(p.server.chip.power, pool_phases[p.name], n * len) / len / n;
     chips += p.chips();
   }
-  const std::vector<CostItem> items = hardware_items(used, chip_w);
+  std::map<std::string, double> cpu_w;
+  const double host_util = r.host.cores > 0 && len > 0 ? r.host.busy_core_s_window / (double(r.host.cores) * len) : 0;
+  if (r.host.cores > 0) cpu_w[r.host.pool] = cpu_power_w(s.pool(r.host.pool).server.cpu, host_util);
+  const std::vector<CostItem> items = hardware_items(used, chip_w, cpu_w);
   const CostResult cost = cost_per_hour(items, s.economics);
   double accel_w = 0, server_w = 0, network_w = 0;
   Json cost_items = Json::array();
@@ -236,6 +260,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
             {"attainment", measured ? double(good) / double(measured) : 0.0}}},
           {"utilization", util},
           {"stages", stages},
+          {"host", host_json(s, r, host_util, percentiles(host_queue), percentiles(host_work))},
           {"power_kw", cost.power_kw},
           {"power_breakdown_kw",
            {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}, {"network", network_w / 1000}}},
@@ -281,7 +306,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
 void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
 {
   std::string buf = "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,"
-                    "decode_wait_s,kv_pull_s,preemptions,dropped\n";
+                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,preemptions,dropped\n";
   char num[64];
   auto add = [&](double x) {
     std::snprintf(num, sizeof num, "%.9g,", x);
@@ -298,6 +323,8 @@ void write_requests_csv(const RunResult& r, const std::function<void(const std::
     add(q.kv_bytes_transferred);
     add(q.decode_wait_s());
     add(q.kv_transfer_s());
+    add(q.host_queue_s);
+    add(q.host_work_s);
     buf += std::to_string(q.preemptions) + ',' + why + '\n';
     if (buf.size() > (1 << 20)) {
       sink(buf);

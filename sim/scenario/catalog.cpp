@@ -141,9 +141,9 @@ const ObjectSpec& server_spec()
   static const ObjectSpec o{
       "server",
       "a server preset: chips, CPUs and NICs by catalog name",
-      {required(text("description", "one line")), required(text("chip", "chip preset")),
+      {required(text("description", "one line")), text("chip", "chip preset (none: a CPU server)"),
        required(text("cpu", "CPU preset")), required(text("nic", "NIC preset")),
-       required(sourced_count("chips_per_server", 1, 1024, "accelerators per server")),
+       required(sourced_count("chips_per_server", 0, 1024, "accelerators per server (0: a CPU server, no chip)")),
        required(sourced_count("cpus_per_server", 0, 1024, "CPU sockets (a rack-scale server counts all of its hosts)")),
        required(sourced_count("nics_per_server", 1, 1024, "NICs (one per chip on HGX-class servers)")),
        required(
@@ -397,11 +397,17 @@ void parse_server(const JsonNode& n, ServerSpec& s, const Catalog& cat)
     if (it == map.end()) n.fail(key, "unknown name \"" + name + "\"; known: " + known_names(map));
     return it->second;
   };
-  s.chip = pick("chip", cat.chips);
+  if (n.has("chip")) s.chip = pick("chip", cat.chips);
   s.cpu = pick("cpu", cat.cpus);
   s.nic = pick("nic", cat.nics);
   s.chips_per_server = int(n.sourced("chips_per_server", &s.sources["chips_per_server"]));
+  if (n.has("chip") != (s.chips_per_server > 0))
+    n.fail(n.has("chip") ? "chips_per_server" : "chip",
+           n.has("chip") ? "a server with a chip has at least one (chips_per_server 0 is a CPU server: no chip)"
+                         : "a server with chips names their chip preset (a CPU server has chips_per_server 0)");
   s.cpus_per_server = int(n.sourced("cpus_per_server", &s.sources["cpus_per_server"]));
+  if (s.chips_per_server == 0 && s.cpus_per_server == 0) n.fail("cpus_per_server", "a CPU server needs CPUs");
+
   s.nics_per_server = int(n.sourced("nics_per_server", &s.sources["nics_per_server"]));
   s.base_power_w = n.sourced("base_power_w", &s.sources["base_power_w"]);
   s.other_capex_usd = n.sourced("other_capex_usd", &s.sources["other_capex_usd"]);
@@ -451,7 +457,7 @@ Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
   // A server names its parts: the ones it names now, after the scenario's entries replaced any of them.
   for (auto& [name, sv] : cat.servers) {
     const Json& e = cat.entries.at("servers").at(name);
-    sv.chip = cat.chips.at(e.at("chip").get<std::string>());
+    if (e.contains("chip")) sv.chip = cat.chips.at(e.at("chip").get<std::string>());
     sv.cpu = cat.cpus.at(e.at("cpu").get<std::string>());
     sv.nic = cat.nics.at(e.at("nic").get<std::string>());
   }

@@ -66,7 +66,8 @@ FabricCount fabric_count(const Scenario& s)
   return leaf_spine_count(rack_nic_bandwidth(s), sw.port_bandwidth, sw.ports, s.fabric.oversubscription);
 }
 
-std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w)
+std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w,
+                                     const std::map<std::string, double>& cpu_power_w)
 {
   std::vector<CostItem> items;
   auto add = [&](std::string name, double count, double capex, double power, const std::string& group,
@@ -79,7 +80,9 @@ std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::stri
     add(sv.chip.name, double(p.chips()), sv.chip.price_usd, w != chip_power_w.end() ? w->second : sv.chip.power.idle_w,
         p.name, "chip");
     add(sv.nic.name, double(p.servers) * sv.nics_per_server, sv.nic.price_usd, sv.nic.power_w, p.name, "nic");
-    add(sv.cpu.name, double(p.servers) * sv.cpus_per_server, sv.cpu.price_usd, sv.cpu.serving_power_w(), p.name, "cpu");
+    const auto c = cpu_power_w.find(p.name);
+    add(sv.cpu.name, double(p.servers) * sv.cpus_per_server, sv.cpu.price_usd,
+        c != cpu_power_w.end() ? c->second : sv.cpu.serving_power_w(), p.name, "cpu");
     add(sv.name + " chassis", double(p.servers), sv.other_capex_usd, sv.base_power_w, p.name, "chassis");
   }
   const SwitchSpec& sw = s.fabric.switch_spec;

@@ -20,10 +20,11 @@ std::vector<double> rack_nic_bandwidth(const Scenario& s, int per_rack = 0);
 FabricCount fabric_count(const Scenario& s);
 
 // Every part of the factory as a cost item: per pool (group = pool name) its chips (kind "chip", at
-// chip_power_w[pool] each, idle power when the pool is not in the map), NICs ("nic"), host CPUs ("cpu", at their
-// serving power) and server chassis ("chassis": the server's other_capex_usd and base_power_w); then the fabric
-// (group "fabric"): leaf and spine switches ("switch") and one optic per switch port in use ("optic"). Items
-// with a count of zero are left out.
-std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w);
+// chip_power_w[pool] each, idle power when the pool is not in the map), NICs ("nic"), host CPUs ("cpu", at
+// cpu_power_w[pool] each, their serving power when the pool is not in the map) and server chassis ("chassis": the
+// server's other_capex_usd and base_power_w); then the fabric (group "fabric"): leaf and spine switches ("switch") and
+// one optic per switch port in use ("optic"). Items with a count of zero are left out.
+std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w,
+                                     const std::map<std::string, double>& cpu_power_w = {});
 
 } // namespace fs

@@ -30,7 +30,9 @@ struct Request {
   std::string instances;       // e.g. "mixed3" or "prefill1>decode2"
   double kv_bytes_transferred = 0;
   int preemptions = 0;
-  std::string dropped; // reason, empty if not dropped
+  double host_queue_s = 0; // waiting for a host CPU core (scenario "host"), before and after the accelerators
+  double host_work_s = 0;  // on a host CPU core
+  std::string dropped;     // reason, empty if not dropped
 
   bool prefill_complete() const { return prefilled >= target_prefill && generated > 0; }
   long remaining_output() const { return spec.output_tokens - generated; }

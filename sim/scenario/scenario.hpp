@@ -1,6 +1,7 @@
 // The typed scenario: everything a run needs, parsed and resolved in one place (scenario_loader.cpp).
 #pragma once
 #include "cost.hpp"
+#include "host.hpp"
 #include "json_input.hpp"
 #include "llm.hpp"
 #include "specs.hpp"
@@ -18,8 +19,10 @@ struct ServerPool {
   std::string name;
   ServerSpec server;
   int servers = 0;
-  Json overrides = Json::object(); // the pool's own keys (chip, nic, counts, chip_overrides), as given
+  Json overrides = Json::object(); // the pool's own keys (chip, cpu, nic, counts, chip_overrides), as given
   long chips() const { return long(servers) * server.chips_per_server; }
+  long cpu_cores() const { return long(servers) * server.cpus_per_server * long(server.cpu.cores); }
+  bool cpu_only() const { return server.chips_per_server == 0; }
 };
 
 struct FabricConfig {
@@ -87,6 +90,19 @@ struct SloConfig {
   double e2e_s = 0;
 };
 
+// Host work (scenario "host"): the CPU pool whose cores handle every request before and after the accelerators
+// (docs/model.md, "Host work").
+struct HostConfig {
+  std::string pool; // empty: host work is not modelled
+  double request_core_ms = 0, tokenize_core_us_per_token = 0, detokenize_core_us_per_token = 0; // as given
+  Sources sources; // of each number: a default's source, or "scenario"
+  bool enabled() const { return !pool.empty(); }
+  HostWork work() const
+  {
+    return {request_core_ms * 1e-3, tokenize_core_us_per_token * 1e-6, detokenize_core_us_per_token * 1e-6};
+  }
+};
+
 struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
@@ -125,6 +141,7 @@ struct Scenario {
   std::string router = "least_outstanding";
   WorkloadConfig workload;
   SloConfig slo;
+  HostConfig host;
   Economics economics;
   Sources economics_sources;
   SimConfig sim;

@@ -49,6 +49,7 @@ const ObjectSpec& pool_spec()
       "servers of one preset; a placement's stages run on pools",
       {required(text("name", "unique")), required(text("server", "server preset (catalog)")),
        required(integer("servers", 1, 1e6, "how many")), text("chip", "another chip preset in the servers"),
+       text("cpu", "another CPU preset in the servers"), integer("cpus_per_server", 0, 1024, "CPU sockets per server"),
        text("nic", "another NIC preset"), integer("chips_per_server", 1, 1024, "accelerators per server"),
        integer("nics_per_server", 1, 1024, "NICs per server"),
        num("nic_bandwidth_gbps", 1, 1e5, "each NIC's line rate, Gb/s"),
@@ -83,6 +84,37 @@ const ObjectSpec& slo_spec()
                             {num("ttft_s", 0, 1e7, "time to first token, s"),
                              num("tpot_s", 0, 1e7, "time per output token after the first, s"),
                              num("e2e_s", 0, 1e7, "end to end, s")}};
+  return o;
+}
+
+// Default host work per request (docs/sources.md). Estimates from published figures, per core of a current server
+// CPU; a scenario sets its own from a measurement of its serving stack.
+constexpr double HOST_REQUEST_MS = 1.0;
+constexpr const char* HOST_REQUEST_SRC =
+    "estimate: no published per-request figure for vLLM/SGLang/TGI's API server; OpenAI-protocol gateways add "
+    "about 3 ms per request (LiteLLM proxy 3.25 ms [S139]; TrueFoundry gateway 350 requests/s on one CPU, <= 2.9 "
+    "core-ms each [S140]); 1 core-ms assumed for an engine's own front-end, which does less";
+constexpr double HOST_TOKENIZE_US = 2.3;
+constexpr const char* HOST_TOKENIZE_SRC =
+    "derived: HF GPT2TokenizerFast (tokenizers 0.13.2) tokenises ~1.7 MB/s on one thread in the tiktoken README "
+    "benchmark (tiktoken itself ~6.4 MB/s) [S137]; at ~4 bytes per English token, ~2.3 core-us per token";
+constexpr double HOST_DETOKENIZE_US = 20.0;
+constexpr const char* HOST_DETOKENIZE_SRC =
+    "measured by a vLLM user: detokenize_incrementally 19-21 us per call, one per output token per sequence "
+    "(vLLM issue #5206) [S138]; streaming the token to the client is not included";
+
+const ObjectSpec& host_spec()
+{
+  static const ObjectSpec o{
+      "host",
+      "host (CPU) work per request on a pool's CPU cores, first come first served: request handling and "
+      "tokenisation before the accelerators (in TTFT), detokenisation and streaming of the output after them",
+      {required(text("pool", "the pool whose CPU cores do it: a CPU pool (a server preset without chips) or an "
+                             "accelerator pool's own host CPUs")),
+       num("request_core_ms", 0, 1e6, "core-milliseconds per request (API server: parse, validate, admit, respond)"),
+       num("tokenize_core_us_per_token", 0, 1e6, "core-microseconds per prompt token"),
+       num("detokenize_core_us_per_token", 0, 1e6, "core-microseconds per output token"),
+       free_form("sources", "where the numbers come from (written by factorysim; ignored)")}};
   return o;
 }
 
@@ -122,19 +154,25 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
     n.fail("server", "unknown server \"" + preset + "\"; known: " + known_names(cat.servers));
   p.server = it->second;
   p.servers = int(n.integer("servers"));
-  if (n.has("chip")) {
-    const std::string chip = n.string("chip");
-    auto c = cat.chips.find(chip);
-    if (c == cat.chips.end()) n.fail("chip", "unknown chip \"" + chip + "\"; known: " + known_names(cat.chips));
-    p.server.chip = c->second;
-  }
-  if (n.has("nic")) {
-    const std::string nic = n.string("nic");
-    auto c = cat.nics.find(nic);
-    if (c == cat.nics.end()) n.fail("nic", "unknown NIC \"" + nic + "\"; known: " + known_names(cat.nics));
-    p.server.nic = c->second;
-  }
+  // A part the pool names in place of its server's: `key` looked up in `presets`.
+  auto replace = [&n](const char* key, const char* what, const auto& presets, auto& part) {
+    if (!n.has(key)) return;
+    const std::string name = n.string(key);
+    auto c = presets.find(name);
+    if (c == presets.end())
+      n.fail(key, std::string("unknown ") + what + " \"" + name + "\"; known: " + known_names(presets));
+    part = c->second;
+  };
+  replace("chip", "chip", cat.chips, p.server.chip);
+  replace("cpu", "CPU", cat.cpus, p.server.cpu);
+  p.server.cpus_per_server = int(n.integer("cpus_per_server", p.server.cpus_per_server));
+  replace("nic", "NIC", cat.nics, p.server.nic);
   p.server.chips_per_server = int(n.integer("chips_per_server", p.server.chips_per_server));
+  if (p.server.chip.name.empty() && p.server.chips_per_server > 0)
+    n.fail("chip", "server " + preset + " has no accelerators: name the chip its " +
+                       std::to_string(p.server.chips_per_server) + " chips_per_server are");
+  if (!p.server.chip.name.empty() && p.server.chips_per_server == 0)
+    n.fail("chips_per_server", "server " + preset + " is a CPU server: a chip needs chips_per_server");
   p.server.nics_per_server = int(n.integer("nics_per_server", p.server.nics_per_server));
   if (auto bw = n.get("nic_bandwidth_gbps")) {
     p.server.nic.bandwidth = n.number("nic_bandwidth_gbps") * 1e9 / 8;
@@ -145,31 +183,63 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
     o->done();
   }
   n.done();
-  for (const char* k : {"chip", "nic", "chips_per_server", "nics_per_server", "nic_bandwidth_gbps", "chip_overrides"})
+  for (const char* k : {"chip", "cpu", "nic", "chips_per_server", "cpus_per_server", "nics_per_server",
+                        "nic_bandwidth_gbps", "chip_overrides"})
     if (n.has(k)) p.overrides[k] = n.raw().at(k);
   return p;
 }
 
-Economics parse_economics(const JsonNode& n, Sources& src)
+// A number with a sourced default: the default's source when absent; when given, the source a resolved scenario
+// carries for it in "sources", else "scenario".
+auto sourced_default(const JsonNode& n, Sources& src)
 {
-  // Defaults with their sources (docs/sources.md).
-  Economics e;
-  // A resolved scenario carries the sources of its (then explicit) defaults: keep them.
   Json given = Json::object();
   if (auto g = n.get("sources"); g && g->raw().is_object()) given = g->raw();
-  auto field = [&](const char* key, double def, const char* source) {
+  return [&n, &src, given](const char* key, double def, const char* source) {
     double v = n.number(key, def);
     src[key] = !n.has(key)                                      ? source
                : given.value(key, Json("scenario")).is_string() ? given.value(key, "scenario")
                                                                 : "scenario";
     return v;
   };
+}
+
+Economics parse_economics(const JsonNode& n, Sources& src)
+{
+  // Defaults with their sources (docs/sources.md).
+  Economics e;
+  auto field = sourced_default(n, src);
   e.usd_per_kwh = field("usd_per_kwh", 0.0826, "EIA industrial rate, NY, Jul 2024 (8.26 c/kWh) [S118]");
   e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]");
   e.depreciation_years =
       field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]");
   n.done();
   return e;
+}
+
+HostConfig parse_host(const JsonNode& n, const Scenario& s)
+{
+  HostConfig h;
+  h.pool = n.string("pool");
+  const ServerPool* pool = nullptr;
+  for (auto const& p : s.pools)
+    if (p.name == h.pool) pool = &p;
+  if (!pool) {
+    std::string known;
+    for (auto const& p : s.pools)
+      known += (known.empty() ? "" : ", ") + p.name;
+    n.fail("pool", "unknown pool \"" + h.pool + "\"; known: " + known);
+  }
+  if (pool->cpu_cores() <= 0)
+    n.fail("pool", "pool \"" + h.pool + "\" has no CPU cores (server " + pool->server.name + " has " +
+                       std::to_string(pool->server.cpus_per_server) + " CPUs)");
+  // Defaults with their sources (docs/sources.md, docs/model.md "Host work").
+  auto field = sourced_default(n, h.sources);
+  h.request_core_ms = field("request_core_ms", HOST_REQUEST_MS, HOST_REQUEST_SRC);
+  h.tokenize_core_us_per_token = field("tokenize_core_us_per_token", HOST_TOKENIZE_US, HOST_TOKENIZE_SRC);
+  h.detokenize_core_us_per_token = field("detokenize_core_us_per_token", HOST_DETOKENIZE_US, HOST_DETOKENIZE_SRC);
+  n.done();
+  return h;
 }
 
 } // namespace
@@ -287,7 +357,14 @@ const ServerPool* find_pool(const Scenario& s, const std::string& name, const Js
 {
   std::string known;
   for (auto const& pl : s.pools) {
-    if (pl.name == name) return &pl;
+    if (pl.name == name) {
+      if (pl.cpu_only())
+        p.fail(where + "pool", "pool \"" + name + "\" is a CPU pool (server " + pl.server.name +
+                                   " has no accelerators): stages run on accelerator pools; a CPU pool does the "
+                                   "scenario's host work (\"host\": {\"pool\": \"" +
+                                   name + "\"})");
+      return &pl;
+    }
     known += (known.empty() ? "" : ", ") + pl.name;
   }
   p.fail(where + "pool", "unknown pool \"" + name + "\"; known: " + known);
@@ -438,6 +515,7 @@ const ObjectSpec& scenario_spec()
          object("scheduler", scheduler_spec(), "batching of every instance"),
          text("router", "how a request picks an instance", routers),
          required(object("workload", workload_spec(), "the requests")), object("slo", slo_spec(), "latency targets"),
+         object("host", host_spec(), "host (CPU) work per request on a pool's cores (default: not modelled)"),
          object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation")}};
   }();
   return o;
@@ -538,6 +616,10 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     s.slo.tpot_s = slo->number("tpot_s", 0);
     s.slo.e2e_s = slo->number("e2e_s", 0);
     slo->done();
+  }
+  if (auto h = root.get("host")) {
+    h->expect_object();
+    s.host = parse_host(*h, s);
   }
   if (auto e = root.get("economics")) {
     e->expect_object();

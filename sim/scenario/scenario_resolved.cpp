@@ -7,6 +7,19 @@
 
 namespace fs {
 
+namespace {
+
+Json host_json(const HostConfig& h)
+{
+  return {{"pool", h.pool},
+          {"request_core_ms", h.request_core_ms},
+          {"tokenize_core_us_per_token", h.tokenize_core_us_per_token},
+          {"detokenize_core_us_per_token", h.detokenize_core_us_per_token},
+          {"sources", h.sources}};
+}
+
+} // namespace
+
 Json resolved_json(const Scenario& s, const Catalog& cat)
 {
   Json catalog = {{"chips", Json::object()}, {"models", Json::object()},  {"nics", Json::object()},
@@ -25,10 +38,11 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
     carry("servers", sv.name);
     // The server entry names its own chip, CPU and NIC; the pool may name others.
     const Json& entry = cat.entries.at("servers").at(sv.name);
-    carry("chips", entry.at("chip").get<std::string>());
+    if (entry.contains("chip")) carry("chips", entry.at("chip").get<std::string>());
     carry("cpus", entry.at("cpu").get<std::string>());
+    carry("cpus", sv.cpu.name);
     carry("nics", entry.at("nic").get<std::string>());
-    carry("chips", sv.chip.name);
+    if (!sv.chip.name.empty()) carry("chips", sv.chip.name);
     carry("nics", sv.nic.name);
     Json j = {{"name", p.name}, {"server", sv.name}, {"servers", p.servers}};
     for (auto const& [k, v] : p.overrides.items())
@@ -42,36 +56,38 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
     j["type"] = pc.type;
     places.push_back(j);
   }
-  return {{"name", s.name},
-          {"description", s.description},
-          {"seed", s.seed},
-          {"model", s.model.name},
-          {"dtype", dtype_name(s.dtypes.weights)},
-          {"kv_dtype", dtype_name(s.dtypes.kv)},
-          {"catalog", catalog},
-          {"pools", pools},
-          {"fabric",
-           {{"type", s.fabric.type},
-            {"servers_per_rack", s.fabric.servers_per_rack},
-            {"oversubscription", s.fabric.oversubscription},
-            {"link_latency_us", s.fabric.link_latency_us},
-            {"network_model", s.fabric.network_model},
-            {"switch", s.fabric.switch_name}}},
-          {"placements", places},
-          {"scheduler", scheduler_config_json(s.scheduler)},
-          {"router", s.router},
-          {"workload", workload_json(s.workload)},
-          {"slo", {{"ttft_s", s.slo.ttft_s}, {"tpot_s", s.slo.tpot_s}, {"e2e_s", s.slo.e2e_s}}},
-          {"economics",
-           {{"usd_per_kwh", s.economics.usd_per_kwh},
-            {"pue", s.economics.pue},
-            {"depreciation_years", s.economics.depreciation_years},
-            {"sources", s.economics_sources}}},
-          {"sim",
-           {{"mode", s.sim.mode},
-            {"warmup_s", s.window.start},
-            {"cooldown_s", s.sim.cooldown_s},
-            {"max_requests", s.sim.max_requests}}}};
+  Json j = {{"name", s.name},
+            {"description", s.description},
+            {"seed", s.seed},
+            {"model", s.model.name},
+            {"dtype", dtype_name(s.dtypes.weights)},
+            {"kv_dtype", dtype_name(s.dtypes.kv)},
+            {"catalog", catalog},
+            {"pools", pools},
+            {"fabric",
+             {{"type", s.fabric.type},
+              {"servers_per_rack", s.fabric.servers_per_rack},
+              {"oversubscription", s.fabric.oversubscription},
+              {"link_latency_us", s.fabric.link_latency_us},
+              {"network_model", s.fabric.network_model},
+              {"switch", s.fabric.switch_name}}},
+            {"placements", places},
+            {"scheduler", scheduler_config_json(s.scheduler)},
+            {"router", s.router},
+            {"workload", workload_json(s.workload)},
+            {"slo", {{"ttft_s", s.slo.ttft_s}, {"tpot_s", s.slo.tpot_s}, {"e2e_s", s.slo.e2e_s}}},
+            {"economics",
+             {{"usd_per_kwh", s.economics.usd_per_kwh},
+              {"pue", s.economics.pue},
+              {"depreciation_years", s.economics.depreciation_years},
+              {"sources", s.economics_sources}}},
+            {"sim",
+             {{"mode", s.sim.mode},
+              {"warmup_s", s.window.start},
+              {"cooldown_s", s.sim.cooldown_s},
+              {"max_requests", s.sim.max_requests}}}};
+  if (s.host.enabled()) j["host"] = host_json(s.host);
+  return j;
 }
 
 } // namespace fs

@@ -71,6 +71,17 @@ int cmd_describe(const std::string& name)
                 e->second.value("description", "").c_str());
     const ObjectSpec& spec = *catalog_spec(section).entries;
     print_fields(e->second, spec, "");
+    if (section == "servers") {
+      // What a host pool of these servers offers (scenario "host"; docs/model.md, "Host work").
+      const ServerSpec& sv = cat.servers.at(name);
+      const std::string cores = std::to_string(long(sv.cpus_per_server * sv.cpu.cores)) + " cores";
+      char dram[64];
+      std::snprintf(dram, sizeof dram, "%.1f GB/s", sv.cpus_per_server * sv.cpu.memory_bandwidth / 1e9);
+      std::printf("  %-38s %-16s %s\n", "host CPU cores", cores.c_str(),
+                  ("cpus_per_server x cores of " + sv.cpu.name).c_str());
+      std::printf("  %-38s %-16s %s\n", "host DRAM bandwidth", dram,
+                  ("cpus_per_server x memory_bandwidth_gb_per_s of " + sv.cpu.name).c_str());
+    }
     if (section != "chips") continue;
     // The scale-up domain is the server's: the chips one server's scale-up links join.
     for (auto const& [sname, sv] : cat.servers) {

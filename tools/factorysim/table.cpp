@@ -98,6 +98,14 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
                       return j["utilization"].contains(k) ? fmt("%.1f%%", 100 * j["utilization"][k].get<double>())
                                                           : std::string("-");
                     }});
+  if (!s.empty() && s.front()["host"].is_object()) {
+    rows.push_back({"host (" + s.front()["host"]["pool"].get<std::string>() + ") utilization",
+                    [](const Json& j) { return fmt("%.1f%%", 100 * j["host"]["utilization"].get<double>()); }});
+    rows.push_back({"host queue p50 / p99 (s)", [](const Json& j) {
+                      return fmt("%.3f", j["host"]["queue_s"]["p50"]) + " / " +
+                             fmt("%.3f", j["host"]["queue_s"]["p99"]);
+                    }});
+  }
   rows.push_back({"calibration", [](const Json& j) { return j["calibration"].get<std::string>(); }});
   rows.push_back({"sim wall (s) / events", [](const Json& j) {
                     return fmt("%.2f", j["sim"]["wall_s"]) + " / " + std::to_string(j["sim"]["events"].get<long>());
