@@ -328,6 +328,7 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
                               " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests) +
                               " (about 1 KB of memory each while it runs); raise sim.max_requests to run it");
   auto reqs = std::make_shared<std::vector<RequestSpec>>(generate_workload(s.workload, s.seed));
+  s.prefix_block_tokens = s.workload.generator->prefix_block_tokens();
   if (long(reqs->size()) > s.sim.max_requests) // a renewal process may overshoot its mean
     root.fail("workload", "generates " + std::to_string(reqs->size()) +
                               " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests));

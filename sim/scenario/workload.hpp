@@ -42,6 +42,8 @@ public:
   // How many requests generate() will produce, known before generating them (for the run-size check).
   virtual double expected_requests() const = 0;
   virtual std::vector<RequestSpec> generate(uint64_t seed) const = 0;
+  // Tokens per entry of the requests' prefix_hashes (0: the requests carry none).
+  virtual long prefix_block_tokens() const { return 0; }
 };
 using WorkloadRegistry = Registry<WorkloadGenerator>;
 const WorkloadRegistry& workload_registry();
@@ -56,6 +58,7 @@ std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t see
 struct TraceRow {
   double t = 0;
   long input = 0, output = 0;
+  std::vector<uint64_t> hash_ids; // Mooncake: one per 512-token prompt block (empty for Azure CSV)
 };
 std::vector<TraceRow> read_azure_trace(const std::string& path);
 std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name); // `name` in errors

@@ -39,7 +39,7 @@ public:
       t += gap(rng);
       if ((num_requests_ > 0 && i >= num_requests_) || (num_requests_ == 0 && t > duration_s_)) break;
       const long in = input_->sample(len_rng);
-      reqs.push_back({i, t, in, output_->sample(len_rng)});
+      reqs.push_back({i, t, in, output_->sample(len_rng), {}});
     }
     return reqs;
   }

@@ -45,7 +45,7 @@ public:
     for (const TraceRow& row : *rows_) {
       const double t = row.t * time_scale_;
       if ((num_requests_ > 0 && long(reqs.size()) >= num_requests_) || (duration_s_ > 0 && t > duration_s_)) break;
-      reqs.push_back({long(reqs.size()), t, std::max(1L, row.input), std::max(1L, row.output)});
+      reqs.push_back({long(reqs.size()), t, std::max(1L, row.input), std::max(1L, row.output), {}});
     }
     return reqs;
   }
