@@ -21,8 +21,14 @@ void KvCache::own(const KvSeq& s) const
 
 long KvCache::extra_blocks(const KvSeq& s, long tokens) const
 {
-  const long need = blocks_for(tokens) - s.blocks_;
+  const long need = blocks_for(tokens - s.base_) - s.blocks_;
   return need > 0 ? need : 0;
+}
+
+bool KvCache::make_room(long blocks)
+{
+  if (blocks > free_blocks() && evictor_) evictor_->make_room(blocks);
+  return blocks <= free_blocks();
 }
 
 bool KvCache::reserve(KvSeq& s, long tokens)
@@ -30,7 +36,7 @@ bool KvCache::reserve(KvSeq& s, long tokens)
   own(s);
   if (s.outgoing_) broken("reserve on an outgoing sequence");
   const long extra = extra_blocks(s, tokens);
-  if (extra > free_blocks()) return false;
+  if (!make_room(extra)) return false;
   if (!s.owner_) {
     s.owner_ = this;
     seqs_++;
@@ -38,15 +44,51 @@ bool KvCache::reserve(KvSeq& s, long tokens)
   used_ += extra;
   s.blocks_ += extra;
   if (tokens > s.tokens_) s.tokens_ = tokens;
-  if (used_ > peak_) peak_ = used_;
+  if (used_ + cached_ > peak_) peak_ = used_ + cached_;
   return true;
+}
+
+void KvCache::start_after(KvSeq& s, long tokens)
+{
+  own(s);
+  if (s.owner_ || tokens % block_ != 0 || tokens < 0) broken("start_after on a held sequence or mid-block");
+  s.owner_ = this;
+  seqs_++;
+  s.base_ = s.tokens_ = tokens;
+}
+
+void KvCache::cache_chunk(KvSeq& s, long chunk_tokens)
+{
+  own(s);
+  const long blocks = chunk_tokens / block_;
+  if (!s.owner_ || s.outgoing_ || chunk_tokens % block_ != 0 || blocks > s.blocks_ ||
+      s.base_ + chunk_tokens > s.tokens_)
+    broken("cache_chunk beyond the sequence's computed blocks");
+  s.blocks_ -= blocks;
+  s.base_ += chunk_tokens;
+  used_ -= blocks;
+  cached_ += blocks;
+}
+
+bool KvCache::add_cached(long blocks)
+{
+  if (!make_room(blocks)) return false;
+  cached_ += blocks;
+  if (used_ + cached_ > peak_) peak_ = used_ + cached_;
+  return true;
+}
+
+void KvCache::drop_cached(long blocks)
+{
+  cached_ -= blocks;
+  if (cached_ < 0) broken("more cached blocks dropped than held");
 }
 
 void KvCache::trim(KvSeq& s, long tokens)
 {
   own(s);
-  if (!s.owner_ || tokens > s.tokens_ || tokens < 0) broken("trim beyond the reservation");
-  const long keep = blocks_for(tokens);
+  if (!s.owner_ || tokens > s.tokens_ || tokens < s.base_) broken("trim beyond the reservation");
+  const long keep = blocks_for(tokens - s.base_);
   used_ -= s.blocks_ - keep;
   s.blocks_ = keep;
   s.tokens_ = tokens;

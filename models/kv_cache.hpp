@@ -1,7 +1,10 @@
 // The KV cache of one engine instance, in blocks of `block_tokens` tokens (vLLM's paged attention).
 // It is the only code that changes KV counts (docs/design.md, "One KV cache"): a sequence's blocks are
 // reserved before the step that fills them, grown a block at a time, trimmed when a reservation was not
-// used, and freed when the sequence finishes, is preempted, or its KV has left for another instance.
+// used, and freed when the sequence finishes, is preempted, or its KV has left for another instance. With prefix
+// caching, whole prompt chunks of a sequence may move into the cache (`cache_chunk`), where they are shared by
+// every sequence with that prefix and stay, evictable, after their last user leaves; a sequence's own blocks then
+// start after its `base_tokens` (docs/design.md, "Prefix caching").
 // The O(1) invariants are checked on every call and violations throw std::logic_error.
 #pragma once
 #include <cstdint>
@@ -18,13 +21,24 @@ public:
   bool held() const { return owner_ != nullptr; }
   const KvCache* owner() const { return owner_; }
   bool outgoing() const { return outgoing_; } // kept only until a transfer to another instance ends
+  long base_tokens() const { return base_; }  // leading tokens held in shared cached chunks, not in its blocks
 
 private:
   friend class KvCache;
   const KvCache* owner_ = nullptr;
   long tokens_ = 0;
   long blocks_ = 0;
+  long base_ = 0;
   bool outgoing_ = false;
+};
+
+// Frees cached chunks nobody uses when a reservation needs their blocks (the prefix cache's eviction policy).
+class KvEvictor {
+public:
+  virtual ~KvEvictor() = default;
+  // Evicts unused cached chunks until `blocks` are free or none is left.
+  virtual void make_room(long blocks) = 0;
+  virtual long evictable_blocks() const = 0;
 };
 
 class KvCache {
@@ -36,14 +50,18 @@ public:
   int block_tokens() const { return block_; }
   long capacity_blocks() const { return capacity_; }
   long used_blocks() const { return used_; }
-  long free_blocks() const { return capacity_ - used_; }
+  long free_blocks() const { return capacity_ - used_ - cached_; }
+  long cached_blocks() const { return cached_; } // in cached prefix chunks (shared, some evictable)
+  // Free, or free once unused cached chunks are evicted.
+  long available_blocks() const { return free_blocks() + (evictor_ ? evictor_->evictable_blocks() : 0); }
   long outgoing_blocks() const { return outgoing_; }
   long peak_blocks() const { return peak_; }
   long sequences() const { return seqs_; }
   long blocks_for(long tokens) const { return tokens <= 0 ? 0 : (tokens + block_ - 1) / block_; }
   // Blocks `s` would have to add to hold `tokens` (0 when it already does).
   long extra_blocks(const KvSeq& s, long tokens) const;
-  bool fits(long blocks) const { return blocks <= free_blocks(); }
+  bool fits(long blocks) const { return blocks <= available_blocks(); }
+  void set_evictor(KvEvictor* e) { evictor_ = e; }
 
   // Grows (or starts) `s` to hold `tokens` tokens. False, and nothing changes, when the blocks are not free.
   bool reserve(KvSeq& s, long tokens);
@@ -57,11 +75,23 @@ public:
   // until free(held); `s` is left empty for the sequence's next home.
   void transfer_out(KvSeq& s, KvSeq& held);
 
+  // Prefix caching. A sequence that found its first `tokens` (whole blocks) in the cache starts there: its own
+  // blocks hold what follows. `s` is empty before.
+  void start_after(KvSeq& s, long tokens);
+  // The `chunk_tokens` tokens of `s` after its base (whole blocks, all computed) move into the cache: the
+  // sequence now shares them, and its base grows.
+  void cache_chunk(KvSeq& s, long chunk_tokens);
+  // Blocks for a chunk loaded from another tier (or dropped when evicted); false when they are not free.
+  bool add_cached(long blocks);
+  void drop_cached(long blocks);
+
 private:
   void own(const KvSeq& s) const;
+  bool make_room(long blocks); // frees evictable cached chunks until `blocks` are free
 
   int block_ = 16;
-  long capacity_ = 0, used_ = 0, outgoing_ = 0, peak_ = 0, seqs_ = 0;
+  long capacity_ = 0, used_ = 0, outgoing_ = 0, peak_ = 0, seqs_ = 0, cached_ = 0;
+  KvEvictor* evictor_ = nullptr;
 };
 
 } // namespace fs

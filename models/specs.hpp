@@ -106,6 +106,17 @@ struct SwitchSpec {
   Sources sources;
 };
 
+// A storage device a KV-cache tier is made of (catalog storage.json): a DRAM module or an NVMe drive.
+struct StorageSpec {
+  std::string name;
+  std::string kind; // dram | nvme
+  double capacity_bytes = 0;
+  double read_bandwidth = 0; // bytes/s (0 for DRAM: the host's memory bandwidth)
+  double power_w = 0;
+  double price_usd = 0;
+  Sources sources;
+};
+
 struct ServerSpec {
   std::string name;
   ChipSpec chip;

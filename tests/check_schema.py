@@ -28,7 +28,7 @@ with tempfile.TemporaryDirectory() as t:
             print(f"{f}: {list(e.absolute_path)}: {e.message}")
             bad += 1
         checked += 1
-for what in ("chips", "models", "nics", "cpus", "servers", "switches"):
+for what in ("chips", "models", "nics", "cpus", "servers", "switches", "storage"):
     f = os.path.join(root, "scenarios", "catalog", what + ".json")
     for e in schema(what).iter_errors(json.load(open(f))):
         print(f"{f}: {list(e.absolute_path)}: {e.message}")

@@ -24,9 +24,10 @@ inline std::string scenario_error(const Json& doc)
 }
 
 // SimGrid allows one engine per process: runs placement `placement` of `doc` in a forked child, which hands
-// `report(scenario, result)` back through a file.
+// `report(scenario, result)` back through a file. `prepare` may change the parsed scenario first.
 inline Json run_in_child(const Json& doc, size_t placement,
-                         const std::function<Json(const Scenario&, const RunResult&)>& report)
+                         const std::function<Json(const Scenario&, const RunResult&)>& report,
+                         const std::function<void(Scenario&)>& prepare = {})
 {
   const std::string path = "/tmp/factorysim_test_" + std::to_string(getpid()) + ".json";
   std::fflush(nullptr);
@@ -35,6 +36,7 @@ inline Json run_in_child(const Json& doc, size_t placement,
     int code = 0;
     try {
       Scenario s = parse_scenario(doc, "test");
+      if (prepare) prepare(s);
       RunResult r = run_placement(s, placement);
       std::ofstream(path) << report(s, r).dump();
     } catch (const std::exception& e) {

@@ -57,7 +57,8 @@ TEST_CASE("CoreQueue: M/M/c waits match Erlang C")
 
 TEST_CASE("CPU pools: a CPU server preset, CPU overrides, and the errors around them")
 {
-  const ServerSpec& cpu = load_catalog().servers.at("CPU-2S-EPYC-9654");
+  const Catalog cat = load_catalog();
+  const ServerSpec& cpu = cat.servers.at("CPU-2S-EPYC-9654");
   CHECK(cpu.chips_per_server == 0);
   CHECK(cpu.chip.name.empty());
   CHECK(cpu.cpus_per_server == 2);

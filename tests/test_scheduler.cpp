@@ -31,7 +31,7 @@ struct Bench {
   double now = 0;
 
   Bench(const char* type, Role role, long capacity, int block, SchedulerLimits lim, int ves = 1)
-      : sched(scheduler_registry().make(type)), core(CoreConfig{role, capacity, block, ves, lim}, *sched, rec)
+      : sched(scheduler_registry().make(type)), core(CoreConfig{role, capacity, block, ves, lim, {}}, *sched, rec)
   {
   }
   Request* add(long input, long output)

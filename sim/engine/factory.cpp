@@ -4,6 +4,7 @@
 #include "memory.hpp"
 #include "placement.hpp"
 #include "platform.hpp"
+#include "prefix_cache.hpp"
 #include "step_time_afd.hpp"
 #include <chrono>
 #include <limits>
@@ -30,10 +31,12 @@ struct Group {
   {
     views.clear();
     eligible.clear();
+    const bool prefix = router->wants_prefix() && !r.spec.prefix_hashes.empty();
     for (Instance* m : members)
       if (fits(m->setup().id)) {
         eligible.push_back(m);
         views.push_back(m->view());
+        if (prefix) views.back().cached_prefix_tokens = m->cached_prefix(r);
       }
     if (eligible.empty()) return nullptr;
     return eligible[router->pick(views, r)];
@@ -51,6 +54,7 @@ public:
       alloc.emplace(p.name, ChipAllocator(p.servers, p.server.chips_per_server));
     std::map<std::string, std::vector<Instance*>> by_stage;
     std::set<std::string> labels;
+    build_kv_stores();
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
@@ -97,6 +101,15 @@ public:
         setup.ffn_pool = st.ffn.pool;
         setup.kv_bytes_per_token = kv_bytes_per_token(s.model, st.dtypes.kv);
         setup.ffn_chips = st.ffn.chips;
+        if (s.kv_cache.enabled()) {
+          PrefixConfig pc;
+          pc.chunk_tokens = s.prefix_block_tokens;
+          pc.chunk_bytes = double(pc.chunk_tokens) * setup.kv_bytes_per_token;
+          pc.link_bandwidth = st.par.chips() * s.kv_cache.host_link_gb_per_s * 1e9;
+          pc.net_bandwidth = st.par.chips() * sv.nic_bandwidth_per_chip();
+          pc.below = below_hbm_[setup.host];
+          setup.prefix = pc;
+        }
         auto model =
             rc.ffn ? std::make_unique<AfdStepTime>(rc) : step_time_registry().make(sv.chip.step_time_model, rc);
         labels.insert(model->calibration_label());
@@ -167,6 +180,7 @@ public:
     }
     res.collector = collector_;
     if (host_) res.host = {s_.host.pool, host_->cores(), host_->busy_core_s()};
+    res.kv = kv_report();
     res.events = collector_.events;
     res.calibration = calibration_;
     return res;
@@ -274,6 +288,68 @@ private:
       done_cv_->wait(lock);
   }
 
+  // The tiers under accelerator memory: per accelerator server its host DRAM and NVMe, over them all the remote
+  // store; each evicts down the chain (docs/model.md, "KV-cache hierarchy").
+  void build_kv_stores()
+  {
+    const KvCacheConfig& c = s_.kv_cache;
+    if (!c.enabled()) return;
+    const double chunk = double(s_.prefix_block_tokens) * kv_bytes_per_token(s_.model, s_.dtypes.kv);
+    auto chunks = [&](double bytes) { return long(bytes / chunk); };
+    auto store = [&](KvTier t, double bytes, double bw, KvStore* below) {
+      stores_.push_back(std::make_unique<KvStore>(t, chunks(bytes), bw, below));
+      tier_bytes_[size_t(t)] += bytes;
+      return stores_.back().get();
+    };
+    KvStore* remote = nullptr;
+    if (!c.remote_pool.empty()) {
+      const ServerPool& rp = s_.pool(c.remote_pool);
+      const double drives = double(rp.servers) * c.remote_per_server;
+      remote = store(KvTier::remote, drives * c.remote.capacity_bytes,
+                     std::min(drives * c.remote.read_bandwidth, rp.servers * rp.server.nic_bandwidth()), nullptr);
+    }
+    for (const ServerPool& p : s_.pools) {
+      if (p.cpu_only()) continue;
+      for (s4u::Host* h : pf_.servers.at(p.name)) {
+        KvStore* top = remote;
+        if (c.nvme_per_server)
+          top = store(KvTier::nvme, c.nvme_per_server * c.nvme.capacity_bytes,
+                      c.nvme_per_server * c.nvme.read_bandwidth, top);
+        if (c.dram_per_server)
+          top = store(KvTier::dram, c.dram_per_server * c.dram.capacity_bytes,
+                      p.server.cpus_per_server * p.server.cpu.memory_bandwidth, top);
+        below_hbm_[h] = top;
+      }
+    }
+  }
+
+  KvHierarchyReport kv_report() const
+  {
+    KvHierarchyReport k;
+    k.enabled = s_.kv_cache.enabled();
+    if (!k.enabled) return k;
+    k.capacity_bytes = tier_bytes_;
+    for (auto const& inst : instances_) {
+      const InstanceStats st = inst->stats();
+      k.lookups += st.prefix_lookups;
+      k.cached_tokens += st.cached_tokens;
+      TierStats& h = k.tiers[size_t(KvTier::hbm)];
+      h.hit_chunks += st.hbm.hit_chunks;
+      h.stored_chunks += st.hbm.stored_chunks;
+      h.evicted_chunks += st.hbm.evicted_chunks;
+      k.capacity_bytes[size_t(KvTier::hbm)] +=
+          double(inst->setup().kv_capacity_tokens) * inst->setup().kv_bytes_per_token;
+    }
+    for (auto const& st : stores_) {
+      TierStats& t = k.tiers[size_t(st->tier)];
+      t.hit_chunks += st->stats.hit_chunks;
+      t.loaded_bytes += st->stats.loaded_bytes;
+      t.stored_chunks += st->stats.stored_chunks;
+      t.evicted_chunks += st->stats.evicted_chunks;
+    }
+    return k;
+  }
+
   // Hands an arrived (and, with host work, tokenised) request to an entry instance, or drops it.
   void admit(Request& r)
   {
@@ -319,8 +395,11 @@ private:
   std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
-  std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
-  std::optional<CoreQueue> host_;   // the host pool's cores (scenario "host")
+  std::vector<long> next_capacity_;              // per prefill instance: the largest cache among its decode instances
+  std::optional<CoreQueue> host_;                // the host pool's cores (scenario "host")
+  std::vector<std::unique_ptr<KvStore>> stores_; // KV tiers under accelerator memory
+  std::map<s4u::Host*, KvStore*> below_hbm_;     // per accelerator server: its first tier under hbm
+  std::array<double, kv_tier_count> tier_bytes_{}; // capacity per tier (lower tiers)
   Collector collector_;
   std::vector<Request>* requests_ = nullptr;
   size_t done_ = 0;

@@ -4,6 +4,7 @@
 #include "metrics.hpp"
 #include "request.hpp"
 #include "scenario.hpp"
+#include <array>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,22 @@ struct HostReport {
   double busy_core_s_window = 0; // core-seconds of host work inside the measured window
 };
 
+// The KV hierarchy in the run (scenario "kv_cache"), whole run.
+struct KvHierarchyReport {
+  bool enabled = false;
+  long lookups = 0;                           // prompt chunks looked up
+  long cached_tokens = 0;                     // prompt tokens admitted from it (no prefill)
+  std::array<TierStats, kv_tier_count> tiers; // by KvTier
+  std::array<double, kv_tier_count> capacity_bytes{};
+};
+
 struct RunResult {
   std::string placement;
   std::vector<Request> requests;
   std::vector<InstanceReport> instances;
   Collector collector;
   HostReport host;
+  KvHierarchyReport kv;
   std::string calibration; // "datasheet" or "measured:<device>" (of every instance, joined)
   double wall_s = 0, simulated_s = 0;
   long events = 0;

@@ -16,6 +16,7 @@ CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
   c.block_tokens = int(sc.block_size_tokens);
   c.virtual_engines = s.par.pp;
   c.limits = limits_of(sc);
+  c.prefix = s.prefix;
   return c;
 }
 } // namespace
@@ -81,7 +82,7 @@ InstanceView Instance::view() const
   v.waiting = core_.waiting();
   v.running = core_.running();
   v.outstanding = core_.outstanding();
-  v.kv_free_blocks = core_.kv().free_blocks();
+  v.kv_free_blocks = core_.kv().available_blocks();
   v.kv_capacity_blocks = core_.kv().capacity_blocks();
   v.kv_block_tokens = core_.kv().block_tokens();
   if (run_active_) {
@@ -108,14 +109,25 @@ InstanceStats Instance::stats() const
   s.preemptions = core_.preemptions();
   s.kv_peak_blocks = core_.kv().peak_blocks();
   s.kv_capacity_blocks = core_.kv().capacity_blocks();
+  if (const PrefixCache* pc = core_.prefix()) {
+    s.prefix_lookups = pc->lookups();
+    s.hbm = pc->hbm_stats();
+  }
+  s.cached_tokens = core_.cached_tokens();
   return s;
+}
+
+long Instance::cached_prefix(const Request& r) const
+{
+  const PrefixCache* pc = core_.prefix();
+  return pc ? pc->match(r.spec.prefix_hashes, r.spec.input_tokens - 1) : 0;
 }
 
 void Instance::launch(int ve)
 {
   Flight& f = flights_[ve];
   StepPlan& p = f.plan;
-  const double now = s4u::Engine::get_clock();
+  const double now = std::max(s4u::Engine::get_clock(), p.ready); // after any KV chunks load from lower tiers
   const bool pipelined = setup_.par.pp > 1;
   const int k = (setup_.exact || pipelined) ? 1 : core_.decode_run_limit(p, setup_.max_fast_steps);
   if (k > 1) core_.reserve_run(p, k);
@@ -165,7 +177,7 @@ bool Instance::launch_idle()
   for (int v = 0; v < core_.virtual_engines(); ++v) {
     if (flights_[v].active || core_.idle(v)) continue;
     StepPlan& p = flights_[v].plan;
-    core_.plan(v, p);
+    core_.plan(v, p, s4u::Engine::get_clock());
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
     if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us

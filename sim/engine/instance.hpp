@@ -41,6 +41,7 @@ struct InstanceSetup {
   double kv_bytes_per_token = 0; // its KV cache's bytes per token (what a hand-off from it moves)
   std::string ffn_pool;          // attention/FFN split: where its FFN chips are
   int ffn_chips = 0;
+  std::optional<PrefixConfig> prefix; // prefix caching over the KV hierarchy
 };
 
 class Instance : public CoreListener {
@@ -57,6 +58,8 @@ public:
   const InstanceSetup& setup() const { return setup_; }
   InstanceView view() const; // as of now: steps of a fast run that already ended count as done
   InstanceStats stats() const;
+  // Prompt tokens of `r` this instance could start after now (prefix caching; 0 without).
+  long cached_prefix(const Request& r) const;
   const StepTimeModel& model() const { return *model_; }
 
 private:

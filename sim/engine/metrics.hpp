@@ -1,6 +1,7 @@
 // What a run measures while it runs (pure C++; the summary is built from it afterwards).
 #pragma once
 #include "power.hpp"
+#include "prefix_cache.hpp"
 #include "step_time.hpp"
 #include <algorithm>
 #include <vector>
@@ -26,6 +27,9 @@ struct InstanceStats {
   long wakeups = 0;
   long preemptions = 0;
   long kv_peak_blocks = 0, kv_capacity_blocks = 0;
+  long prefix_lookups = 0; // prefix caching: prompt chunks looked up
+  long cached_tokens = 0;  // prompt tokens admitted from the KV hierarchy (no prefill)
+  TierStats hbm;           // its accelerator-memory tier
 };
 
 struct Collector {

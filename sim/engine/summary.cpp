@@ -114,6 +114,42 @@ Json stages_json(const PlacementConfig& pc, const RunResult& r, double len)
   return out;
 }
 
+// The KV hierarchy's part (scenario "kv_cache"): null without prefix caching.
+Json kv_json(const Scenario& s, const RunResult& r, const std::vector<CostItem>& items, double usd_per_hour)
+{
+  const KvHierarchyReport& k = r.kv;
+  if (!k.enabled) return nullptr;
+  double prompt = 0, storage_usd = 0;
+  for (const Request& q : r.requests)
+    if (q.dropped.empty()) prompt += double(q.spec.input_tokens);
+  for (const CostItem& it : items)
+    if (it.kind == "storage") storage_usd += item_usd_per_hour(it, s.economics);
+  const double chunk_bytes = double(s.prefix_block_tokens) * kv_bytes_per_token(s.model, s.dtypes.kv);
+  Json tiers = Json::object();
+  long hits = 0;
+  for (int t = 0; t < kv_tier_count; ++t) {
+    const TierStats& ts = k.tiers[size_t(t)];
+    hits += ts.hit_chunks;
+    if (t != int(KvTier::hbm) && k.capacity_bytes[size_t(t)] == 0) continue;
+    tiers[tier_name(KvTier(t))] = {
+        {"hit_rate", k.lookups ? double(ts.hit_chunks) / double(k.lookups) : 0.0},
+        {"hit_chunks", ts.hit_chunks},
+        {"bytes_loaded", ts.loaded_bytes},
+        {"bytes_written", double(ts.stored_chunks) * chunk_bytes},
+        {"evicted_chunks", ts.evicted_chunks},
+        {"capacity_gb", k.capacity_bytes[size_t(t)] / 1e9}};
+  }
+  return {{"chunk_tokens", s.prefix_block_tokens},
+          {"lookups_chunks", k.lookups},
+          {"hit_rate", k.lookups ? double(hits) / double(k.lookups) : 0.0},
+          {"tiers", tiers},
+          {"prefill_tokens_saved", k.cached_tokens},
+          {"prompt_tokens", prompt},
+          {"prefill_saved_share", prompt > 0 ? double(k.cached_tokens) / prompt : 0.0},
+          {"storage_usd_per_hour", storage_usd},
+          {"storage_cost_share", usd_per_hour > 0 ? storage_usd / usd_per_hour : 0.0}};
+}
+
 // The host pool's part (scenario "host"): null when host work is not modelled.
 Json host_json(const Scenario& s, const RunResult& r, double util, const Percentiles& queue, const Percentiles& work)
 {
@@ -179,7 +215,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   Scenario used = s;
   used.pools.clear();
   for (const ServerPool& p : s.pools) {
-    bool in = p.name == s.host.pool;
+    bool in = p.name == s.host.pool || p.name == s.kv_cache.remote_pool;
     for (const StageConfig& st : pc.stages)
       in = in || st.pool == p.name || st.ffn.pool == p.name;
     if (in) used.pools.push_back(p);
@@ -261,6 +297,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
           {"utilization", util},
           {"stages", stages},
           {"host", host_json(s, r, host_util, percentiles(host_queue), percentiles(host_work))},
+          {"kv_hierarchy", kv_json(s, r, items, cost.usd_per_hour)},
           {"power_kw", cost.power_kw},
           {"power_breakdown_kw",
            {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}, {"network", network_w / 1000}}},
@@ -306,7 +343,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
 void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
 {
   std::string buf = "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,"
-                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,preemptions,dropped\n";
+                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,cached_tokens,preemptions,dropped\n";
   char num[64];
   auto add = [&](double x) {
     std::snprintf(num, sizeof num, "%.9g,", x);
@@ -325,7 +362,7 @@ void write_requests_csv(const RunResult& r, const std::function<void(const std::
     add(q.kv_transfer_s());
     add(q.host_queue_s);
     add(q.host_work_s);
-    buf += std::to_string(q.preemptions) + ',' + why + '\n';
+    buf += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',' + why + '\n';
     if (buf.size() > (1 << 20)) {
       sink(buf);
       buf.clear();

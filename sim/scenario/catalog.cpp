@@ -94,6 +94,28 @@ const ObjectSpec& switch_spec()
   return o;
 }
 
+const ObjectSpec& storage_spec()
+{
+  static const ObjectSpec o{
+      "storage_device",
+      "a storage device of a KV-cache tier: a DRAM module (host_dram) or an NVMe drive (nvme, remote)",
+      {required(text("description", "one line")), required(text("kind", "dram or nvme", {"dram", "nvme"})),
+       required(sourced("capacity_gb", 0, 1e9, "capacity, GB")),
+       required(sourced("read_gb_per_s", 0, 1e6, "read bandwidth, GB/s (0 for DRAM: the host's memory bandwidth)")),
+       required(sourced("power_w", 0, 1e5, "average power, W")), required(sourced("price_usd", 0, 1e8, "price, USD"))}};
+  return o;
+}
+
+void parse_storage(const JsonNode& n, StorageSpec& d)
+{
+  d.kind = n.string("kind");
+  d.capacity_bytes = n.sourced("capacity_gb", &d.sources["capacity_gb"]) * 1e9;
+  d.read_bandwidth = n.sourced("read_gb_per_s", &d.sources["read_gb_per_s"]) * 1e9;
+  d.power_w = n.sourced("power_w", &d.sources["power_w"]);
+  d.price_usd = n.sourced("price_usd", &d.sources["price_usd"]);
+  if (d.kind == "nvme" && d.read_bandwidth <= 0) n.fail("read_gb_per_s", "an NVMe drive needs a read bandwidth > 0");
+}
+
 const ObjectSpec& moe_spec()
 {
   static const ObjectSpec o{"moe",
@@ -310,6 +332,7 @@ const ObjectSpec& catalog_spec(const std::string& section)
     m["cpus"] = ObjectSpec::map_of("cpus", "CPU presets by name", cpu_spec());
     m["servers"] = ObjectSpec::map_of("servers", "server presets by name", server_spec());
     m["switches"] = ObjectSpec::map_of("switches", "network switch presets by name", switch_spec());
+    m["storage"] = ObjectSpec::map_of("storage", "KV-cache storage devices by name", storage_spec());
     return m;
   }();
   return sections.at(section);
@@ -325,7 +348,8 @@ const ObjectSpec& inline_catalog_spec()
                              object("nics", catalog_spec("nics"), "NIC presets"),
                              object("cpus", catalog_spec("cpus"), "CPU presets"),
                              object("servers", catalog_spec("servers"), "server presets"),
-                             object("switches", catalog_spec("switches"), "network switch presets")}};
+                             object("switches", catalog_spec("switches"), "network switch presets"),
+                             object("storage", catalog_spec("storage"), "KV-cache storage devices")}};
   return o;
 }
 
@@ -428,6 +452,8 @@ Catalog load_files(const std::string& dir)
   // Switches came later: a catalog_dir without switches.json keeps the built-in ones.
   const bool own_switches = dir.empty() || std::filesystem::exists(std::filesystem::path(dir) / "switches.json");
   parse_section(own_switches ? dir : "", "switches.json", "switches", cat.switches, cat, parse_switch);
+  const bool own_storage = dir.empty() || std::filesystem::exists(std::filesystem::path(dir) / "storage.json");
+  parse_section(own_storage ? dir : "", "storage.json", "storage", cat.storage, cat, parse_storage);
   return cat;
 }
 
@@ -453,6 +479,7 @@ Catalog load_catalog(const std::string& dir, const JsonNode* inline_catalog)
   section("cpus", cat.cpus, parse_cpu);
   section("servers", cat.servers, [&cat](const JsonNode& n, ServerSpec& s) { parse_server(n, s, cat); });
   section("switches", cat.switches, parse_switch);
+  section("storage", cat.storage, parse_storage);
   in.done();
   // A server names its parts: the ones it names now, after the scenario's entries replaced any of them.
   for (auto& [name, sv] : cat.servers) {

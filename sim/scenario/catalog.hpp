@@ -16,6 +16,7 @@ struct Catalog {
   std::map<std::string, CpuSpec> cpus;
   std::map<std::string, ServerSpec> servers;
   std::map<std::string, SwitchSpec> switches;
+  std::map<std::string, StorageSpec> storage;
   std::map<std::string, std::map<std::string, std::string>> descriptions; // kind -> name -> line
   std::map<std::string, std::map<std::string, Json>> entries;             // section -> name -> its JSON, as read
   std::string origin;                                                     // "embedded" or a directory

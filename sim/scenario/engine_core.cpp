@@ -8,8 +8,10 @@ EngineCore::EngineCore(const CoreConfig& cfg, const Scheduler& sched, CoreListen
     : cfg_(cfg), sched_(sched), listener_(listener), kv_(cfg.kv_capacity_tokens, cfg.block_tokens),
       ves_(std::max(1, cfg.virtual_engines)), load_(ves_.size(), 0)
 {
+  if (cfg.prefix && cfg.role != Role::decode) prefix_ = std::make_unique<PrefixCache>(kv_, *cfg.prefix);
   for (EngineState& s : ves_) {
     s.kv = &kv_;
+    s.prefix = prefix_.get();
     s.limits = cfg.limits;
   }
 }
@@ -74,15 +76,19 @@ void EngineCore::loaded(Request* r, double now)
   if (r->first_token < 0) r->first_token = now; // the token the prefill sampled leaves the decode side
 }
 
-void EngineCore::release_outgoing(Request* r) { kv_.free(r->kv_outgoing); }
-
-void EngineCore::plan(int ve, StepPlan& p)
+void EngineCore::release_outgoing(Request* r)
 {
+  kv_.free(r->kv_outgoing);
+  if (prefix_) prefix_->release(r->spec.prefix_hashes, r->prefix_pinned);
+}
+
+void EngineCore::plan(int ve, StepPlan& p, double now)
+{
+  ves_[ve].now = now;
   sched_.plan(ves_[ve], p);
-  if (p.preempted) {
-    preemptions_ += p.preempted;
-    recount(); // a preempted request owes its prompt again
-  }
+  if (p.preempted) preemptions_ += p.preempted;
+  cached_tokens_ += p.cached_tokens;
+  if (p.preempted || p.cached_tokens) recount(); // a preempted request owes its prompt again; a hit owes less
 }
 
 int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
@@ -141,12 +147,13 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
     r->in_step = false;
     const long before = load_of(r);
     // Prompt tokens computed for the first time count as input; recomputing after a preemption does not.
-    const long new_input =
-        std::max(0L, std::min(r->prefilled + n, r->spec.input_tokens) - std::max(r->prefilled, r->input_counted));
+    // (Prompt tokens found in the prefix cache count as input too: they are served, without compute.)
+    const long new_input = std::max(0L, std::min(r->prefilled + n, r->spec.input_tokens) - r->input_counted);
     listener_.on_tokens(t_end, double(new_input), 0);
     r->input_counted = std::max(r->input_counted, std::min(r->prefilled + n, r->spec.input_tokens));
     r->prefilled += n;
     r->context += n;
+    if (prefix_) prefix_->computed(r->spec.prefix_hashes, r->prefilled, r->kv, r->prefix_pinned);
     if (r->prefilled >= r->target_prefill) {
       r->generated++; // the prefill step samples the next token
       listener_.on_tokens(t_end, 0, 1);
@@ -169,6 +176,7 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
   for (Request* r : done) {
     leave(s, r);
     kv_.free(r->kv);
+    if (prefix_) prefix_->release(r->spec.prefix_hashes, r->prefix_pinned);
     r->finish = t_end;
     listener_.on_finished(r, t_end);
   }

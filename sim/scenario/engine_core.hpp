@@ -3,6 +3,8 @@
 // (sim/engine/instance.cpp) decides when steps start and end; unit tests drive it directly.
 #pragma once
 #include "scheduler.hpp"
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace fs {
@@ -22,6 +24,7 @@ struct CoreConfig {
   int block_tokens = 16;
   int virtual_engines = 1; // micro-batches in flight: the pipeline depth (vLLM's virtual engines)
   SchedulerLimits limits;
+  std::optional<PrefixConfig> prefix; // prefix caching (not on a decode-role instance)
 };
 
 class EngineCore {
@@ -40,11 +43,11 @@ public:
   int virtual_engines() const { return int(ves_.size()); }
   bool idle(int ve) const { return ves_[ve].idle(); }
   // The next step of virtual engine `ve` (see Scheduler::plan), written into `p`; its blocks are reserved.
-  void plan(int ve, StepPlan& p);
-  StepPlan plan(int ve)
+  void plan(int ve, StepPlan& p, double now = 0);
+  StepPlan plan(int ve, double now = 0)
   {
     StepPlan p;
-    plan(ve, p);
+    plan(ve, p, now);
     return p;
   }
   // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first
@@ -58,6 +61,8 @@ public:
 
   Role role() const { return cfg_.role; }
   const KvCache& kv() const { return kv_; }
+  const PrefixCache* prefix() const { return prefix_.get(); }
+  long cached_tokens() const { return cached_tokens_; } // prompt tokens admitted from the KV hierarchy
   long outstanding() const; // tokens of work owed: queued prefill + remaining decode (prefill role: prefill only)
   long waiting() const;     // requests not yet admitted (prompts, recomputes, hand-offs)
   long running() const;
@@ -73,6 +78,8 @@ private:
   const Scheduler& sched_;
   CoreListener& listener_;
   KvCache kv_;
+  std::unique_ptr<PrefixCache> prefix_;
+  long cached_tokens_ = 0;
   std::vector<EngineState> ves_;
   std::vector<long> load_; // outstanding tokens per virtual engine
   long preemptions_ = 0;

@@ -1,4 +1,5 @@
 #include "hardware_cost.hpp"
+#include "kv_hierarchy.hpp"
 #include "topology.hpp"
 #include <cmath>
 
@@ -85,6 +86,8 @@ std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::stri
         c != cpu_power_w.end() ? c->second : sv.cpu.serving_power_w(), p.name, "cpu");
     add(sv.name + " chassis", double(p.servers), sv.other_capex_usd, sv.base_power_w, p.name, "chassis");
   }
+  for (auto const& [pool, dev, n] : kv_storage(s))
+    add(dev->name, double(s.pool(pool).servers) * n, dev->price_usd, dev->power_w, pool, "storage");
   const SwitchSpec& sw = s.fabric.switch_spec;
   const FabricCount f = fabric_count(s);
   const bool fat = s.fabric.type == "fat_tree";

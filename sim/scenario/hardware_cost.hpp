@@ -22,7 +22,8 @@ FabricCount fabric_count(const Scenario& s);
 // Every part of the factory as a cost item: per pool (group = pool name) its chips (kind "chip", at
 // chip_power_w[pool] each, idle power when the pool is not in the map), NICs ("nic"), host CPUs ("cpu", at
 // cpu_power_w[pool] each, their serving power when the pool is not in the map) and server chassis ("chassis": the
-// server's other_capex_usd and base_power_w); then the fabric (group "fabric"): leaf and spine switches ("switch") and
+// server's other_capex_usd and base_power_w), KV-cache storage devices ("storage", kv_hierarchy.hpp kv_storage);
+// then the fabric (group "fabric"): leaf and spine switches ("switch") and
 // one optic per switch port in use ("optic"). Items with a count of zero are left out.
 std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w,
                                      const std::map<std::string, double>& cpu_power_w = {});

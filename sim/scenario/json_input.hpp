@@ -4,6 +4,7 @@
 // against the spec's type and bounds before they are converted, so nothing wraps or truncates silently.
 #pragma once
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -93,5 +94,20 @@ private:
 std::string json_type_name(const Json& j);
 // A number as a person writes it: 8, 0.5, 1e+12.
 std::string format_number(double x);
+
+// A number with a sourced default: the default's source when absent; when given, the source a resolved scenario
+// carries for it in "sources", else "scenario".
+inline auto sourced_default(const JsonNode& n, std::map<std::string, std::string>& src)
+{
+  Json given = Json::object();
+  if (auto g = n.get("sources"); g && g->raw().is_object()) given = g->raw();
+  return [&n, &src, given](const char* key, double def, const char* source) {
+    double v = n.number(key, def);
+    src[key] = !n.has(key)                                      ? source
+               : given.value(key, Json("scenario")).is_string() ? given.value(key, "scenario")
+                                                                : "scenario";
+    return v;
+  };
+}
 
 } // namespace fs

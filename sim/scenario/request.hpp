@@ -21,6 +21,7 @@ struct Request {
   KvSeq kv;                // blocks on the instance that runs it
   KvSeq kv_outgoing;       // blocks still held on the prefill instance until the decode side pulled them
   int holder = -1;         // the engine's index of the instance holding kv_outgoing
+  long prefix_pinned = 0;  // prefix caching: leading chunks of spec.prefix_hashes it holds in its instance's cache
 
   // What the records and metrics report.
   double first_token = -1;
@@ -29,6 +30,7 @@ struct Request {
   double decode_admitted = -1; // P/D: a decode instance reserved its blocks and started the pull
   std::string instances;       // e.g. "mixed3" or "prefill1>decode2"
   double kv_bytes_transferred = 0;
+  long cached_tokens = 0; // prompt tokens found in the KV hierarchy at its first admission (no prefill needed)
   int preemptions = 0;
   double host_queue_s = 0; // waiting for a host CPU core (scenario "host"), before and after the accelerators
   double host_work_s = 0;  // on a host CPU core

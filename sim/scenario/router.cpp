@@ -42,6 +42,29 @@ public:
   }
 };
 
+// SGLang's cache-aware routing: the instance holding the longest prefix of the request, unless the load is out of
+// balance (the busiest holds more than `abs` requests over the least busy and more than `rel` times its
+// count), when the least busy gets it. Defaults 32 and 1.0001 are sgl-router's balance thresholds.
+class PrefixAware : public Router {
+public:
+  size_t pick(const std::vector<InstanceView>& v, const Request&) override
+  {
+    auto load = [](const InstanceView& x) { return x.waiting + x.running; };
+    size_t lo = 0, hi = 0, best = 0;
+    for (size_t i = 1; i < v.size(); ++i) {
+      if (load(v[i]) < load(v[lo])) lo = i;
+      if (load(v[i]) > load(v[hi])) hi = i;
+      if (v[i].cached_prefix_tokens > v[best].cached_prefix_tokens ||
+          (v[i].cached_prefix_tokens == v[best].cached_prefix_tokens && v[i].outstanding < v[best].outstanding))
+        best = i;
+    }
+    const bool unbalanced = load(v[hi]) - load(v[lo]) > 32 && double(load(v[hi])) > 1.0001 * double(load(v[lo]));
+    if (unbalanced || v[best].cached_prefix_tokens == 0) return least_outstanding(v);
+    return best;
+  }
+  bool wants_prefix() const override { return true; }
+};
+
 class Random : public Router {
 public:
   explicit Random(uint64_t seed) : rng_(seed) {}
@@ -66,6 +89,9 @@ const RouterRegistry& router_registry()
           [](uint64_t) { return std::make_unique<LeastOutstanding>(); });
     r.add("kv_aware", "least outstanding among instances whose free KV blocks hold the request now",
           [](uint64_t) { return std::make_unique<KvAware>(); });
+    r.add("prefix_aware",
+          "longest cached prompt prefix (prefix caching), least outstanding when loads are out of balance (SGLang)",
+          [](uint64_t) { return std::make_unique<PrefixAware>(); });
     r.add("random", "uniformly random instance (seeded)", [](uint64_t s) { return std::make_unique<Random>(s); });
     return r;
   }();

@@ -23,6 +23,7 @@ struct InstanceView {
   long outstanding = 0; // tokens of work owed (queued prefill + remaining decode)
   long kv_free_blocks = 0, kv_capacity_blocks = 0;
   int kv_block_tokens = 16;
+  long cached_prefix_tokens = 0; // prompt tokens of this request it could start after (routers that ask for it)
 };
 
 class Router {
@@ -30,6 +31,8 @@ public:
   virtual ~Router() = default;
   // Index into `views` (never empty) of the instance that gets `r`.
   virtual size_t pick(const std::vector<InstanceView>& views, const Request& r) = 0;
+  // Whether pick() reads InstanceView::cached_prefix_tokens (its lookup costs a walk of the request's hashes).
+  virtual bool wants_prefix() const { return false; }
 };
 
 using RouterRegistry = Registry<Router, uint64_t>;

@@ -103,6 +103,21 @@ struct HostConfig {
   }
 };
 
+// The KV-cache hierarchy (scenario "kv_cache"; docs/model.md, "KV-cache hierarchy").
+struct KvCacheConfig {
+  bool prefix_caching = false;   // reuse prompt chunks by their prefix hashes (the workload must carry them)
+  double host_link_gb_per_s = 0; // per chip, host memory <-> accelerator (PCIe / C2C)
+  StorageSpec dram;              // modules added to every accelerator server (host DRAM tier)
+  int dram_per_server = 0;
+  StorageSpec nvme; // drives in every accelerator server (local NVMe tier)
+  int nvme_per_server = 0;
+  std::string remote_pool; // CPU pool serving a remote KV store from its drives (empty: none)
+  StorageSpec remote;
+  int remote_per_server = 0;
+  Sources sources;
+  bool enabled() const { return prefix_caching; }
+};
+
 struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
@@ -145,6 +160,7 @@ struct Scenario {
   WorkloadConfig workload;
   SloConfig slo;
   HostConfig host;
+  KvCacheConfig kv_cache;
   Economics economics;
   Sources economics_sources;
   SimConfig sim;

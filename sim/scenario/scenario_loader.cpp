@@ -1,5 +1,6 @@
 // The one place where a scenario is parsed (docs/design.md, "One parser").
 #include "catalog.hpp"
+#include "kv_hierarchy.hpp"
 #include "memory.hpp"
 #include "placement.hpp"
 #include "router.hpp"
@@ -187,21 +188,6 @@ ServerPool parse_pool(const JsonNode& n, const Catalog& cat)
                         "nic_bandwidth_gbps", "chip_overrides"})
     if (n.has(k)) p.overrides[k] = n.raw().at(k);
   return p;
-}
-
-// A number with a sourced default: the default's source when absent; when given, the source a resolved scenario
-// carries for it in "sources", else "scenario".
-auto sourced_default(const JsonNode& n, Sources& src)
-{
-  Json given = Json::object();
-  if (auto g = n.get("sources"); g && g->raw().is_object()) given = g->raw();
-  return [&n, &src, given](const char* key, double def, const char* source) {
-    double v = n.number(key, def);
-    src[key] = !n.has(key)                                      ? source
-               : given.value(key, Json("scenario")).is_string() ? given.value(key, "scenario")
-                                                                : "scenario";
-    return v;
-  };
 }
 
 Economics parse_economics(const JsonNode& n, Sources& src)
@@ -517,6 +503,7 @@ const ObjectSpec& scenario_spec()
          text("router", "how a request picks an instance", routers),
          required(object("workload", workload_spec(), "the requests")), object("slo", slo_spec(), "latency targets"),
          object("host", host_spec(), "host (CPU) work per request on a pool's cores (default: not modelled)"),
+         object("kv_cache", kv_cache_spec(), "prefix caching and KV tiers (default: no prefix caching)"),
          object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation")}};
   }();
   return o;
@@ -622,6 +609,10 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     h->expect_object();
     s.host = parse_host(*h, s);
   }
+  if (auto k = root.get("kv_cache")) {
+    k->expect_object();
+    s.kv_cache = parse_kv_cache(*k, s, cat);
+  }
   if (auto e = root.get("economics")) {
     e->expect_object();
     s.economics = parse_economics(*e, s.economics_sources);
@@ -639,6 +630,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
   }
   root.done();
   generate_requests(s, root, sim);
+  check_kv_cache(s, root);
   for (size_t i = 0; i < s.placements.size(); ++i) {
     size_parallelism(s, s.placements[i], placement_nodes[i]);
     check_stages(s, s.placements[i], placement_nodes[i]);

@@ -1,6 +1,7 @@
 // resolved_scenario.json: a scenario that runs as it is and reproduces the run, with every preset it uses
 // carried inline (with its sources) and every default written out.
 #include "catalog.hpp"
+#include "kv_hierarchy.hpp"
 #include "placement.hpp"
 #include "scheduler.hpp"
 #include "workload.hpp"
@@ -22,8 +23,9 @@ Json host_json(const HostConfig& h)
 
 Json resolved_json(const Scenario& s, const Catalog& cat)
 {
-  Json catalog = {{"chips", Json::object()}, {"models", Json::object()},  {"nics", Json::object()},
-                  {"cpus", Json::object()},  {"servers", Json::object()}, {"switches", Json::object()}};
+  Json catalog = {{"chips", Json::object()},  {"models", Json::object()},  {"nics", Json::object()},
+                  {"cpus", Json::object()},   {"servers", Json::object()}, {"switches", Json::object()},
+                  {"storage", Json::object()}};
   auto carry = [&](const std::string& section, const std::string& name) {
     auto sec = cat.entries.find(section);
     if (sec == cat.entries.end()) return;
@@ -87,6 +89,12 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
               {"cooldown_s", s.sim.cooldown_s},
               {"max_requests", s.sim.max_requests}}}};
   if (s.host.enabled()) j["host"] = host_json(s.host);
+  if (s.kv_cache.enabled()) {
+    j["kv_cache"] = kv_cache_json(s.kv_cache);
+    for (auto const& [pool, dev, n] : kv_storage(s))
+      carry("storage", dev->name);
+    j["catalog"] = catalog;
+  }
   return j;
 }
 

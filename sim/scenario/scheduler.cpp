@@ -7,6 +7,7 @@ namespace fs {
 void preempt(EngineState& s, Request* r)
 {
   s.kv->free(r->kv);
+  if (s.prefix) s.prefix->release(r->spec.prefix_hashes, r->prefix_pinned);
   r->prefilled = 0;
   r->context = 0;
   r->target_prefill = r->spec.input_tokens + r->generated; // recompute the prompt and what it generated
@@ -58,6 +59,8 @@ void StepPlan::clear()
   batch.decode_context_sum = 0;
   batch.logits_tokens = 0;
   preempted = 0;
+  ready = 0;
+  cached_tokens = 0;
 }
 
 void add_decodes(EngineState& s, StepPlan& p, long budget)
@@ -87,6 +90,17 @@ void admit_incoming(EngineState& s, StepPlan& p)
     s.running.push_back(r);
     p.pulls.push_back(r);
   }
+}
+
+void start_from_cache(EngineState& s, StepPlan& p, Request* r)
+{
+  // At least the prompt's last token is computed: the step that samples the first output token needs it.
+  const PrefixCache::Hit hit =
+      s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, s.now, r->prefix_pinned);
+  r->prefilled = r->context = hit.tokens;
+  if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit.tokens;
+  p.ready = std::max(p.ready, hit.ready);
+  p.cached_tokens += hit.tokens;
 }
 
 namespace {
@@ -122,6 +136,7 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
   if (p.preempted) return; // a request preempted now must not come back in the step that preempted it
   while (budget > 0 && !s.waiting.empty() && long(s.running.size()) < s.limits.max_seqs) {
     Request* r = s.waiting.front();
+    if (s.prefix && !r->kv.held()) start_from_cache(s, p, r);
     const long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
     if (n <= 0 || !s.kv->reserve(r->kv, r->context + n)) return;
     s.waiting.pop_front();

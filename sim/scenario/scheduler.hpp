@@ -3,6 +3,7 @@
 #pragma once
 #include "json_input.hpp"
 #include "llm.hpp"
+#include "prefix_cache.hpp"
 #include "registry.hpp"
 #include "request.hpp"
 #include "scenario.hpp"
@@ -20,6 +21,8 @@ struct SchedulerLimits {
 // The queues of one virtual engine. Its KV cache is the instance's, shared by its virtual engines.
 struct EngineState {
   KvCache* kv = nullptr;
+  PrefixCache* prefix = nullptr; // prefix caching (null: off)
+  double now = 0;                // when the plan is made (prefix loads queue from then)
   SchedulerLimits limits;
   std::deque<Request*> waiting;  // prompts and preempted requests (recompute), FCFS; preempted go first
   std::deque<Request*> incoming; // prefilled elsewhere, waiting for a slot and blocks here (P/D decode), FCFS
@@ -34,6 +37,8 @@ struct StepPlan {
   std::vector<Request*> pulls; // admitted from `incoming`: their KV transfer must start now
   StepBatch batch;
   int preempted = 0;
+  double ready = 0;       // the step cannot start before this: chunks loading from lower KV tiers
+  long cached_tokens = 0; // prompt tokens admitted from the prefix cache in this plan
 
   bool empty() const { return prefill.empty() && decode.empty(); } // nothing to compute
   bool decode_only() const { return prefill.empty() && !decode.empty(); }
@@ -76,5 +81,8 @@ bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens);
 void add_decodes(EngineState& s, StepPlan& p, long budget);
 void add_decode(StepPlan& p, Request* r);
 void add_prefill(StepPlan& p, Request* r, long n);
+// Prefix caching: `r` (holding no blocks yet) starts after the longest run of its prompt chunks the KV hierarchy
+// holds; chunks below accelerator memory load first (p.ready).
+void start_from_cache(EngineState& s, StepPlan& p, Request* r);
 
 } // namespace fs

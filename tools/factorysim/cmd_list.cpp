@@ -36,7 +36,7 @@ int cmd_list()
   for (auto const& [name, m] : cat.models)
     std::printf("  %-16s %3d layers  hidden %5d  heads %3d/%-2d  %s\n", name.c_str(), m.num_layers, m.hidden_size,
                 m.num_attention_heads, m.num_kv_heads, cat.descriptions.at("models").at(name).c_str());
-  for (auto const& kind : {"servers", "nics", "cpus", "switches"}) {
+  for (auto const& kind : {"servers", "nics", "cpus", "switches", "storage"}) {
     std::printf("\n%s (scenarios/catalog/%s.json):\n", kind, kind);
     for (auto const& [name, d] : cat.descriptions.at(kind))
       std::printf("  %-16s %s\n", name.c_str(), d.c_str());

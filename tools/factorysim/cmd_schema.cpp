@@ -1,4 +1,4 @@
-// `factorysim schema [scenario|chips|models|nics|cpus|servers|switches]`: the JSON Schema of the input formats,
+// `factorysim schema [scenario|chips|models|nics|cpus|servers|switches|storage]`: the JSON Schema of the input formats,
 // made from the same tables the parser enforces (sim/scenario/schema.hpp).
 #include "catalog.hpp"
 #include "commands.hpp"

@@ -30,8 +30,8 @@ int main(int argc, char** argv)
   std::string schema_of = "scenario";
   auto* sch = app.add_subcommand("schema", "print the JSON Schema of the scenario format (or of a catalog file)");
   sch->add_option("what", schema_of,
-                  "scenario (default), or a catalog file: chips, models, nics, cpus, servers, switches")
-      ->check(CLI::IsMember({"scenario", "chips", "models", "nics", "cpus", "servers", "switches"}));
+                  "scenario (default), or a catalog file: chips, models, nics, cpus, servers, switches, storage")
+      ->check(CLI::IsMember({"scenario", "chips", "models", "nics", "cpus", "servers", "switches", "storage"}));
   auto* cal = app.add_subcommand("calibrate", "measured-efficiency calibration");
   cal->require_subcommand(1);
   fs::cli::FitArgs fit;

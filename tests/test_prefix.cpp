@@ -1,0 +1,174 @@
+// Prefix caching and the KV hierarchy: the chunk LRU, the cache's block accounting, tiers, and runs.
+#include "prefix_cache.hpp"
+#include "summary.hpp"
+#include "support.hpp"
+#include <doctest/doctest.h>
+
+using namespace fs;
+using fs::test::run_in_child;
+
+TEST_CASE("ChunkLru: least recently used unpinned chunks leave first")
+{
+  ChunkLru l(2);
+  std::vector<uint64_t> out;
+  CHECK(l.insert(1, 0, out));
+  CHECK(l.insert(2, 1, out)); // pinned
+  CHECK(l.insert(3, 0, out)); // full: 1 goes (2 is pinned)
+  CHECK(out == std::vector<uint64_t>{1});
+  l.touch(3);
+  l.unpin(2); // its last user just left: the most recently used
+  out.clear();
+  CHECK(l.insert(4, 0, out));
+  CHECK(out == std::vector<uint64_t>{3});
+  l.pin(2);
+  l.pin(4);
+  CHECK_FALSE(l.insert(5, 0, out)); // everything pinned: no room
+  ChunkLru none(0);
+  CHECK_FALSE(none.insert(1, 0, out));
+}
+
+TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads at the tier's bandwidth")
+{
+  KvCache kv(16 * 64, 16); // 64 blocks of 16 tokens
+  KvStore dram(KvTier::dram, 100, 10e9, nullptr);
+  PrefixConfig cfg;
+  cfg.chunk_tokens = 64; // 4 blocks
+  cfg.chunk_bytes = 1e9;
+  cfg.link_bandwidth = 5e9;
+  cfg.below = &dram;
+  PrefixCache pc(kv, cfg);
+  const std::vector<uint64_t> a{1, 2, 3}, b{1, 2, 9};
+
+  // A: nothing cached; computes its 200-token prompt (3 whole chunks), which enter the cache pinned by it.
+  KvSeq sa;
+  long pa = 0;
+  CHECK(pc.acquire(a, 199, sa, 0, pa).tokens == 0);
+  REQUIRE(kv.reserve(sa, 200));
+  CHECK(kv.used_blocks() == 13);
+  pc.computed(a, 200, sa, pa);
+  CHECK(pa == 3);
+  CHECK(kv.cached_blocks() == 12);
+  CHECK(kv.used_blocks() == 1); // its last 8 tokens
+  CHECK(sa.base_tokens() == 192);
+
+  // B shares A's first two chunks: it starts after them, holding blocks only for what follows.
+  KvSeq sb;
+  long pb = 0;
+  const PrefixCache::Hit hb = pc.acquire(b, 199, sb, 1, pb);
+  CHECK(hb.tokens == 128);
+  CHECK(hb.ready == 1); // all in accelerator memory: no load
+  CHECK(pb == 2);
+  REQUIRE(kv.reserve(sb, 200));
+  CHECK(kv.used_blocks() == 1 + 5);
+  CHECK(pc.evictable_blocks() == 0); // everything pinned
+
+  // Both leave: the chunks stay, evictable; a large reservation evicts them (least recently used first) into DRAM.
+  kv.free(sa);
+  pc.release(a, pa);
+  kv.free(sb);
+  pc.release(b, pb);
+  CHECK(pc.evictable_blocks() == 12);
+  CHECK(kv.fits(64));
+  KvSeq big;
+  REQUIRE(kv.reserve(big, 16 * 60)); // 60 blocks: 52 free + 2 chunks evicted
+  CHECK(kv.cached_blocks() == 4);
+  CHECK(dram.chunks.size() == 2);
+  kv.free(big);
+
+  // A again: chunk 1 still in hbm, chunks 2 and 3 come back from DRAM at min(10, 5) GB/s: 2 x 0.2 s.
+  KvSeq sa2;
+  long pa2 = 0;
+  const PrefixCache::Hit h2 = pc.acquire(a, 199, sa2, 10, pa2);
+  CHECK(h2.tokens == 192);
+  CHECK(h2.ready == doctest::Approx(10.4));
+  CHECK(dram.stats.hit_chunks == 2);
+  CHECK(dram.stats.loaded_bytes == doctest::Approx(2e9));
+  CHECK(pc.hbm_stats().hit_chunks == 2 + 1);
+  CHECK(pc.match(a, 199) == 192);
+  CHECK(pc.match(a, 100) == 64); // never the prompt's last token
+}
+
+namespace {
+
+// One H100 server, Llama-3.1-8B, two TP1 instances; requests 2 s apart (each done long before the next), 2,048
+// prompt tokens in four 512-token chunks: a system prompt shared by all, two chunks shared within one of ten
+// conversations, one unique.
+Json light_doc(const char* router)
+{
+  return {{"name", "prefix"},
+          {"model", "Llama-3.1-8B"},
+          {"pools", {{{"name", "h"}, {"server", "HGX-H100-8"}, {"servers", 1}}}},
+          {"placements", {{{"name", "c"}, {"type", "colocated"}, {"pool", "h"}, {"instances", 2}, {"tp", 1}}}},
+          {"router", router},
+          {"workload",
+           {{"type", "gamma"},
+            {"qps", 0.5},
+            {"cv", 0.01},
+            {"duration_s", 200},
+            {"input", {{"type", "fixed"}, {"value", 2048}}},
+            {"output", {{"type", "fixed"}, {"value", 16}}}}}};
+}
+
+void with_prefixes(Scenario& s, bool caching, int conversations = 10)
+{
+  auto reqs = std::make_shared<std::vector<RequestSpec>>(*s.requests);
+  for (RequestSpec& r : *reqs) {
+    const uint64_t conv = uint64_t(r.id % conversations);
+    r.prefix_hashes = {1, 1000 + conv * 10, 1001 + conv * 10, 1'000'000 + uint64_t(r.id)};
+  }
+  s.requests = reqs;
+  s.prefix_block_tokens = 512;
+  s.kv_cache.prefix_caching = caching;
+}
+
+Json kv_report(const Scenario& s, const RunResult& r)
+{
+  Json cached = Json::array(), ttft = Json::array();
+  for (const Request& q : r.requests) {
+    cached.push_back(q.cached_tokens);
+    ttft.push_back(q.first_token - q.spec.arrival);
+  }
+  return {{"summary", make_summary(s, s.placements[0], r)}, {"cached", cached}, {"ttft", ttft}};
+}
+
+} // namespace
+
+TEST_CASE("prefix caching in a run: every repeated chunk hits when the cache holds everything; none without it")
+{
+  const Json doc = light_doc("least_outstanding");
+  const Json on = run_in_child(doc, 0, kv_report, [](Scenario& s) { with_prefixes(s, true); });
+  const Json off = run_in_child(doc, 0, kv_report, [](Scenario& s) { with_prefixes(s, false); });
+  // Idle instances tie on outstanding work, so every request goes to the first: one cache sees them all. A chunk
+  // hits when every chunk before it was seen before (the leading run), except the prompt's last (computed).
+  const size_t n = on["cached"].size();
+  REQUIRE(n > 50);
+  long hits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const long expect = i == 0 ? 0 : i < 10 ? 512 : 3 * 512; // system prompt; then the conversation's two chunks
+    CHECK(on["cached"][i].get<long>() == expect);
+    CHECK(off["cached"][i].get<long>() == 0);
+    hits += expect / 512;
+    if (i >= 10) CHECK(on["ttft"][i].get<double>() < 0.5 * off["ttft"][i].get<double>());
+  }
+  const Json& kv = on["summary"]["kv_hierarchy"];
+  CHECK(kv["lookups_chunks"].get<long>() == long(4 * n));
+  CHECK(kv["hit_rate"].get<double>() == doctest::Approx(double(hits) / double(4 * n)));
+  CHECK(kv["tiers"]["hbm"]["hit_chunks"].get<long>() == hits);
+  CHECK(kv["prefill_tokens_saved"].get<long>() == hits * 512);
+  CHECK(off["summary"]["kv_hierarchy"].is_null());
+  // Cached prompt tokens are served input all the same.
+  CHECK(on["summary"]["throughput"]["input_tokens_per_s"].get<double>() ==
+        doctest::Approx(off["summary"]["throughput"]["input_tokens_per_s"].get<double>()).epsilon(1e-9));
+}
+
+TEST_CASE("the prefix-aware router sends a conversation where its prefix is cached")
+{
+  auto rate = [](const char* router) {
+    // Seven conversations over two instances: round robin sends a conversation's turns to both.
+    const Json j = run_in_child(light_doc(router), 0, kv_report, [](Scenario& s) { with_prefixes(s, true, 7); });
+    return j["summary"]["kv_hierarchy"]["hit_rate"].get<double>();
+  };
+  const double rr = rate("round_robin"), pa = rate("prefix_aware");
+  MESSAGE("chunk hit rate: round_robin " << rr << ", prefix_aware " << pa);
+  CHECK(pa > rr);
+}
