@@ -58,6 +58,14 @@ void ChunkLru::touch(uint64_t h)
   if (e.pins == 0) lru_.splice(lru_.end(), lru_, e.at);
 }
 
+void ChunkLru::erase(uint64_t h)
+{
+  auto it = map_.find(h);
+  if (it == map_.end()) return;
+  if (it->second.pins == 0) lru_.erase(it->second.at);
+  map_.erase(it);
+}
+
 bool ChunkLru::evict_one(uint64_t& h)
 {
   if (lru_.empty()) return false;
@@ -165,6 +173,40 @@ void PrefixCache::release(const std::vector<uint64_t>& hashes, long& pinned)
   for (long i = 0; i < pinned; ++i)
     hbm_.unpin(hashes[size_t(i)]);
   pinned = 0;
+}
+
+namespace {
+// The chunks of a preempted request's own KV, named apart from prompt hashes (which a trace keeps below 2^63).
+uint64_t private_key(long id, long chunk) { return (uint64_t(1) << 63) | (uint64_t(id) << 24) | uint64_t(chunk); }
+} // namespace
+
+bool PrefixCache::offload(long id, long tokens)
+{
+  KvStore* to = cfg_.below;
+  if (!cfg_.offload_preempted || !to || tokens <= 0) return false;
+  const long n = (tokens + cfg_.chunk_tokens - 1) / cfg_.chunk_tokens;
+  for (long i = 0; i < n; ++i) {
+    evicted_.clear();
+    if (!to->chunks.insert(private_key(id, i), 1, evicted_)) { // no room: take back what went in
+      for (long j = 0; j < i; ++j)
+        to->chunks.erase(private_key(id, j));
+      return false;
+    }
+    for (uint64_t v : evicted_)
+      if (to->below) to->below->demote(v);
+  }
+  to->stats.stored_chunks += n;
+  return true;
+}
+
+double PrefixCache::restore(long id, long tokens, double now)
+{
+  KvStore* from = cfg_.below;
+  const long n = (tokens + cfg_.chunk_tokens - 1) / cfg_.chunk_tokens;
+  for (long i = 0; i < n; ++i)
+    from->chunks.erase(private_key(id, i));
+  const double per_token = cfg_.chunk_bytes / double(cfg_.chunk_tokens);
+  return from->load(now, double(tokens) * per_token, cfg_.link_bandwidth);
 }
 
 void PrefixCache::make_room(long blocks)

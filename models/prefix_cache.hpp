@@ -35,6 +35,7 @@ public:
   void unpin(uint64_t h);
   void touch(uint64_t h); // most recently used
   bool evict_one(uint64_t& h);
+  void erase(uint64_t h); // pinned or not
 
 private:
   struct Entry {
@@ -74,11 +75,12 @@ struct KvStore {
 };
 
 struct PrefixConfig {
-  long chunk_tokens = 0;     // tokens per hash (multiple of the KvCache block)
-  double chunk_bytes = 0;    // KV bytes of one chunk on this instance, loaded from a lower tier
-  double link_bandwidth = 0; // bytes/s the instance loads at from host memory (PCIe / C2C), all its chips
-  double net_bandwidth = 0;  // bytes/s it loads at from the remote store (its NICs)
-  KvStore* below = nullptr;  // the first tier under hbm (null: evicted chunks are dropped)
+  long chunk_tokens = 0;          // tokens per hash (multiple of the KvCache block)
+  double chunk_bytes = 0;         // KV bytes of one chunk on this instance, loaded from a lower tier
+  double link_bandwidth = 0;      // bytes/s the instance loads at from host memory (PCIe / C2C), all its chips
+  double net_bandwidth = 0;       // bytes/s it loads at from the remote store (its NICs)
+  KvStore* below = nullptr;       // the first tier under hbm (null: evicted chunks are dropped)
+  bool offload_preempted = false; // a preempted sequence's KV goes to `below` (when it has room), not recomputed
 };
 
 // One instance's prefix cache: its hbm tier in the KvCache, and the tiers under it.
@@ -100,6 +102,12 @@ public:
   long match(const std::vector<uint64_t>& hashes, long max_tokens) const;
   // The request no longer reads its chunks (finished, preempted, or its KV has left).
   void release(const std::vector<uint64_t>& hashes, long& pinned);
+
+  // Offload instead of recompute: the `tokens` of preempted request `id` go to the tier under hbm, pinned there
+  // until restored. False when there is no such tier or no room (the request recomputes).
+  bool offload(long id, long tokens);
+  // Before its re-admission: when its KV is back in accelerator memory (its own blocks, reserved by the caller).
+  double restore(long id, long tokens, double now);
 
   // KvEvictor
   void make_room(long blocks) override;

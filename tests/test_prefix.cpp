@@ -1,4 +1,5 @@
 // Prefix caching and the KV hierarchy: the chunk LRU, the cache's block accounting, tiers, and runs.
+#include "catalog.hpp"
 #include "prefix_cache.hpp"
 #include "summary.hpp"
 #include "support.hpp"
@@ -171,4 +172,51 @@ TEST_CASE("the prefix-aware router sends a conversation where its prefix is cach
   const double rr = rate("round_robin"), pa = rate("prefix_aware");
   MESSAGE("chunk hit rate: round_robin " << rr << ", prefix_aware " << pa);
   CHECK(pa > rr);
+}
+
+TEST_CASE("offload instead of recompute: a preempted sequence's KV goes to host DRAM and comes back")
+{
+  KvCache kv(16 * 64, 16);
+  KvStore dram(KvTier::dram, 4, 10e9, nullptr); // four 64-token chunks
+  PrefixConfig cfg;
+  cfg.chunk_tokens = 64;
+  cfg.chunk_bytes = 1e9;
+  cfg.link_bandwidth = 5e9;
+  cfg.below = &dram;
+  cfg.offload_preempted = true;
+  PrefixCache pc(kv, cfg);
+  CHECK(pc.offload(7, 130)); // three chunks
+  CHECK(dram.chunks.size() == 3);
+  CHECK_FALSE(pc.offload(8, 130)); // no room for three more (the first three are pinned): nothing stays
+  CHECK(dram.chunks.size() == 3);
+  CHECK(pc.restore(7, 130, 2) == doctest::Approx(2 + 130 * (1e9 / 64) / 5e9));
+  CHECK(dram.chunks.size() == 0);
+
+  // In a run: a KV cache too small for the load preempts; with a DRAM tier and offload_preempted the preempted
+  // tokens come back instead of being recomputed, and every request still completes.
+  Json d = light_doc("least_outstanding");
+  d["workload"]["qps"] = 40;
+  d["workload"]["duration_s"] = 20;
+  d["workload"]["output"]["value"] = 600;
+  d["scheduler"] = {{"gpu_memory_utilization", 0.25}};
+  auto prep = [](bool offload) {
+    return [offload](Scenario& s) {
+      with_prefixes(s, true);
+      s.kv_cache.offload_preempted = offload;
+      s.kv_cache.dram = load_catalog().storage.at("DDR5-RDIMM-64GB");
+      s.kv_cache.dram_per_server = 8;
+      s.kv_cache.host_link_gb_per_s = 57;
+    };
+  };
+  const Json off = run_in_child(d, 0, kv_report, prep(true));
+  const Json rec = run_in_child(d, 0, kv_report, prep(false));
+  const Json& k = off["summary"]["kv_hierarchy"];
+  MESSAGE("preemptions " << off["summary"]["requests"]["preemptions"] << " / "
+                         << rec["summary"]["requests"]["preemptions"] << ", tokens restored "
+                         << k["preempted_tokens_restored"]);
+  CHECK(off["summary"]["requests"]["preemptions"].get<long>() > 0);
+  CHECK(k["preempted_tokens_restored"].get<long>() > 0);
+  CHECK(rec["summary"]["kv_hierarchy"]["preempted_tokens_restored"].get<long>() == 0);
+  CHECK(off["summary"]["requests"]["dropped"] == 0);
+  CHECK(off["summary"]["requests"]["completed"] == rec["summary"]["requests"]["completed"]);
 }

@@ -108,6 +108,7 @@ public:
           pc.link_bandwidth = st.par.chips() * s.kv_cache.host_link_gb_per_s * 1e9;
           pc.net_bandwidth = st.par.chips() * sv.nic_bandwidth_per_chip();
           pc.below = below_hbm_[setup.host];
+          pc.offload_preempted = s.kv_cache.offload_preempted;
           setup.prefix = pc;
         }
         auto model =
@@ -333,6 +334,7 @@ private:
       const InstanceStats st = inst->stats();
       k.lookups += st.prefix_lookups;
       k.cached_tokens += st.cached_tokens;
+      k.restored_tokens += st.restored_tokens;
       TierStats& h = k.tiers[size_t(KvTier::hbm)];
       h.hit_chunks += st.hbm.hit_chunks;
       h.stored_chunks += st.hbm.stored_chunks;
@@ -395,10 +397,10 @@ private:
   std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
-  std::vector<long> next_capacity_;              // per prefill instance: the largest cache among its decode instances
-  std::optional<CoreQueue> host_;                // the host pool's cores (scenario "host")
-  std::vector<std::unique_ptr<KvStore>> stores_; // KV tiers under accelerator memory
-  std::map<s4u::Host*, KvStore*> below_hbm_;     // per accelerator server: its first tier under hbm
+  std::vector<long> next_capacity_;                // per prefill instance: the largest cache among its decode instances
+  std::optional<CoreQueue> host_;                  // the host pool's cores (scenario "host")
+  std::vector<std::unique_ptr<KvStore>> stores_;   // KV tiers under accelerator memory
+  std::map<s4u::Host*, KvStore*> below_hbm_;       // per accelerator server: its first tier under hbm
   std::array<double, kv_tier_count> tier_bytes_{}; // capacity per tier (lower tiers)
   Collector collector_;
   std::vector<Request>* requests_ = nullptr;

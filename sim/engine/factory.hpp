@@ -31,6 +31,7 @@ struct KvHierarchyReport {
   bool enabled = false;
   long lookups = 0;                           // prompt chunks looked up
   long cached_tokens = 0;                     // prompt tokens admitted from it (no prefill)
+  long restored_tokens = 0;                   // tokens of preempted requests brought back (offload)
   std::array<TierStats, kv_tier_count> tiers; // by KvTier
   std::array<double, kv_tier_count> capacity_bytes{};
 };

@@ -114,6 +114,7 @@ InstanceStats Instance::stats() const
     s.hbm = pc->hbm_stats();
   }
   s.cached_tokens = core_.cached_tokens();
+  s.restored_tokens = core_.restored_tokens();
   return s;
 }
 

@@ -27,9 +27,10 @@ struct InstanceStats {
   long wakeups = 0;
   long preemptions = 0;
   long kv_peak_blocks = 0, kv_capacity_blocks = 0;
-  long prefix_lookups = 0; // prefix caching: prompt chunks looked up
-  long cached_tokens = 0;  // prompt tokens admitted from the KV hierarchy (no prefill)
-  TierStats hbm;           // its accelerator-memory tier
+  long prefix_lookups = 0;  // prefix caching: prompt chunks looked up
+  long cached_tokens = 0;   // prompt tokens admitted from the KV hierarchy (no prefill)
+  long restored_tokens = 0; // preempted tokens brought back from a lower tier, not recomputed
+  TierStats hbm;            // its accelerator-memory tier
 };
 
 struct Collector {

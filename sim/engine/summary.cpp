@@ -131,19 +131,19 @@ Json kv_json(const Scenario& s, const RunResult& r, const std::vector<CostItem>&
     const TierStats& ts = k.tiers[size_t(t)];
     hits += ts.hit_chunks;
     if (t != int(KvTier::hbm) && k.capacity_bytes[size_t(t)] == 0) continue;
-    tiers[tier_name(KvTier(t))] = {
-        {"hit_rate", k.lookups ? double(ts.hit_chunks) / double(k.lookups) : 0.0},
-        {"hit_chunks", ts.hit_chunks},
-        {"bytes_loaded", ts.loaded_bytes},
-        {"bytes_written", double(ts.stored_chunks) * chunk_bytes},
-        {"evicted_chunks", ts.evicted_chunks},
-        {"capacity_gb", k.capacity_bytes[size_t(t)] / 1e9}};
+    tiers[tier_name(KvTier(t))] = {{"hit_rate", k.lookups ? double(ts.hit_chunks) / double(k.lookups) : 0.0},
+                                   {"hit_chunks", ts.hit_chunks},
+                                   {"bytes_loaded", ts.loaded_bytes},
+                                   {"bytes_written", double(ts.stored_chunks) * chunk_bytes},
+                                   {"evicted_chunks", ts.evicted_chunks},
+                                   {"capacity_gb", k.capacity_bytes[size_t(t)] / 1e9}};
   }
   return {{"chunk_tokens", s.prefix_block_tokens},
           {"lookups_chunks", k.lookups},
           {"hit_rate", k.lookups ? double(hits) / double(k.lookups) : 0.0},
           {"tiers", tiers},
           {"prefill_tokens_saved", k.cached_tokens},
+          {"preempted_tokens_restored", k.restored_tokens},
           {"prompt_tokens", prompt},
           {"prefill_saved_share", prompt > 0 ? double(k.cached_tokens) / prompt : 0.0},
           {"storage_usd_per_hour", storage_usd},

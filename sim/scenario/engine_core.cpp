@@ -88,7 +88,9 @@ void EngineCore::plan(int ve, StepPlan& p, double now)
   sched_.plan(ves_[ve], p);
   if (p.preempted) preemptions_ += p.preempted;
   cached_tokens_ += p.cached_tokens;
-  if (p.preempted || p.cached_tokens) recount(); // a preempted request owes its prompt again; a hit owes less
+  restored_tokens_ += p.restored_tokens;
+  if (p.preempted || p.cached_tokens || p.restored_tokens)
+    recount(); // a preempted request owes its prompt again; a hit owes less
 }
 
 int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const

@@ -62,7 +62,8 @@ public:
   Role role() const { return cfg_.role; }
   const KvCache& kv() const { return kv_; }
   const PrefixCache* prefix() const { return prefix_.get(); }
-  long cached_tokens() const { return cached_tokens_; } // prompt tokens admitted from the KV hierarchy
+  long cached_tokens() const { return cached_tokens_; }     // prompt tokens admitted from the KV hierarchy
+  long restored_tokens() const { return restored_tokens_; } // preempted tokens brought back, not recomputed
   long outstanding() const; // tokens of work owed: queued prefill + remaining decode (prefill role: prefill only)
   long waiting() const;     // requests not yet admitted (prompts, recomputes, hand-offs)
   long running() const;
@@ -79,7 +80,7 @@ private:
   CoreListener& listener_;
   KvCache kv_;
   std::unique_ptr<PrefixCache> prefix_;
-  long cached_tokens_ = 0;
+  long cached_tokens_ = 0, restored_tokens_ = 0;
   std::vector<EngineState> ves_;
   std::vector<long> load_; // outstanding tokens per virtual engine
   long preemptions_ = 0;

@@ -40,6 +40,8 @@ const ObjectSpec& kv_cache_spec()
       "kv_cache",
       "prefix caching over a KV-cache hierarchy: accelerator memory, host DRAM, local NVMe, a remote store",
       {flag("prefix_caching", "reuse prompt chunks by the workload's prefix hashes (default false)"),
+       flag("offload_preempted", "a preempted sequence's KV moves to the first tier under accelerator memory (when "
+                                 "it has room) and comes back, instead of being recomputed (default false)"),
        num("host_link_gb_per_s", 0, 1e5, "host memory <-> accelerator per chip, GB/s (PCIe / C2C)", true),
        object("host_dram",
               tier_spec("host_dram", "module", "DRAM modules added to every accelerator server for KV", false),
@@ -56,6 +58,7 @@ KvCacheConfig parse_kv_cache(const JsonNode& n, const Scenario& s, const Catalog
 {
   KvCacheConfig c;
   c.prefix_caching = n.boolean("prefix_caching", false);
+  c.offload_preempted = n.boolean("offload_preempted", false);
   c.host_link_gb_per_s = sourced_default(n, c.sources)("host_link_gb_per_s", HOST_LINK_GB_S, HOST_LINK_SRC);
   if (auto t = n.get("host_dram")) {
     t->expect_object();
@@ -81,6 +84,8 @@ KvCacheConfig parse_kv_cache(const JsonNode& n, const Scenario& s, const Catalog
     if (c.remote_per_server == 0) t->fail("per_server", "a remote store needs drives");
     t->done();
   }
+  if (c.offload_preempted && !c.dram_per_server && !c.nvme_per_server && c.remote_pool.empty())
+    n.fail("offload_preempted", "needs a tier under accelerator memory (host_dram, nvme or remote)");
   if (!c.prefix_caching && (c.dram_per_server || c.nvme_per_server || !c.remote_pool.empty()))
     n.fail("prefix_caching", "the tiers hold prompt chunks found by their prefix hashes: set prefix_caching");
   n.done();
@@ -89,7 +94,10 @@ KvCacheConfig parse_kv_cache(const JsonNode& n, const Scenario& s, const Catalog
 
 Json kv_cache_json(const KvCacheConfig& c)
 {
-  Json j = {{"prefix_caching", c.prefix_caching}, {"host_link_gb_per_s", c.host_link_gb_per_s}, {"sources", c.sources}};
+  Json j = {{"prefix_caching", c.prefix_caching},
+            {"offload_preempted", c.offload_preempted},
+            {"host_link_gb_per_s", c.host_link_gb_per_s},
+            {"sources", c.sources}};
   if (c.dram_per_server) j["host_dram"] = {{"module", c.dram.name}, {"per_server", c.dram_per_server}};
   if (c.nvme_per_server) j["nvme"] = {{"drive", c.nvme.name}, {"per_server", c.nvme_per_server}};
   if (!c.remote_pool.empty())

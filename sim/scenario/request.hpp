@@ -21,7 +21,9 @@ struct Request {
   KvSeq kv;                // blocks on the instance that runs it
   KvSeq kv_outgoing;       // blocks still held on the prefill instance until the decode side pulled them
   int holder = -1;         // the engine's index of the instance holding kv_outgoing
-  long prefix_pinned = 0;  // prefix caching: leading chunks of spec.prefix_hashes it holds in its instance's cache
+  long prefix_pinned = 0;
+  long offloaded_tokens = 0; // preempted with its KV offloaded to a lower tier (restored, not recomputed)  // prefix
+                             // caching: leading chunks of spec.prefix_hashes it holds in its instance's cache
 
   // What the records and metrics report.
   double first_token = -1;

@@ -105,9 +105,10 @@ struct HostConfig {
 
 // The KV-cache hierarchy (scenario "kv_cache"; docs/model.md, "KV-cache hierarchy").
 struct KvCacheConfig {
-  bool prefix_caching = false;   // reuse prompt chunks by their prefix hashes (the workload must carry them)
-  double host_link_gb_per_s = 0; // per chip, host memory <-> accelerator (PCIe / C2C)
-  StorageSpec dram;              // modules added to every accelerator server (host DRAM tier)
+  bool prefix_caching = false;    // reuse prompt chunks by their prefix hashes (the workload must carry them)
+  bool offload_preempted = false; // a preempted sequence's KV goes to the first tier below accelerator memory
+  double host_link_gb_per_s = 0;  // per chip, host memory <-> accelerator (PCIe / C2C)
+  StorageSpec dram;               // modules added to every accelerator server (host DRAM tier)
   int dram_per_server = 0;
   StorageSpec nvme; // drives in every accelerator server (local NVMe tier)
   int nvme_per_server = 0;

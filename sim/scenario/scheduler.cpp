@@ -6,8 +6,12 @@ namespace fs {
 
 void preempt(EngineState& s, Request* r)
 {
+  const long computed = r->context;
   s.kv->free(r->kv);
-  if (s.prefix) s.prefix->release(r->spec.prefix_hashes, r->prefix_pinned);
+  if (s.prefix) {
+    s.prefix->release(r->spec.prefix_hashes, r->prefix_pinned);
+    if (s.prefix->offload(r->spec.id, computed)) r->offloaded_tokens = computed;
+  }
   r->prefilled = 0;
   r->context = 0;
   r->target_prefill = r->spec.input_tokens + r->generated; // recompute the prompt and what it generated
@@ -61,6 +65,7 @@ void StepPlan::clear()
   preempted = 0;
   ready = 0;
   cached_tokens = 0;
+  restored_tokens = 0;
 }
 
 void add_decodes(EngineState& s, StepPlan& p, long budget)
@@ -92,8 +97,17 @@ void admit_incoming(EngineState& s, StepPlan& p)
   }
 }
 
-void start_from_cache(EngineState& s, StepPlan& p, Request* r)
+bool start_from_cache(EngineState& s, StepPlan& p, Request* r)
 {
+  if (r->offloaded_tokens > 0) {
+    // Its own KV comes back from the tier it was offloaded to (blocks first: else it waits, still offloaded).
+    if (!s.kv->reserve(r->kv, r->offloaded_tokens)) return false;
+    p.ready = std::max(p.ready, s.prefix->restore(r->spec.id, r->offloaded_tokens, s.now));
+    r->prefilled = r->context = r->offloaded_tokens; // the last sampled token is recomputed (vLLM swap-in)
+    p.restored_tokens += r->offloaded_tokens;
+    r->offloaded_tokens = 0;
+    return true;
+  }
   // At least the prompt's last token is computed: the step that samples the first output token needs it.
   const PrefixCache::Hit hit =
       s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, s.now, r->prefix_pinned);
@@ -101,6 +115,7 @@ void start_from_cache(EngineState& s, StepPlan& p, Request* r)
   if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit.tokens;
   p.ready = std::max(p.ready, hit.ready);
   p.cached_tokens += hit.tokens;
+  return true;
 }
 
 namespace {
@@ -136,7 +151,7 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
   if (p.preempted) return; // a request preempted now must not come back in the step that preempted it
   while (budget > 0 && !s.waiting.empty() && long(s.running.size()) < s.limits.max_seqs) {
     Request* r = s.waiting.front();
-    if (s.prefix && !r->kv.held()) start_from_cache(s, p, r);
+    if (s.prefix && !r->kv.held() && !start_from_cache(s, p, r)) return;
     const long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
     if (n <= 0 || !s.kv->reserve(r->kv, r->context + n)) return;
     s.waiting.pop_front();
