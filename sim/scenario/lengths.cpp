@@ -45,7 +45,7 @@ public:
   void parse(const JsonNode& n, const std::string& file, bool input_column) override
   {
     if (n.has("fit_trace")) {
-      const LognormalFit f = fit_lognormal(read_azure_trace(resolve_path(n.string("fit_trace"), file)), input_column);
+      const LognormalFit f = fit_lognormal(read_trace(resolve_path(n.string("fit_trace"), file)), input_column);
       mu_ = f.mu;
       sigma_ = f.sigma;
       if (!n.has("max")) max = f.max;
@@ -65,7 +65,7 @@ public:
     static const ObjectSpec o{
         "lognormal",
         "lognormal lengths from mu/sigma of log length, from mean and median, or fitted to a trace column",
-        {text("fit_trace", "an Azure-format CSV whose column (input or output) to fit"),
+        {text("fit_trace", "a trace (Azure CSV or Mooncake JSONL) whose column (input or output) to fit"),
          num("mean", 1, 1e7, "mean tokens (with median)"), num("median", 1, 1e7, "median tokens (with mean)"),
          num("mu", -20, 20, "mean of log length"), num("sigma", 0, 10, "standard deviation of log length")}};
     return o;

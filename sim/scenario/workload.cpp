@@ -103,7 +103,7 @@ const WorkloadRegistry& workload_registry()
     r.add("poisson", "Poisson arrivals at qps; lengths from the input/output distributions", make_poisson_workload);
     r.add("gamma", "Gamma renewal arrivals at qps with inter-arrival CV `cv` (bursty when cv > 1)",
           make_gamma_workload);
-    r.add("trace", "replay of an Azure-format CSV trace (TIMESTAMP,ContextTokens,GeneratedTokens)",
+    r.add("trace", "replay of an Azure CSV or Mooncake JSONL trace (Mooncake's hash_ids as prefix hashes)",
           make_trace_workload);
     return r;
   }();

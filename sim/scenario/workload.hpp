@@ -54,14 +54,28 @@ WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_fil
 Json workload_json(const WorkloadConfig& w);
 std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);
 
-// Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens); times relative to the first row.
+// Request traces: Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens) or Mooncake JSONL (one object a line:
+// timestamp in ms, input_length, output_length, hash_ids). Times are relative to the first row, in seconds.
 struct TraceRow {
   double t = 0;
   long input = 0, output = 0;
-  std::vector<uint64_t> hash_ids; // Mooncake: one per 512-token prompt block (empty for Azure CSV)
+  std::vector<uint64_t> hash_ids; // Mooncake: one per hash block of prompt tokens (empty for Azure CSV)
 };
-std::vector<TraceRow> read_azure_trace(const std::string& path);
-std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name); // `name` in errors
+constexpr const char* azure_csv = "azure_csv";
+constexpr const char* mooncake_jsonl = "mooncake_jsonl";
+constexpr long mooncake_block_tokens = 512; // prompt tokens per Mooncake hash id
+// The format by content: mooncake_jsonl when the first non-blank character is '{', else azure_csv. Rewinds.
+std::string detect_trace_format(std::istream& in);
+std::string detect_trace_format(const std::string& path);
+// Reads and checks a trace; an empty `format` is detected. `hash_block_tokens` bounds a row's hash_ids
+// (at most ceil(input_length / hash_block_tokens)). `name` names the trace in errors.
+std::vector<TraceRow> read_trace(const std::string& path, std::string format = "",
+                                 long hash_block_tokens = mooncake_block_tokens);
+std::vector<TraceRow> parse_trace(std::istream& in, const std::string& name, std::string format = "",
+                                  long hash_block_tokens = mooncake_block_tokens);
+std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name);
+std::vector<TraceRow> parse_mooncake_trace(std::istream& in, const std::string& name, long hash_block_tokens);
+
 // Maximum-likelihood lognormal (mu, sigma of log length) of a trace column, and the column's largest value.
 struct LognormalFit {
   double mu = 0, sigma = 0, max = 1;
