@@ -1,4 +1,5 @@
-// Workloads as users run them: Mooncake JSONL traces and trace windows.
+// Workloads as users run them: Mooncake JSONL traces, trace windows, rate curves and empirical lengths.
+#include "summary.hpp"
 #include "workload.hpp"
 #include <doctest/doctest.h>
 #include <fstream>
@@ -34,6 +35,32 @@ struct TraceFile {
   }
   ~TraceFile() { std::remove(path.c_str()); }
 };
+
+Json poisson_curve(const Json& curve, double duration_s)
+{
+  return {{"type", "poisson"},
+          {"rate_curve", curve},
+          {"duration_s", duration_s},
+          {"input", {{"type", "fixed"}, {"value", 10}}},
+          {"output", {{"type", "fixed"}, {"value", 10}}}};
+}
+
+Json with_input(const Json& length)
+{
+  return {{"type", "poisson"},
+          {"qps", 1},
+          {"num_requests", 20000},
+          {"input", length},
+          {"output", {{"type", "fixed"}, {"value", 1}}}};
+}
+
+std::vector<double> quantiles_from(double first, double step)
+{
+  std::vector<double> q;
+  for (int k = 0; k <= 100; ++k)
+    q.push_back(first + step * k);
+  return q;
+}
 
 } // namespace
 
@@ -158,4 +185,88 @@ TEST_CASE("start_s skips the arrivals before it and starts the replay at the fir
   CHECK(generate_workload(workload(resolved), 1).size() == 2);
   j["start_s"] = 11.5;
   CHECK(error_of(j) == "w.json: workload.start_s: the trace's last arrival is at 11 s, before start_s");
+}
+
+TEST_CASE("rate_curve: arrivals follow the piecewise rate, repeat after the last bin, keep their process")
+{
+  const Json curve = {{"bin_s", 100}, {"rates", {1, 9}}};
+  WorkloadConfig w = workload(poisson_curve(curve, 200));
+  CHECK(w.generator->expected_requests() == 1000);
+  const auto reqs = generate_workload(w, 7);
+  CHECK(double(reqs.size()) == doctest::Approx(1000).epsilon(0.05));
+  const double first = double(std::count_if(reqs.begin(), reqs.end(), [](auto& r) { return r.arrival < 100; }));
+  CHECK(first / double(reqs.size()) == doctest::Approx(0.1).epsilon(0.25));
+  CHECK(reqs.back().arrival <= 200);
+
+  // Repeats: four bins over 400 s, a quarter of the arrivals... in the third bin as in the first.
+  const auto twice = generate_workload(workload(poisson_curve(curve, 400)), 7);
+  CHECK(double(twice.size()) == doctest::Approx(2000).epsilon(0.05));
+  const double third =
+      double(std::count_if(twice.begin(), twice.end(), [](auto& r) { return r.arrival >= 200 && r.arrival < 300; }));
+  CHECK(third / double(twice.size()) == doctest::Approx(0.05).epsilon(0.3));
+
+  // A Gamma process keeps its CV inside a bin; zero-rate bins get no arrivals.
+  Json g = poisson_curve({{"bin_s", 1000}, {"rates", {0, 20}}}, 2000);
+  g["type"] = "gamma";
+  g["cv"] = 2;
+  const auto bursty = generate_workload(workload(g), 3);
+  CHECK(bursty.front().arrival >= 1000);
+  std::vector<double> gaps;
+  for (size_t i = 1; i < bursty.size(); ++i)
+    gaps.push_back(bursty[i].arrival - bursty[i - 1].arrival);
+  const Percentiles p = percentiles(gaps);
+  double var = 0;
+  for (double x : gaps)
+    var += (x - p.mean) * (x - p.mean);
+  CHECK(std::sqrt(var / double(gaps.size())) / p.mean == doctest::Approx(2).epsilon(0.1));
+  CHECK(p.mean == doctest::Approx(0.05).epsilon(0.1));
+
+  const Json resolved = workload_json(w);
+  CHECK(resolved["rate_curve"] == curve);
+  CHECK(!resolved.contains("qps"));
+  CHECK(generate_workload(workload(resolved), 7).size() == reqs.size());
+
+  Json both = poisson_curve(curve, 10);
+  both["qps"] = 3;
+  CHECK(error_of(both) == "w.json: workload.qps: give qps or rate_curve, not both");
+  CHECK(error_of(poisson_curve({{"bin_s", 10}, {"rates", {0, 0}}}, 10)) ==
+        "w.json: workload.rate_curve.rates: expected one rate > 0 at least");
+  CHECK(error_of(poisson_curve({{"bin_s", 10}, {"rates", {1, -2}}}, 10)) ==
+        "w.json: workload.rate_curve.rates[1]: expected a number in [0, 1000000], got -2");
+  CHECK(error_of(poisson_curve({{"bin_s", 0}, {"rates", {1}}}, 10)) ==
+        "w.json: workload.rate_curve.bin_s: expected a number in (0, 100000000], got 0");
+  CHECK(error_of(poisson_curve({{"bin_s", 10}, {"rates", "1,2"}}, 10)) ==
+        "w.json: workload.rate_curve.rates: expected an array of numbers, got string \"1,2\"");
+  Json neither = poisson_curve(curve, 10);
+  neither.erase("rate_curve");
+  CHECK(error_of(neither) == "w.json: workload.qps: missing required key");
+}
+
+TEST_CASE("empirical lengths: inverse CDF through 101 quantiles, checked")
+{
+  // Quantiles 100, 110, ..., 1100: uniform on [100, 1100].
+  const auto reqs =
+      generate_workload(workload(with_input({{"type", "empirical"}, {"quantiles", quantiles_from(100, 10)}})), 2);
+  std::vector<double> in;
+  for (const RequestSpec& r : reqs)
+    in.push_back(double(r.input_tokens));
+  const Percentiles p = percentiles(in);
+  CHECK(p.mean == doctest::Approx(600).epsilon(0.02));
+  CHECK(p.p90 == doctest::Approx(1000).epsilon(0.02));
+  CHECK(*std::min_element(in.begin(), in.end()) >= 100);
+  CHECK(*std::max_element(in.begin(), in.end()) <= 1100);
+
+  auto bad = [](const Json& quantiles) {
+    return error_of(with_input({{"type", "empirical"}, {"quantiles", quantiles}}));
+  };
+  CHECK(bad(std::vector<double>(100, 5.0)) ==
+        "w.json: workload.input.quantiles: expected 101 numbers (the 0th, 1st, ..., 100th percentile), got 100");
+  std::vector<double> q = quantiles_from(100, 10);
+  q[40] = 300;
+  CHECK(bad(q) ==
+        "w.json: workload.input.quantiles[40]: expected a value >= quantiles[39] = 490 (non-decreasing), got 300");
+  CHECK(bad(quantiles_from(0.5, 1)) ==
+        "w.json: workload.input.quantiles[0]: expected a number in [1, 10000000], got 0.5");
+  CHECK(bad(Json::array({1, "2"})) == "w.json: workload.input.quantiles[1]: expected a number, got string \"2\"");
+  CHECK(error_of(with_input({{"type", "empirical"}})) == "w.json: workload.input.quantiles: missing required key");
 }

@@ -1,5 +1,6 @@
-// Length distributions of prompts and outputs: fixed, uniform, lognormal.
+// Length distributions of prompts and outputs: fixed, uniform, lognormal, empirical.
 #include "workload.hpp"
+#include <algorithm>
 #include <cmath>
 
 namespace fs {
@@ -79,10 +80,49 @@ private:
   double mu_ = 0, sigma_ = 0;
 };
 
+// Inverse-CDF sampling from 101 evenly spaced quantiles (the 0th, 1st, ..., 100th percentile), linear between
+// neighbours: `factorysim workload fit` writes them from a trace column.
+class Empirical : public LengthSampler {
+public:
+  static constexpr size_t points = 101;
+  void parse(const JsonNode& n, const std::string&, bool) override
+  {
+    q_ = n.numbers("quantiles");
+    if (q_.size() != points)
+      n.fail("quantiles",
+             "expected 101 numbers (the 0th, 1st, ..., 100th percentile), got " + std::to_string(q_.size()));
+    for (size_t i = 1; i < points; ++i)
+      if (q_[i] < q_[i - 1])
+        n.fail("quantiles[" + std::to_string(i) + "]", "expected a value >= quantiles[" + std::to_string(i - 1) +
+                                                           "] = " + format_number(q_[i - 1]) +
+                                                           " (non-decreasing), got " + format_number(q_[i]));
+  }
+  Json to_json() const override { return {{"quantiles", q_}}; }
+  const ObjectSpec& spec() const override
+  {
+    static const ObjectSpec o{
+        "empirical",
+        "inverse-CDF sampling from 101 evenly spaced quantiles, linear between them",
+        {required(array_of_numbers("quantiles", 1, 1e7,
+                                   "the 0th, 1st, ..., 100th percentile of tokens: 101 non-decreasing numbers"))}};
+    return o;
+  }
+  double draw(std::mt19937_64& rng) const override
+  {
+    const double x = std::uniform_real_distribution<double>(0, double(points - 1))(rng);
+    const size_t i = std::min(size_t(x), points - 2);
+    return q_[i] + (x - double(i)) * (q_[i + 1] - q_[i]);
+  }
+
+private:
+  std::vector<double> q_;
+};
+
 } // namespace
 
 std::unique_ptr<LengthSampler> make_fixed_length() { return std::make_unique<Fixed>(); }
 std::unique_ptr<LengthSampler> make_uniform_length() { return std::make_unique<Uniform>(); }
 std::unique_ptr<LengthSampler> make_lognormal_length() { return std::make_unique<Lognormal>(); }
+std::unique_ptr<LengthSampler> make_empirical_length() { return std::make_unique<Empirical>(); }
 
 } // namespace fs

@@ -54,6 +54,26 @@ WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_fil
 Json workload_json(const WorkloadConfig& w);
 std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);
 
+// A piecewise-constant arrival rate that repeats: rates[i] requests/s from i x bin_s to (i + 1) x bin_s, then
+// again from the first bin. Arrivals of a unit-rate renewal process at s are placed at cumulative⁻¹(s) (time
+// rescaling), so a Poisson process stays Poisson and a Gamma process keeps its CV within a bin.
+struct RateCurve {
+  RateCurve() = default;
+  RateCurve(double bin_s, std::vector<double> rates); // at least one rate > 0
+  double bin_s = 0;
+  std::vector<double> rates;
+
+  double cumulative(double t) const; // expected arrivals in [0, t]
+  double time_of(double s) const;    // a t with cumulative(t) = s, never inside a bin of rate 0
+  double period_s() const { return bin_s * double(rates.size()); }
+
+private:
+  std::vector<double> cum_; // cum_[i]: expected arrivals in the first i bins
+};
+const ObjectSpec& rate_curve_spec();
+RateCurve parse_rate_curve(const JsonNode& n);
+Json rate_curve_json(const RateCurve& c);
+
 // Request traces: Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens) or Mooncake JSONL (one object a line:
 // timestamp in ms, input_length, output_length, hash_ids). Times are relative to the first row, in seconds.
 struct TraceRow {
@@ -86,6 +106,7 @@ LognormalFit fit_lognormal(const std::vector<TraceRow>& rows, bool input_column)
 std::unique_ptr<LengthSampler> make_fixed_length();
 std::unique_ptr<LengthSampler> make_uniform_length();
 std::unique_ptr<LengthSampler> make_lognormal_length();
+std::unique_ptr<LengthSampler> make_empirical_length();
 std::unique_ptr<WorkloadGenerator> make_poisson_workload();
 std::unique_ptr<WorkloadGenerator> make_gamma_workload();
 std::unique_ptr<WorkloadGenerator> make_trace_workload();
