@@ -1,4 +1,6 @@
-// Workloads as users run them: Mooncake JSONL traces, trace windows, rate curves and empirical lengths.
+// Workloads as users run them: Mooncake JSONL traces, trace windows, rate curves, empirical lengths, and
+// workloads fitted to the shipped traces.
+#include "catalog.hpp"
 #include "summary.hpp"
 #include "workload.hpp"
 #include <doctest/doctest.h>
@@ -269,4 +271,96 @@ TEST_CASE("empirical lengths: inverse CDF through 101 quantiles, checked")
         "w.json: workload.input.quantiles[0]: expected a number in [1, 10000000], got 0.5");
   CHECK(bad(Json::array({1, "2"})) == "w.json: workload.input.quantiles[1]: expected a number, got string \"2\"");
   CHECK(error_of(with_input({{"type", "empirical"}})) == "w.json: workload.input.quantiles: missing required key");
+}
+
+namespace {
+
+struct Stats {
+  Percentiles in, out;
+  double count = 0, rate = 0;
+};
+Stats stats(const std::vector<double>& t, const std::vector<double>& in, const std::vector<double>& out)
+{
+  return {percentiles(in), percentiles(out), double(t.size()), double(t.size()) / (t.back() - t.front())};
+}
+Stats of_trace(const std::vector<TraceRow>& rows)
+{
+  std::vector<double> t, in, out;
+  for (const TraceRow& r : rows) {
+    t.push_back(r.t);
+    in.push_back(double(std::max(1L, r.input)));
+    out.push_back(double(std::max(1L, r.output)));
+  }
+  return stats(t, in, out);
+}
+Stats of_requests(const std::vector<RequestSpec>& reqs)
+{
+  std::vector<double> t{0}, in, out; // the process starts at 0
+  for (const RequestSpec& r : reqs) {
+    t.push_back(r.arrival);
+    in.push_back(double(r.input_tokens));
+    out.push_back(double(r.output_tokens));
+  }
+  Stats s = stats(t, in, out);
+  s.count -= 1;
+  s.rate = s.count / (t.back() - t.front());
+  return s;
+}
+void same_lengths(const Percentiles& fitted, const Percentiles& trace, const std::string& what)
+{
+  INFO(what);
+  CHECK(fitted.mean == doctest::Approx(trace.mean).epsilon(0.05));
+  CHECK(fitted.p50 == doctest::Approx(trace.p50).epsilon(0.05));
+  CHECK(fitted.p90 == doctest::Approx(trace.p90).epsilon(0.05));
+}
+
+} // namespace
+
+TEST_CASE("workloads fitted to the shipped traces reproduce their lengths and rates")
+{
+  struct Case {
+    std::string file, process;
+    bool curve;
+  };
+  for (const Case& c : {Case{"scenarios/traces/azure2023_conv.csv", "poisson", true},
+                        Case{"scenarios/traces/mooncake_conversation.jsonl", "gamma", false}}) {
+    const std::string& file = c.file;
+    INFO(file);
+    const std::string path = project_file(file);
+    const std::vector<TraceRow> rows = read_trace(path);
+    const Json fit = fit_workload(rows, path);
+    CHECK(fit["workload"]["type"] == c.process);
+    CHECK(fit["workload"].contains("rate_curve") == c.curve);
+    CHECK(fit["workload"]["duration_s"] == rows.back().t);
+    const Stats trace = of_trace(rows);
+    CHECK(fit["fit"]["input"]["mean"].get<double>() == doctest::Approx(trace.in.mean));
+
+    // The fitted workload as it is: as many requests, at the same rate.
+    const Stats as_is = of_requests(generate_workload(workload(fit["workload"]), 1));
+    CHECK(as_is.count == doctest::Approx(trace.count).epsilon(0.05));
+    CHECK(as_is.rate == doctest::Approx(trace.rate).epsilon(0.05));
+    same_lengths(as_is.in, trace.in, "input, as long as the trace");
+    same_lengths(as_is.out, trace.out, "output, as long as the trace");
+
+    // Ten times as long, so that sampling noise (a few percent on a p90 where the trace is sparse) stays small.
+    Json longer = fit["workload"];
+    longer["duration_s"] = 10 * rows.back().t;
+    const Stats ten = of_requests(generate_workload(workload(longer), 1));
+    CHECK(ten.rate == doctest::Approx(trace.rate).epsilon(0.02));
+    same_lengths(ten.in, trace.in, "input, ten times the trace");
+    same_lengths(ten.out, trace.out, "output, ten times the trace");
+    MESSAGE(file << ": trace n " << trace.count << " rate " << trace.rate << " | fitted n " << as_is.count << " rate "
+                 << as_is.rate << " | input mean/p50/p90 " << trace.in.mean << "/" << trace.in.p50 << "/"
+                 << trace.in.p90 << " vs " << as_is.in.mean << "/" << as_is.in.p50 << "/" << as_is.in.p90 << " (10x: "
+                 << ten.in.mean << "/" << ten.in.p50 << "/" << ten.in.p90 << ") | output " << trace.out.mean << "/"
+                 << trace.out.p50 << "/" << trace.out.p90 << " vs " << as_is.out.mean << "/" << as_is.out.p50 << "/"
+                 << as_is.out.p90 << " (10x: " << ten.out.mean << "/" << ten.out.p50 << "/" << ten.out.p90 << ")");
+  }
+}
+
+TEST_CASE("a fit needs arrivals at two different times")
+{
+  CHECK_THROWS_WITH_AS(fit_workload({TraceRow{0, 10, 10, {}}}, "t.csv"),
+                       "t.csv: a fit needs arrivals at two different times at least", InputError);
+  CHECK_THROWS_AS(fit_workload({TraceRow{0, 10, 10, {}}, TraceRow{0, 5, 5, {}}}, "t.csv"), InputError);
 }

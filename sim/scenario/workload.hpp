@@ -102,6 +102,10 @@ struct LognormalFit {
 };
 LognormalFit fit_lognormal(const std::vector<TraceRow>& rows, bool input_column);
 
+// `factorysim workload fit`: a runnable workload fitted to a trace ({"workload": ..., "fit": the report};
+// docs/design.md, "Fitted workloads"). Throws InputError (naming `name`) when the trace is too short to fit.
+Json fit_workload(const std::vector<TraceRow>& rows, const std::string& name);
+
 // Registrations (one per variant file).
 std::unique_ptr<LengthSampler> make_fixed_length();
 std::unique_ptr<LengthSampler> make_uniform_length();
