@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Validates every example scenario, the catalog files and a resolved scenario against `factorysim schema`
+"""Validates every example scenario, the catalog files, a resolved scenario and workloads fitted to the shipped traces
+against `factorysim schema`
 with an independent JSON Schema validator (Debian's python3-jsonschema): the schema the CLI prints must accept
 what the parser accepts. usage: check_schema.py FACTORYSIM_BINARY"""
 import glob, json, os, subprocess, sys, tempfile
@@ -23,6 +24,16 @@ with tempfile.TemporaryDirectory() as t:
     subprocess.run([fs, "run", os.path.join(root, "scenarios", "azure_conv_trace_8b.json"), "-o", t,
                     "--set", "workload.duration_s=60", "--set", "sim.warmup_s=5"], check=True, capture_output=True)
     files = sorted(glob.glob(os.path.join(root, "scenarios", "*.json"))) + [os.path.join(t, "resolved_scenario.json")]
+    # Workloads fitted to the shipped traces, in the default scenario.
+    for trace in sorted(glob.glob(os.path.join(root, "scenarios", "traces", "*"))):
+        if not trace.endswith((".csv", ".jsonl")):
+            continue
+        fitted = os.path.join(t, os.path.basename(trace) + ".fit.json")
+        subprocess.run([fs, "workload", "fit", trace, "-o", fitted], check=True, capture_output=True)
+        d = json.load(open(os.path.join(root, "scenarios", "default.json")))
+        d["workload"] = json.load(open(fitted))["workload"]
+        json.dump(d, open(fitted, "w"))
+        files.append(fitted)
     for f in files:
         for e in scen.iter_errors(json.load(open(f))):
             print(f"{f}: {list(e.absolute_path)}: {e.message}")

@@ -381,3 +381,30 @@ TEST_CASE("factorysim schema describes the scenario format")
   CHECK(s["$defs"]["scheduler"]["properties"]["max_num_seqs"]["anyOf"][0]["maximum"] == 1e6);
   CHECK(s["$defs"]["workload"]["oneOf"].size() == 3);
 }
+
+TEST_CASE("factorysim workload fit writes a workload that a scenario runs, and refuses what it cannot fit")
+{
+  Scratch t;
+  const Result r = cli("workload fit scenarios/traces/azure2023_conv.csv -o " + (t / "w.json").string(), t);
+  CHECK_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("poisson at 5.530 req/s, gap CV 1.03, along a rate curve") != std::string::npos);
+  const Json w = fs::read_json_file((t / "w.json").string());
+  CHECK(w["fit"]["format"] == "azure_csv");
+  CHECK(w["fit"]["requests"] == 19366);
+  Json d = quick();
+  d["workload"] = w["workload"];
+  d["workload"]["num_requests"] = 40;
+  const Result run = cli("run " + write(t, "f.json", d.dump()).string(), t);
+  CHECK_MESSAGE(run.code == 0, run.err);
+
+  write(t, "one.csv", "0,1,1\n");
+  rejected(cli("workload fit " + (t / "one.csv").string() + " -o " + (t / "x.json").string(), t),
+           "one.csv: a fit needs arrivals at two different times at least", t / "x.json");
+  rejected(
+      cli("workload fit " + (t / "one.csv").string() + " -o " + (t / "x.json").string() + " --format mooncake_jsonl",
+          t),
+      "one.csv:1: expected one JSON object a line", t / "x.json");
+  const Result f = cli("workload fit scenarios/traces/azure2023_conv.csv -o x.json --format parquet", t);
+  CHECK(f.code == 2);
+  CHECK(f.err.find("--format") != std::string::npos);
+}

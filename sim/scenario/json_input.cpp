@@ -251,6 +251,23 @@ std::string JsonNode::choice(const std::string& key, std::initializer_list<const
   fail(key, "unknown value \"" + s + "\"; expected one of: " + known);
 }
 
+std::vector<double> JsonNode::numbers(const std::string& key) const
+{
+  const Json& v = value_of(key);
+  if (!v.is_array()) fail(key, "expected an array of numbers, got " + json_type_name(v));
+  const FieldSpec* f = field(key);
+  std::vector<double> xs;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string at = key + "[" + std::to_string(i) + "]";
+    if (!v[i].is_number()) fail(at, "expected a number, got " + json_type_name(v[i]));
+    const double x = v[i].get<double>();
+    if (!std::isfinite(x)) fail(at, "expected a finite number");
+    if (f && !f->in_bounds(x)) fail(at, "expected a number in " + f->bounds_text() + ", got " + format_number(x));
+    xs.push_back(x);
+  }
+  return xs;
+}
+
 bool JsonNode::boolean(const std::string& key, bool def) const
 {
   if (!has(key)) {

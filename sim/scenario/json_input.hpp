@@ -63,6 +63,8 @@ public:
   std::string string(const std::string& key) const;
   std::string string(const std::string& key, const std::string& def) const;
   std::string choice(const std::string& key, std::initializer_list<const char*> options, const std::string& def) const;
+  // A required array of numbers, each finite and within the field's bounds (errors name key[i]).
+  std::vector<double> numbers(const std::string& key) const;
   bool boolean(const std::string& key, bool def) const;
   // A catalog number: {"value": x, "source": "..."}; a plain number is accepted when allow_plain.
   double sourced(const std::string& key, std::string* source, bool allow_plain = false) const;

@@ -94,6 +94,14 @@ FieldSpec array_of(std::string key, FieldType items, std::string doc)
   return f;
 }
 
+FieldSpec array_of_numbers(std::string key, double lo, double hi, std::string doc)
+{
+  FieldSpec f = num(std::move(key), lo, hi, std::move(doc));
+  f.type = FieldType::array;
+  f.items = FieldType::number;
+  return f;
+}
+
 FieldSpec free_form(std::string key, std::string doc) { return field(std::move(key), FieldType::any, std::move(doc)); }
 
 FieldSpec required(FieldSpec f)
@@ -196,6 +204,8 @@ private:
         j["items"] = ref(*f.object);
       else if (f.items == FieldType::string)
         j["items"] = {{"type", "string"}};
+      else if (f.items == FieldType::number)
+        j["items"] = number_schema(f, false);
       break;
     case FieldType::any:
       j = Json::object();

@@ -32,7 +32,7 @@ struct FieldSpec {
   bool lo_open = false;
   std::vector<std::string> choices;
   const ObjectSpec* object = nullptr; // object fields, or array elements
-  FieldType items = FieldType::any;   // array element type
+  FieldType items = FieldType::any;   // array element type (number elements are held to lo, hi)
   bool required = false;
   bool integral = false; // a sourced number that must be whole (counts)
 
@@ -78,6 +78,7 @@ FieldSpec sourced_count(std::string key, double lo, double hi, std::string doc);
 FieldSpec object(std::string key, const ObjectSpec& spec, std::string doc);
 FieldSpec array_of(std::string key, const ObjectSpec& spec, std::string doc);
 FieldSpec array_of(std::string key, FieldType items, std::string doc);
+FieldSpec array_of_numbers(std::string key, double lo, double hi, std::string doc); // each element in [lo, hi]
 FieldSpec free_form(std::string key, std::string doc);
 FieldSpec required(FieldSpec f);
 

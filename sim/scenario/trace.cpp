@@ -1,6 +1,6 @@
-// Reading Azure LLM inference traces (CSV, no quoting): TIMESTAMP,ContextTokens,GeneratedTokens.
-#include "json_input.hpp"
-#include "workload.hpp"
+// Reading request traces: the format by content, and Azure LLM inference traces (CSV, no quoting):
+// TIMESTAMP,ContextTokens,GeneratedTokens. Mooncake JSONL is read by trace_mooncake.cpp.
+#include "trace_rows.hpp"
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -48,7 +48,8 @@ bool parse_tokens(const std::string& s, long& out)
   return out <= 10'000'000;
 }
 
-// The line as it can be shown in one line of a terminal.
+} // namespace
+
 std::string printable(const std::string& line)
 {
   std::string out;
@@ -57,25 +58,71 @@ std::string printable(const std::string& line)
   return line.size() > 120 ? out + "..." : out;
 }
 
-} // namespace
+void TraceRows::add(TraceRow r, const std::string& where)
+{
+  if (rows_.empty()) t0_ = r.t;
+  r.t -= t0_;
+  if (!rows_.empty() && r.t < rows_.back().t) throw InputError(where + "timestamps go backwards");
+  if (!(r.t <= 1e8)) throw InputError(where + "more than 1e8 s after the first request");
+  rows_.push_back(std::move(r));
+}
 
-std::vector<TraceRow> read_azure_trace(const std::string& path)
+std::vector<TraceRow> TraceRows::finish(const std::string& name)
+{
+  if (rows_.empty()) throw InputError(name + ": trace has no requests");
+  return std::move(rows_);
+}
+
+std::string detect_trace_format(std::istream& in)
+{
+  const auto start = in.tellg();
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  const bool jsonl = in && c == '{';
+  in.clear();
+  in.seekg(start);
+  return jsonl ? mooncake_jsonl : azure_csv;
+}
+
+namespace {
+std::ifstream open_trace(const std::string& path)
 {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a trace CSV file");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a trace file");
   if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
     throw InputError(path + ": not a regular file"); // a device or a pipe could stream forever
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open trace file");
-  return parse_azure_trace(in, path);
+  return in;
+}
+} // namespace
+
+std::string detect_trace_format(const std::string& path)
+{
+  std::ifstream in = open_trace(path);
+  return detect_trace_format(in);
+}
+
+std::vector<TraceRow> read_trace(const std::string& path, std::string format, long hash_block_tokens)
+{
+  std::ifstream in = open_trace(path);
+  return parse_trace(in, path, std::move(format), hash_block_tokens);
+}
+
+std::vector<TraceRow> parse_trace(std::istream& in, const std::string& name, std::string format, long hash_block_tokens)
+{
+  if (format.empty()) format = detect_trace_format(in);
+  if (format == mooncake_jsonl) return parse_mooncake_trace(in, name, hash_block_tokens);
+  if (format == azure_csv) return parse_azure_trace(in, name);
+  throw std::logic_error("unknown trace format " + format); // the parser checks format names
 }
 
 std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& path)
 {
   std::string line;
-  std::vector<TraceRow> rows;
+  TraceRows rows;
   long lineno = 0;
-  double t0 = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -100,14 +147,9 @@ std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& pat
     if (!parse_tokens(cols[2], r.output))
       throw InputError(where + "GeneratedTokens: expected a whole number from 0 to 10000000, got \"" +
                        printable(cols[2]) + "\"");
-    if (rows.empty()) t0 = r.t;
-    r.t -= t0;
-    if (!rows.empty() && r.t < rows.back().t) throw InputError(where + "timestamps go backwards");
-    if (!(r.t <= 1e8)) throw InputError(where + "more than 1e8 s after the first request");
-    rows.push_back(r);
+    rows.add(r, where);
   }
-  if (rows.empty()) throw InputError(path + ": trace has no requests");
-  return rows;
+  return rows.finish(path);
 }
 
 } // namespace fs

@@ -18,6 +18,8 @@ const LengthRegistry& length_registry()
     r.add("uniform", "integer uniform in [min, max]", make_uniform_length);
     r.add("lognormal", "lognormal from mu/sigma, mean/median, or fitted to a trace column; clamped to [min, max]",
           make_lognormal_length);
+    r.add("empirical", "inverse-CDF sampling from 101 evenly spaced quantiles (what `workload fit` writes)",
+          make_empirical_length);
     return r;
   }();
   return reg;
@@ -100,10 +102,11 @@ const WorkloadRegistry& workload_registry()
 {
   static const WorkloadRegistry reg = [] {
     WorkloadRegistry r("workload");
-    r.add("poisson", "Poisson arrivals at qps; lengths from the input/output distributions", make_poisson_workload);
-    r.add("gamma", "Gamma renewal arrivals at qps with inter-arrival CV `cv` (bursty when cv > 1)",
+    r.add("poisson", "Poisson arrivals at qps or a rate_curve; lengths from the input/output distributions",
+          make_poisson_workload);
+    r.add("gamma", "Gamma renewal arrivals at qps or a rate_curve with inter-arrival CV `cv` (bursty when cv > 1)",
           make_gamma_workload);
-    r.add("trace", "replay of an Azure-format CSV trace (TIMESTAMP,ContextTokens,GeneratedTokens)",
+    r.add("trace", "replay of an Azure CSV or Mooncake JSONL trace (Mooncake's hash_ids as prefix hashes)",
           make_trace_workload);
     return r;
   }();

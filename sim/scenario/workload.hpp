@@ -54,24 +54,63 @@ WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_fil
 Json workload_json(const WorkloadConfig& w);
 std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);
 
-// Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens); times relative to the first row.
+// A piecewise-constant arrival rate that repeats: rates[i] requests/s from i x bin_s to (i + 1) x bin_s, then
+// again from the first bin. Arrivals of a unit-rate renewal process at s are placed at cumulative⁻¹(s) (time
+// rescaling), so a Poisson process stays Poisson and a Gamma process keeps its CV within a bin.
+struct RateCurve {
+  RateCurve() = default;
+  RateCurve(double bin_s, std::vector<double> rates); // at least one rate > 0
+  double bin_s = 0;
+  std::vector<double> rates;
+
+  double cumulative(double t) const; // expected arrivals in [0, t]
+  double time_of(double s) const;    // a t with cumulative(t) = s, never inside a bin of rate 0
+  double period_s() const { return bin_s * double(rates.size()); }
+
+private:
+  std::vector<double> cum_; // cum_[i]: expected arrivals in the first i bins
+};
+const ObjectSpec& rate_curve_spec();
+RateCurve parse_rate_curve(const JsonNode& n);
+Json rate_curve_json(const RateCurve& c);
+
+// Request traces: Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens) or Mooncake JSONL (one object a line:
+// timestamp in ms, input_length, output_length, hash_ids). Times are relative to the first row, in seconds.
 struct TraceRow {
   double t = 0;
   long input = 0, output = 0;
-  std::vector<uint64_t> hash_ids; // Mooncake: one per 512-token prompt block (empty for Azure CSV)
+  std::vector<uint64_t> hash_ids; // Mooncake: one per hash block of prompt tokens (empty for Azure CSV)
 };
-std::vector<TraceRow> read_azure_trace(const std::string& path);
-std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name); // `name` in errors
+constexpr const char* azure_csv = "azure_csv";
+constexpr const char* mooncake_jsonl = "mooncake_jsonl";
+constexpr long mooncake_block_tokens = 512; // prompt tokens per Mooncake hash id
+// The format by content: mooncake_jsonl when the first non-blank character is '{', else azure_csv. Rewinds.
+std::string detect_trace_format(std::istream& in);
+std::string detect_trace_format(const std::string& path);
+// Reads and checks a trace; an empty `format` is detected. `hash_block_tokens` bounds a row's hash_ids
+// (at most ceil(input_length / hash_block_tokens)). `name` names the trace in errors.
+std::vector<TraceRow> read_trace(const std::string& path, std::string format = "",
+                                 long hash_block_tokens = mooncake_block_tokens);
+std::vector<TraceRow> parse_trace(std::istream& in, const std::string& name, std::string format = "",
+                                  long hash_block_tokens = mooncake_block_tokens);
+std::vector<TraceRow> parse_azure_trace(std::istream& in, const std::string& name);
+std::vector<TraceRow> parse_mooncake_trace(std::istream& in, const std::string& name, long hash_block_tokens);
+
 // Maximum-likelihood lognormal (mu, sigma of log length) of a trace column, and the column's largest value.
 struct LognormalFit {
   double mu = 0, sigma = 0, max = 1;
 };
 LognormalFit fit_lognormal(const std::vector<TraceRow>& rows, bool input_column);
 
+// `factorysim workload fit`: a runnable workload fitted to a trace ({"workload": ..., "fit": the report};
+// docs/design.md, "Fitted workloads"). Throws InputError (naming `name`) when the trace is too short to fit.
+Json fit_workload(const std::vector<TraceRow>& rows, const std::string& name);
+
 // Registrations (one per variant file).
 std::unique_ptr<LengthSampler> make_fixed_length();
 std::unique_ptr<LengthSampler> make_uniform_length();
 std::unique_ptr<LengthSampler> make_lognormal_length();
+std::unique_ptr<LengthSampler> make_empirical_length();
 std::unique_ptr<WorkloadGenerator> make_poisson_workload();
 std::unique_ptr<WorkloadGenerator> make_gamma_workload();
 std::unique_ptr<WorkloadGenerator> make_trace_workload();

@@ -1,16 +1,23 @@
-// Renewal arrival processes: Poisson (exponential gaps) and Gamma (gaps with a chosen CV).
+// Renewal arrival processes: Poisson (exponential gaps) and Gamma (gaps with a chosen CV), at a constant rate
+// or along a rate curve.
 #include "workload.hpp"
 
 namespace fs {
 
 namespace {
 
-// Arrivals at `qps` for `num_requests` requests or `duration_s` seconds, lengths drawn independently.
+// Arrivals at `qps` (or along `rate_curve`) for `num_requests` requests or `duration_s` seconds, lengths drawn
+// independently.
 class Renewal : public WorkloadGenerator {
 public:
   void parse(const JsonNode& n, const std::string& file) override
   {
-    qps_ = n.number("qps");
+    if (auto c = n.get("rate_curve")) {
+      if (n.has("qps")) n.fail("qps", "give qps or rate_curve, not both");
+      curve_ = parse_rate_curve(*c);
+    } else {
+      qps_ = n.number("qps");
+    }
     num_requests_ = n.integer("num_requests", 0);
     duration_s_ = n.number("duration_s", 0);
     if (num_requests_ == 0 && duration_s_ == 0) n.fail("duration_s", "give num_requests or duration_s (> 0)");
@@ -20,23 +27,35 @@ public:
   }
   Json to_json() const override
   {
-    Json j = {{"qps", qps_},
-              {"num_requests", num_requests_},
+    Json j = {{"num_requests", num_requests_},
               {"duration_s", duration_s_},
               {"input", length_json(*input_)},
               {"output", length_json(*output_)}};
+    if (curve_.rates.empty())
+      j["qps"] = qps_;
+    else
+      j["rate_curve"] = rate_curve_json(curve_);
     add_gap_json(j);
     return j;
   }
-  double expected_requests() const override { return num_requests_ > 0 ? double(num_requests_) : qps_ * duration_s_; }
+  double expected_requests() const override
+  {
+    if (num_requests_ > 0) return double(num_requests_);
+    return curve_.rates.empty() ? qps_ * duration_s_ : curve_.cumulative(duration_s_);
+  }
   std::vector<RequestSpec> generate(uint64_t seed) const override
   {
     std::mt19937_64 rng(seed);
     std::mt19937_64 len_rng(seed ^ 0x9e3779b97f4a7c15ULL); // lengths independent of the arrival stream
     std::vector<RequestSpec> reqs;
-    double t = 0;
+    double t = 0, s = 0; // s: time of the unit-rate process that a rate curve rescales
     for (long i = 0;; ++i) {
-      t += gap(rng);
+      if (curve_.rates.empty()) {
+        t += gap(rng, qps_);
+      } else {
+        s += gap(rng, 1);
+        t = curve_.time_of(s);
+      }
       if ((num_requests_ > 0 && i >= num_requests_) || (num_requests_ == 0 && t > duration_s_)) break;
       const long in = input_->sample(len_rng);
       reqs.push_back({i, t, in, output_->sample(len_rng), {}});
@@ -47,7 +66,8 @@ public:
 protected:
   static std::vector<FieldSpec> common_fields()
   {
-    return {required(positive("qps", 1e6, "mean arrival rate, requests/s")),
+    return {positive("qps", 1e6, "mean arrival rate, requests/s (required without rate_curve)"),
+            object("rate_curve", rate_curve_spec(), "a time-varying rate instead of qps (repeats after its last bin)"),
             integer("num_requests", 0, 1e9, "requests to generate (0: until duration_s)"),
             num("duration_s", 0, 1e8, "seconds of arrivals, when num_requests is 0"),
             required(object("input", length_spec(), "prompt tokens")),
@@ -55,10 +75,11 @@ protected:
   }
   virtual void parse_gaps(const JsonNode&) {}
   virtual void add_gap_json(Json&) const {}
-  virtual double gap(std::mt19937_64& rng) const = 0;
-  double qps_ = 1;
+  virtual double gap(std::mt19937_64& rng, double rate) const = 0; // a gap of the process at `rate`
 
 private:
+  double qps_ = 1;
+  RateCurve curve_; // no rates: constant qps_
   long num_requests_ = 0;
   double duration_s_ = 0;
   std::shared_ptr<const LengthSampler> input_, output_;
@@ -70,7 +91,10 @@ class Poisson : public Renewal {
     static const ObjectSpec o{"poisson", "Poisson arrivals", common_fields()};
     return o;
   }
-  double gap(std::mt19937_64& rng) const override { return std::exponential_distribution<double>(qps_)(rng); }
+  double gap(std::mt19937_64& rng, double rate) const override
+  {
+    return std::exponential_distribution<double>(rate)(rng);
+  }
 };
 
 class Gamma : public Renewal {
@@ -85,10 +109,10 @@ class Gamma : public Renewal {
   }
   void parse_gaps(const JsonNode& n) override { cv_ = n.number("cv"); }
   void add_gap_json(Json& j) const override { j["cv"] = cv_; }
-  double gap(std::mt19937_64& rng) const override
+  double gap(std::mt19937_64& rng, double rate) const override
   {
     const double shape = 1.0 / (cv_ * cv_); // CV of a Gamma(k, theta) gap is 1/sqrt(k)
-    return std::gamma_distribution<double>(shape, 1.0 / (qps_ * shape))(rng);
+    return std::gamma_distribution<double>(shape, 1.0 / (rate * shape))(rng);
   }
   double cv_ = 1;
 };

@@ -1,8 +1,8 @@
 // Fuzz target over everything a user types: a scenario document, --set assignments over the default scenario,
-// and a trace CSV. The first byte picks which ('S', 'A', 'T'; any other byte by its value mod 3); the rest is
-// the input. Bad input must end in InputError (a one-line message, exit 2); anything else escaping is a bug,
-// which libFuzzer reports as a crash. Built with clang's libFuzzer by tools/fuzz.sh, and replayed over
-// tests/fuzz/corpus by the `fuzz_replay` test.
+// and a trace (Azure CSV, or Mooncake JSONL when it starts with '{'). The first byte picks which ('S', 'A', 'T'; any
+// other byte by its value mod 3); the rest is the input. Bad input must end in InputError (a one-line message, exit 2);
+// anything else escaping is a bug, which libFuzzer reports as a crash. Built with clang's libFuzzer by tools/fuzz.sh,
+// and replayed over tests/fuzz/corpus by the `fuzz_replay` test.
 #include "catalog.hpp"
 #include "scenario.hpp"
 #include "workload.hpp"
@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
       cap_size(doc);
       fs::parse_scenario(doc, "(default)");
     } else {
-      std::istringstream csv(in);
-      fs::parse_azure_trace(csv, "fuzz.csv");
+      std::istringstream trace(in);
+      fs::parse_trace(trace, "fuzz.trace");
     }
   } catch (const fs::InputError&) {
   }

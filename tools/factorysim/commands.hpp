@@ -31,6 +31,12 @@ struct FitArgs {
 };
 int cmd_calibrate_fit(const FitArgs& a);
 
+struct WorkloadFitArgs {
+  std::string trace, out, format; // format: "" (detected), azure_csv, mooncake_jsonl
+  long hash_block_tokens = 512;
+};
+int cmd_workload_fit(const WorkloadFitArgs& a); // a runnable workload and its report, fitted to a trace
+
 // Side-by-side table of summaries (one column per placement).
 std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& summary_json_texts);
 

@@ -39,6 +39,18 @@ int main(int argc, char** argv)
   f->add_option("raw_dir", fit.raw_dir, "directory of *.jsonl from kernels_cuda/run_all.sh")->required();
   f->add_option("-o,--out", fit.out, "fitted.json to write")->required();
   f->add_option("--chip", fit.chip, "catalog chip whose datasheet peaks are the denominators (default: from the data)");
+  auto* wl = app.add_subcommand("workload", "request workloads");
+  wl->require_subcommand(1);
+  fs::cli::WorkloadFitArgs wfit;
+  auto* wf = wl->add_subcommand("fit", "fit a runnable workload (length distributions, arrival process, rate "
+                                       "curve) to a trace and report the fit");
+  wf->add_option("trace", wfit.trace, "Azure CSV or Mooncake JSONL trace")->required();
+  wf->add_option("-o,--out", wfit.out, "JSON file to write: {\"workload\": a scenario's workload, \"fit\": the report}")
+      ->required();
+  wf->add_option("--format", wfit.format, "the trace's format (default: detected from its first character)")
+      ->check(CLI::IsMember({"azure_csv", "mooncake_jsonl"}));
+  wf->add_option("--hash-block-tokens", wfit.hash_block_tokens, "prompt tokens per Mooncake hash id (default 512)")
+      ->check(CLI::Range(1, 1000000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -51,6 +63,7 @@ int main(int argc, char** argv)
     if (tp->parsed()) return fs::cli::cmd_topology(topo);
     if (sch->parsed()) return fs::cli::cmd_schema(schema_of);
     if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
+    if (wf->parsed()) return fs::cli::cmd_workload_fit(wfit);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
