@@ -123,8 +123,12 @@ PrefixCache::Hit PrefixCache::acquire(const std::vector<uint64_t>& hashes, long 
     KvStore* from = cfg_.below;
     while (from && !from->chunks.contains(h))
       from = from->below;
-    if (!from || !kv_.add_cached(chunk_blocks_)) break; // a miss, or no room to load it into
-    from->chunks.touch(h);
+    if (!from) break; // a miss
+    // Held where it is while room is made for it (evictions move chunks down into that tier).
+    from->chunks.pin(h);
+    const bool room = kv_.add_cached(chunk_blocks_);
+    from->chunks.unpin(h);
+    if (!room) break;
     from->stats.hit_chunks++;
     const double link = from->tier == KvTier::remote ? cfg_.net_bandwidth : cfg_.link_bandwidth;
     hit.ready = std::max(hit.ready, from->load(now, cfg_.chunk_bytes, link));

@@ -220,3 +220,34 @@ TEST_CASE("offload instead of recompute: a preempted sequence's KV goes to host 
   CHECK(off["summary"]["requests"]["dropped"] == 0);
   CHECK(off["summary"]["requests"]["completed"] == rec["summary"]["requests"]["completed"]);
 }
+
+TEST_CASE("a chunk being loaded from a tier is not evicted from it by the room made for it")
+{
+  KvCache kv(16 * 8, 16); // two 64-token chunks
+  KvStore dram(KvTier::dram, 1, 10e9, nullptr);
+  PrefixConfig cfg;
+  cfg.chunk_tokens = 64;
+  cfg.chunk_bytes = 1e9;
+  cfg.link_bandwidth = 5e9;
+  cfg.below = &dram;
+  PrefixCache pc(kv, cfg);
+  KvSeq s;
+  long pinned = 0;
+  pc.acquire({1, 2}, 127, s, 0, pinned);
+  REQUIRE(kv.reserve(s, 128));
+  pc.computed({1, 2}, 128, s, pinned); // both chunks cached: the KV cache is full
+  kv.free(s);
+  pc.release({1, 2}, pinned);
+  KvSeq t;
+  long tp = 0;
+  pc.acquire({3}, 63, t, 0, tp);
+  REQUIRE(kv.reserve(t, 64)); // evicts chunk 1 into DRAM
+  CHECK(dram.chunks.contains(1));
+  // Chunk 1 is in DRAM, the KV cache holds t and chunk 2: loading 1 evicts 2, whose move down must not push 1 out.
+  KvSeq u;
+  long up = 0;
+  const PrefixCache::Hit h = pc.acquire({1}, 127, u, 5, up);
+  CHECK(h.tokens == 64);
+  CHECK(h.ready == doctest::Approx(5.2));
+  CHECK(dram.chunks.contains(1));
+}
