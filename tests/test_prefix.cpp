@@ -251,3 +251,70 @@ TEST_CASE("a chunk being loaded from a tier is not evicted from it by the room m
   CHECK(h.ready == doctest::Approx(5.2));
   CHECK(dram.chunks.contains(1));
 }
+
+TEST_CASE("kv_cache input errors name the path and what was expected")
+{
+  const Json base = read_json_file(project_file("scenarios/mooncake_prefix_cache_70b.json"));
+  auto err = [&](auto&& change) {
+    Json d = base;
+    d["workload"]["path"] = project_file("scenarios/traces/mooncake_conversation.jsonl");
+    d["workload"]["duration_s"] = 120;
+    d["sim"]["warmup_s"] = 5;
+    change(d);
+    return fs::test::scenario_error(d);
+  };
+  CHECK(err([](Json&) {}) == "");
+  CHECK(err([](Json& d) { d["kv_cache"]["prefix_caching"] = false; }).find("kv_cache.prefix_caching: the tiers") !=
+        std::string::npos);
+  CHECK(err([](Json& d) {
+          d["kv_cache"]["nvme"]["drive"] = "DDR5-RDIMM-64GB";
+        }).find("kv_cache.nvme.drive: \"DDR5-RDIMM-64GB\" is a dram device") != std::string::npos);
+  CHECK(err([](Json& d) {
+          d["kv_cache"]["host_dram"]["module"] = "Floppy";
+        }).find("kv_cache.host_dram.module: unknown storage \"Floppy\"") != std::string::npos);
+  CHECK(err([](Json& d) {
+          d["kv_cache"]["remote"] = {{"pool", "nowhere"}, {"drive", "Micron-9550-12.8TB"}, {"per_server", 4}};
+        }).find("kv_cache.remote.pool: unknown pool \"nowhere\"") != std::string::npos);
+  CHECK(err([](Json& d) {
+          d["kv_cache"].erase("host_dram");
+          d["kv_cache"].erase("nvme");
+        }).find("kv_cache.offload_preempted: needs a tier") != std::string::npos);
+  CHECK(err([](Json& d) {
+          d["scheduler"] = {{"block_size_tokens", 48}};
+        }).find("are not whole KV blocks") != std::string::npos);
+  CHECK(err([](Json& d) {
+          d["workload"] = {{"type", "poisson"},
+                           {"qps", 1},
+                           {"duration_s", 10},
+                           {"input", {{"type", "fixed"}, {"value", 100}}},
+                           {"output", {{"type", "fixed"}, {"value", 10}}}};
+        }).find("kv_cache.prefix_caching: the workload's requests carry no prefix hashes") != std::string::npos);
+}
+
+TEST_CASE("a remote KV store on a CPU pool: chunks evicted from accelerator memory come back over its NICs")
+{
+  Json d = light_doc("least_outstanding");
+  d["pools"].push_back({{"name", "store"}, {"server", "CPU-2S-EPYC-9654"}, {"servers", 1}});
+  d["scheduler"] = {{"gpu_memory_utilization", 0.3}}; // a small KV cache: chunks leave it
+  d["workload"]["qps"] = 4;
+  d["workload"]["duration_s"] = 60;
+  const Json j = run_in_child(d, 0, kv_report, [](Scenario& s) {
+    with_prefixes(s, true, 200);
+    s.kv_cache.host_link_gb_per_s = 57;
+    s.kv_cache.remote_pool = "store";
+    s.kv_cache.remote = load_catalog().storage.at("Micron-9550-12.8TB");
+    s.kv_cache.remote_per_server = 4;
+  });
+  const Json& k = j["summary"]["kv_hierarchy"];
+  MESSAGE("hit rate " << k["hit_rate"] << ", remote " << k["tiers"]["remote"]);
+  CHECK(k["tiers"]["remote"]["hit_chunks"].get<long>() > 0);
+  CHECK(k["tiers"]["remote"]["bytes_loaded"].get<double>() > 0);
+  CHECK(k["tiers"]["remote"]["capacity_gb"].get<double>() == doctest::Approx(4 * 12800));
+  bool drives = false, server = false;
+  for (const Json& it : j["summary"]["cost"]["items"]) {
+    drives = drives || (it["group"] == "store" && it["kind"] == "storage" && it["count"] == 4);
+    server = server || (it["group"] == "store" && it["kind"] == "chassis");
+  }
+  CHECK(drives);
+  CHECK(server);
+}
