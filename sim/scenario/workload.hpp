@@ -31,6 +31,8 @@ const LengthRegistry& length_registry();
 std::shared_ptr<const LengthSampler> parse_length(const JsonNode& n, const std::string& scenario_file,
                                                   bool input_column);
 Json length_json(const LengthSampler& l);
+// mu and sigma (of the log) of a lognormal given by the keys "mean" and "median", or "mu" and "sigma", of `n`.
+void parse_lognormal(const JsonNode& n, double& mu, double& sigma);
 
 class WorkloadGenerator {
 public:
