@@ -96,6 +96,10 @@ const WorkloadRegistry& workload_registry()
           make_gamma_workload);
     r.add("trace", "replay of an Azure-format CSV trace (TIMESTAMP,ContextTokens,GeneratedTokens)",
           make_trace_workload);
+    r.add("offline", "an offline batch: num_requests all available at t=0 (measured until the last finishes)",
+          make_offline_workload);
+    r.add("closed_loop", "`clients` each sending its next request when the previous finished plus a think time",
+          make_closed_loop_workload);
     return r;
   }();
   return reg;
