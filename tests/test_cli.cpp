@@ -381,4 +381,5 @@ TEST_CASE("factorysim schema describes the scenario format")
   CHECK(s["properties"].contains("placements"));
   CHECK(s["$defs"]["scheduler"]["properties"]["max_num_seqs"]["anyOf"][0]["maximum"] == 1e6);
   CHECK(s["$defs"]["workload"]["oneOf"].size() == fs::workload_registry().entries().size()); // a branch per type
+  CHECK(s["$defs"]["agent_step"]["properties"]["kind"]["enum"] == Json{"llm", "tool"});
 }

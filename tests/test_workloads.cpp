@@ -40,6 +40,22 @@ Json closed_loop(long clients, double think_s, double duration_s)
           {"output", {{"type", "uniform"}, {"min", 20}, {"max", 300}}}};
 }
 
+Json agents(double rate)
+{
+  return Json::parse(R"({"type": "agents", "tasks_per_s": )" + std::to_string(rate) + R"(, "duration_s": 20,
+    "system_tokens": 1024, "tool_pool": "cpu", "steps": [
+      {"id": "plan", "kind": "llm", "input": {"type": "fixed", "value": 700}, "output": {"type": "fixed", "value": 300}},
+      {"id": "search_a", "kind": "tool", "after": ["plan"], "service_s": {"type": "fixed", "value": 2},
+       "output": {"type": "fixed", "value": 1000}},
+      {"id": "search_b", "kind": "tool", "after": ["plan"], "service_s": {"type": "fixed", "value": 2}},
+      {"id": "read_a", "kind": "llm", "after": ["search_a"], "input": {"type": "fixed", "value": 100},
+       "output": {"type": "fixed", "value": 50}},
+      {"id": "read_b", "kind": "llm", "after": ["search_b"], "input": {"type": "fixed", "value": 100},
+       "output": {"type": "fixed", "value": 50}},
+      {"id": "join", "kind": "llm", "after": ["read_a", "read_b"], "input": {"type": "fixed", "value": 10},
+       "output": {"type": "fixed", "value": 100}}]})");
+}
+
 // Per request: arrival, finish, output tokens, and its session (-1: none).
 Json request_rows(const RunResult& r)
 {
@@ -60,6 +76,33 @@ Json run(const Json& d)
       ends.push_back(x.end);
     return Json{{"summary", make_summary(s, s.placements[0], r)}, {"requests", request_rows(r)}, {"ends", ends}};
   });
+}
+
+// Drives a source without the engine: every request finishes `service_s` after it arrives.
+struct Driven {
+  std::vector<RequestSpec> requests;
+  std::vector<long> session;
+  std::vector<SessionRecord> sessions;
+};
+Driven drive(const Scenario& s, double service_s, CoreQueue* tools = nullptr)
+{
+  std::unique_ptr<RequestSource> src = s.workload.generator->source({s.seed, 1'000'000, tools});
+  Driven d;
+  std::multimap<double, long> running;
+  while (true) {
+    const double t = std::min(src->next_time(), running.empty() ? INFINITY : running.begin()->first);
+    if (std::isinf(t)) break;
+    for (; !running.empty() && running.begin()->first <= t; running.erase(running.begin()))
+      src->finished(running.begin()->second, running.begin()->first, true);
+    while (std::optional<RequestSpec> r = src->take(t)) {
+      running.emplace(t + service_s, r->id);
+      d.session.push_back(src->session_of(r->id));
+      d.requests.push_back(std::move(*r));
+    }
+  }
+  CHECK(src->exhausted());
+  d.sessions = src->sessions();
+  return d;
 }
 
 } // namespace
@@ -149,4 +192,178 @@ TEST_CASE("closed loop: a count stops it, the window ends at the last send, fast
         std::string::npos);
   d = doc(closed_loop(3, 0.1, 0));
   CHECK(scenario_error(d).find("workload.duration_s: give duration_s or num_requests") != std::string::npos);
+}
+
+TEST_CASE("sessions: each turn carries the context so far, and its blocks repeat the earlier turns' hashes")
+{
+  Json w = {{"type", "sessions"},
+            {"sessions_per_s", 0.5},
+            {"duration_s", 40},
+            {"turns", {{"type", "uniform"}, {"min", 2}, {"max", 6}}},
+            {"input", {{"type", "uniform"}, {"min", 50}, {"max", 900}}},
+            {"output", {{"type", "uniform"}, {"min", 10}, {"max", 700}}},
+            {"think_time", {{"type", "fixed"}, {"value", 3}}},
+            {"system_tokens", 700},
+            {"hash_block_tokens", 256}};
+  const Scenario s = parse_scenario(doc(w), "t.json");
+  CHECK(s.prefix_block_tokens == 256);
+  CHECK(s.requests == nullptr);
+  const Driven d = drive(s, 1.5);
+  REQUIRE(d.sessions.size() > 10);
+  std::map<long, std::vector<size_t>> turns; // session -> its requests in order
+  for (size_t i = 0; i < d.requests.size(); ++i)
+    turns[d.session[i]].push_back(i);
+  for (const SessionRecord& rec : d.sessions) {
+    const std::vector<size_t>& t = turns[rec.id];
+    CHECK(rec.completed());
+    CHECK(long(t.size()) == rec.requests);
+    CHECK(d.requests[t[0]].arrival == rec.start);
+    CHECK(rec.end == doctest::Approx(d.requests[t.back()].arrival + 1.5));
+    for (size_t k = 0; k < t.size(); ++k) {
+      const RequestSpec& r = d.requests[t[k]];
+      CHECK(long(r.prefix_hashes.size()) == r.input_tokens / 256);
+      if (k == 0) continue;
+      const RequestSpec& p = d.requests[t[k - 1]];
+      CHECK(r.arrival == doctest::Approx(p.arrival + 1.5 + 3));
+      const long fresh = r.input_tokens - p.input_tokens - p.output_tokens; // the turn's new tokens
+      CHECK(fresh >= 50);
+      CHECK(fresh <= 900);
+      // Every block of the earlier prompt lies inside this one's context: same hash at the same position.
+      CHECK(std::equal(p.prefix_hashes.begin(), p.prefix_hashes.end(), r.prefix_hashes.begin()));
+    }
+  }
+  // The system prompt's two whole blocks are shared by every session; the next block is the session's own.
+  const RequestSpec &a = d.requests[turns[0][0]], &b = d.requests[turns[1][0]];
+  CHECK(a.prefix_hashes[0] == b.prefix_hashes[0]);
+  CHECK(a.prefix_hashes[1] == b.prefix_hashes[1]);
+  if (a.prefix_hashes.size() > 2 && b.prefix_hashes.size() > 2) CHECK(a.prefix_hashes[2] != b.prefix_hashes[2]);
+
+  // Users run one session after another: never more than `users` sessions at once.
+  w.erase("sessions_per_s");
+  w["users"] = 3;
+  const Driven u = drive(parse_scenario(doc(w), "t.json"), 1.5);
+  std::vector<std::pair<double, int>> ev;
+  for (const SessionRecord& rec : u.sessions) {
+    ev.push_back({rec.start, +1});
+    ev.push_back({rec.end, -1});
+  }
+  std::sort(ev.begin(), ev.end());
+  int in = 0, most = 0;
+  for (auto const& [t, dlt] : ev)
+    most = std::max(most, in += dlt);
+  CHECK(most == 3);
+  w["sessions_per_s"] = 1;
+  CHECK(scenario_error(doc(w)).find("workload.sessions_per_s: give either sessions_per_s") != std::string::npos);
+}
+
+TEST_CASE("agent graphs: a cycle, a dangling or repeated reference and a duplicate id are errors naming the step")
+{
+  auto error = [](const std::string& steps) {
+    Json w = agents(1);
+    w["steps"] = Json::parse(steps);
+    return scenario_error(doc(w));
+  };
+  const std::string llm =
+      R"("kind": "llm", "input": {"type": "fixed", "value": 10}, "output": {"type": "fixed", "value": 5})";
+  const std::string cycle = error(R"([{"id": "a", )" + llm + R"(}, {"id": "b", )" + llm + R"(, "after": ["a", "d"]},
+      {"id": "c", )" + llm + R"(, "after": ["b"]}, {"id": "d", )" +
+                                  llm + R"(, "after": ["c"]}])");
+  MESSAGE(cycle);
+  CHECK(cycle.find("t.json: workload.steps[") != std::string::npos);
+  CHECK(cycle.find("].after: step \"") != std::string::npos);
+  CHECK(cycle.find("is on a cycle") != std::string::npos);
+  for (const char* id : {"\"b\"", "\"c\"", "\"d\""})
+    CHECK(cycle.find(id) != std::string::npos);
+  CHECK(cycle.find("\"a\"") == std::string::npos);
+  CHECK(error(R"([{"id": "a", )" + llm + R"(, "after": ["a"]}])").find("step \"a\" is on a cycle: \"a\" -> \"a\"") !=
+        std::string::npos);
+  CHECK(error(R"([{"id": "a", )" + llm + R"(}, {"id": "b", )" + llm + R"(, "after": ["a", "x"]}])")
+            .find("workload.steps[1].after[1]: step \"b\" waits for \"x\", which is no step's id") !=
+        std::string::npos);
+  CHECK(error(R"([{"id": "a", )" + llm + R"(}, {"id": "a", )" + llm + R"(}])")
+            .find("workload.steps[1].id: duplicate step id \"a\" (also steps[0])") != std::string::npos);
+  CHECK(error(R"([{"id": "a", )" + llm + R"(}, {"id": "b", )" + llm + R"(, "after": ["a", "a"]}])")
+            .find("workload.steps[1].after[1]: \"a\" is listed twice") != std::string::npos);
+  CHECK(error(R"([{"id": "a", "kind": "tool", "service_s": {"type": "fixed", "value": 1}}])")
+            .find("workload.steps: expected at least one llm step") != std::string::npos);
+  CHECK(error(R"([{"id": "a", )" + llm + R"(, "service_s": {"type": "fixed", "value": 1}}])")
+            .find("workload.steps[0].service_s: applies to tool steps") != std::string::npos);
+  CHECK(error(R"([{"id": "a", "kind": "think", "input": {"type": "fixed", "value": 1}}])")
+            .find("workload.steps[0].kind: unknown kind \"think\"") != std::string::npos);
+  Json w = agents(1);
+  w.erase("tool_pool");
+  CHECK(scenario_error(doc(w)).find("workload.tool_pool: the graph has tool steps") != std::string::npos);
+  w["tool_pool"] = "h100x";
+  CHECK(scenario_error(doc(w)).find("workload.tool_pool: unknown pool \"h100x\"") != std::string::npos);
+}
+
+TEST_CASE("agent graphs: steps wait for their inputs, prompts carry the context along their paths, tools queue")
+{
+  const Scenario s = parse_scenario(doc(agents(1)), "t.json");
+  CoreQueue one_core(1, 0, 1e9); // every tool call waits for the one before it
+  const Driven d = drive(s, 1.0, &one_core);
+  REQUIRE(d.sessions.size() > 10);
+  std::map<long, std::vector<size_t>> steps;
+  for (size_t i = 0; i < d.requests.size(); ++i)
+    steps[d.session[i]].push_back(i);
+  double queued = 0;
+  for (const SessionRecord& rec : d.sessions) {
+    const std::vector<size_t>& r = steps[rec.id];
+    REQUIRE(r.size() == 4); // plan, read_a and read_b (in either order), join
+    CHECK(rec.requests == 4);
+    CHECK(rec.tool_calls == 2);
+    const RequestSpec &plan = d.requests[r[0]], &join = d.requests[r[3]];
+    CHECK(plan.input_tokens == 1024 + 700);
+    std::vector<long> reads = {d.requests[r[1]].input_tokens, d.requests[r[2]].input_tokens};
+    std::sort(reads.begin(), reads.end());
+    // read_b: system + plan (700 + 300) + its own 100; read_a also sees search_a's 1000 result tokens.
+    CHECK(reads == std::vector<long>{1024 + 1000 + 100, 1024 + 1000 + 1000 + 100});
+    // join: system + plan + search_a's result + both reads (100 + 50 each) + its own 10.
+    CHECK(join.input_tokens == 1024 + 1000 + 1000 + 2 * 150 + 10);
+    CHECK(plan.arrival == rec.start);
+    CHECK(d.requests[r[1]].arrival >= plan.arrival + 1.0 + 2.0);
+    CHECK(rec.end == doctest::Approx(join.arrival + 1.0));
+    CHECK(rec.tool_s >= 4.0);
+    queued += rec.tool_queue_s;
+    // The steps of a task share the blocks of their common prefix: the system prompt and the plan.
+    for (size_t k = 1; k < 4; ++k)
+      CHECK(std::equal(plan.prefix_hashes.begin(), plan.prefix_hashes.begin() + 2,
+                       d.requests[r[k]].prefix_hashes.begin()));
+    CHECK(join.prefix_hashes.size() == size_t(join.input_tokens / 512));
+  }
+  CHECK(queued > 0); // two searches at once on one core
+}
+
+TEST_CASE("agent graphs on the engine: per-task metrics, tool pool in the cost, $ per task")
+{
+  const Json o = run(doc(agents(1)));
+  const Json& s = o["summary"];
+  const Json& t = s["sessions"];
+  REQUIRE(t.is_object());
+  CHECK(t["workload"] == "agents");
+  CHECK(t["failed"] == 0);
+  CHECK(t["completed"] == t["started"]);
+  CHECK(t["requests_per_session"].get<double>() == 4);
+  CHECK(t["tool_calls_per_session"].get<double>() == 2);
+  CHECK(t["tool_s"]["mean"].get<double>() == doctest::Approx(4)); // two 2 s calls on 192 idle cores
+  CHECK(t["e2e_s"]["p50"].get<double>() > 4);
+  CHECK(t["tokens_per_session"]["output"].get<double>() == 500);
+  CHECK(t["tool_pool"]["pool"] == "cpu");
+  CHECK(t["tool_pool"]["utilization"].get<double>() == doctest::Approx(4.0 / 192).epsilon(0.2));
+  // Tasks per hour: those completing inside the window, per hour of it.
+  const double start = s["window_s"]["start"].get<double>(), end = s["window_s"]["end"].get<double>();
+  double done = 0;
+  for (const Json& e : o["ends"])
+    done += e.get<double>() >= start && e.get<double>() <= end;
+  const double per_hour = t["completed_per_hour"].get<double>();
+  CHECK(per_hour == doctest::Approx(done / (end - start) * 3600));
+  CHECK(done > 5);
+  CHECK(t["usd_per_session"].get<double>() == doctest::Approx(s["cost"]["usd_per_hour"].get<double>() / per_hour));
+  CHECK(s["cost"]["usd_per_session"] == t["usd_per_session"]);
+  bool cpu_pool = false;
+  for (const Json& it : s["cost"]["items"])
+    cpu_pool = cpu_pool || (it["group"] == "cpu" && it["kind"] == "cpu");
+  CHECK(cpu_pool); // the tool pool is part of the factory
+  for (const Json& q : o["requests"])
+    CHECK(q[3].get<long>() >= 0);
 }

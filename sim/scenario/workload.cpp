@@ -100,6 +100,10 @@ const WorkloadRegistry& workload_registry()
           make_offline_workload);
     r.add("closed_loop", "`clients` each sending its next request when the previous finished plus a think time",
           make_closed_loop_workload);
+    r.add("sessions", "multi-turn conversations: each turn's prompt carries the session's context so far",
+          make_sessions_workload);
+    r.add("agents", "agent tasks running a graph of LLM and tool steps (fan-out, join; tools on CPU cores)",
+          make_agents_workload);
     return r;
   }();
   return reg;
