@@ -159,6 +159,13 @@ long ReactiveSource::open_session(double t)
   return rec.id;
 }
 
+void ReactiveSource::track_sessions(long hash_block, long system_tokens)
+{
+  owners_are_sessions_ = true;
+  hash_block_ = hash_block;
+  system_tokens_ = system_tokens;
+}
+
 WorkloadGenerator::StopRule parse_stop(const JsonNode& n, const char* count_key, const std::string& what_stops)
 {
   WorkloadGenerator::StopRule r{n.number("duration_s", 0), n.integer(count_key, 0)};

@@ -98,6 +98,9 @@ protected:
   // `started` have started, the last at `t`: when that was the last the count allows, work stopped at `t`.
   void note_started(long started, double t);
   long open_session(double t); // a new session (task) starting at t: its id
+  // Requests belong to sessions (tasks): their owner is the session, their prompts start with `system_tokens` shared
+  // by all, and they carry prefix_hashes per `hash_block` tokens.
+  void track_sessions(long hash_block, long system_tokens);
   virtual void on_finished(const Sent& s, double t, bool completed) = 0;
   virtual void on_timer(long, long, double) {}
 

@@ -89,9 +89,7 @@ public:
       : ReactiveSource(ctx, w.stop_.duration_s, w.stop_.count), w_(w), gap_rng_(ctx.seed),
         len_rng_(ctx.seed ^ 0x9e3779b97f4a7c15ULL), think_rng_(ctx.seed ^ 0x7f4a7c159e3779b9ULL)
   {
-    owners_are_sessions_ = true;
-    hash_block_ = w.block_;
-    system_tokens_ = w.system_tokens_;
+    track_sessions(w.block_, w.system_tokens_);
     if (w.users_ > 0) {
       for (long u = 0; u < w.users_; ++u)
         start(0, u);
