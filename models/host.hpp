@@ -37,6 +37,8 @@ public:
     double wait(double submitted) const { return start - submitted; }
   };
   Job submit(double t, double work_s);
+  // An end found during the run (the workload stopped): later jobs count up to it (earlier ones already counted).
+  void set_window_end(double end) { window_end_ = end; }
   long cores() const { return cores_; }
   // Core-seconds of work inside the window, of every job submitted so far.
   double busy_core_s() const { return busy_; }

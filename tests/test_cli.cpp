@@ -1,6 +1,8 @@
 // The CLI as a hostile but realistic user meets it (issue "Trustworthy runs", findings 1-9): every bad input
 // is one line, exit 2 and nothing written; results are whole or absent; names stay inside -o; signals clean up.
 #include "json_input.hpp"
+#include "workload.hpp"
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <doctest/doctest.h>
@@ -379,7 +381,27 @@ TEST_CASE("factorysim schema describes the scenario format")
   const Json s = Json::parse(r.out);
   CHECK(s["properties"].contains("placements"));
   CHECK(s["$defs"]["scheduler"]["properties"]["max_num_seqs"]["anyOf"][0]["maximum"] == 1e6);
-  CHECK(s["$defs"]["workload"]["oneOf"].size() == 3);
+  CHECK(s["$defs"]["workload"]["oneOf"].size() == fs::workload_registry().entries().size()); // a branch per type
+  CHECK(s["$defs"]["agent_step"]["properties"]["kind"]["enum"] == Json{"llm", "tool"});
+}
+
+TEST_CASE("workloads created during the run: sessions.csv, and a closed loop sending past sim.max_requests")
+{
+  Scratch t;
+  Result r = cli(
+      "run scenarios/agentic_sessions.json --placement tp2x4 --set workload.duration_s=20 -o " + (t / "a").string(), t);
+  REQUIRE(r.code == 0);
+  const std::string sessions = slurp(t / "a" / "tp2x4" / "sessions.csv");
+  CHECK(sessions.rfind("id,start,end,e2e_s,requests,tool_calls,", 0) == 0);
+  CHECK(std::count(sessions.begin(), sessions.end(), '\n') > 20);
+  CHECK(r.out.find("$ / session") != std::string::npos);
+  // Without think time and with duration_s alone, how many requests a closed loop sends is known only as it runs.
+  r = cli("run scenarios/closed_loop_8b.json --set 'sim={\"max_requests\": 300}' -o " + (t / "b").string(), t);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("workload: more than sim.max_requests = 300 requests before its stop rule ended it") !=
+        std::string::npos);
+  CHECK(r.err_lines() == 1);
+  CHECK_FALSE(stdfs::exists(t / "b" / "tp1x8")); // nothing written
 }
 
 TEST_CASE("factorysim workload fit writes a workload that a scenario runs, and refuses what it cannot fit")

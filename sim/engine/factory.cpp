@@ -7,6 +7,9 @@
 #include "prefix_cache.hpp"
 #include "step_time_afd.hpp"
 #include <chrono>
+#include <cmath>
+#include <deque>
+#include <exception>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -149,29 +152,38 @@ public:
           next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
     for (auto const& l : labels)
       calibration_ += (calibration_.empty() ? "" : ",") + l;
-    if (s.host.enabled()) host_.emplace(s.pool(s.host.pool).cpu_cores(), s.window.start, s.window.end);
+    // One FCFS queue per CPU pool: host work and tool calls share the cores of one pool.
+    for (const std::string& p : {s.host.pool, s.tool_pool})
+      if (!p.empty()) cpu_.try_emplace(p, s.pool(p).cpu_cores(), s.window.start, s.window.end);
+    if (s.host.enabled()) host_ = &cpu_.at(s.host.pool);
+    if (!s.tool_pool.empty()) tools_ = &cpu_.at(s.tool_pool);
   }
 
   RunResult run()
   {
     RunResult res;
     res.placement = pc_.name;
-    res.requests.reserve(s_.requests->size());
-    for (const RequestSpec& spec : *s_.requests) {
-      Request r;
-      r.spec = spec;
-      res.requests.push_back(r);
-    }
     collector_.window.start = s_.window.start; // checked when the scenario was parsed
-    collector_.window.end = s_.window.end;
-    requests_ = &res.requests;
+    collector_.window.end = s_.window.end;     // +inf while the run decides it
+    src_ =
+        s_.requests ? list_source(s_.requests) : s_.workload.generator->source({s_.seed, s_.sim.max_requests, tools_});
     for (auto& inst : instances_) {
       Instance* p = inst.get();
       s4u::Actor::create(p->setup().name, p->setup().host, [p] { p->run(); })->daemonize();
     }
-    s4u::Actor::create("source", pf_.servers.begin()->second.front(), [this] { source(); });
+    // An exception escaping an actor aborts SimGrid: the source's (a workload sending past sim.max_requests) ends
+    // the run and is thrown from here.
+    std::exception_ptr failure;
+    s4u::Actor::create("source", pf_.servers.begin()->second.front(), [this, &failure] {
+      try {
+        source();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    });
     const auto t0 = std::chrono::steady_clock::now();
     s4u::Engine::get_instance()->run();
+    if (failure) std::rethrow_exception(failure);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.simulated_s = s4u::Engine::get_clock();
     for (auto& inst : instances_) {
@@ -179,11 +191,25 @@ public:
       res.instances.push_back(
           {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats(), su.ffn_pool});
     }
+    if (s_.window.rule == "makespan" || std::isinf(collector_.window.end)) {
+      // An offline batch is measured until its last request finished: nothing was counted after that.
+      double end = collector_.window.start;
+      for (const Request& r : store_)
+        end = std::max(end, s_.window.rule == "makespan" ? r.finish : r.spec.arrival);
+      collector_.window.end = end;
+    }
     res.collector = collector_;
     if (host_) res.host = {s_.host.pool, host_->cores(), host_->busy_core_s()};
     res.kv = kv_report();
+    if (tools_) res.tools = {s_.tool_pool, tools_->cores(), tools_->busy_core_s()};
     res.events = collector_.events;
     res.calibration = calibration_;
+    res.sessions = src_->sessions();
+    if (!res.sessions.empty())
+      for (const Request& r : store_)
+        res.request_session.push_back(src_->session_of(r.spec.id));
+    res.requests.reserve(store_.size());
+    std::move(store_.begin(), store_.end(), std::back_inserter(res.requests));
     return res;
   }
 
@@ -244,49 +270,69 @@ public:
       r->host_work_s += work;
       r->finish = j.finish;
     }
-    finished();
+    finished(*r, r->finish);
   }
 
 private:
-  void finished()
+  // `r` completed at `t` (or was dropped): a source that creates requests as the run goes may send more.
+  void finished(const Request& r, double t)
   {
-    if (++done_ == requests_->size()) done_cv_->notify_all();
+    ++done_;
+    src_->finished(r.spec.id, t, r.dropped.empty());
+    if (waiting_ && (src_->reactive() || done_ == store_.size())) cv_->notify_one();
   }
 
-  // Arrivals in order; with host work, each first waits for a host core to handle and tokenise it, and enters the
-  // accelerators when that is done (in the order those finish).
+  // Arrivals in order, as the source gives them; with host work, each first waits for a host core to handle and
+  // tokenise it, and enters the accelerators when that is done (in the order those finish). Wakes at the next
+  // arrival, or when a request finishes if that can create one.
   void source()
   {
     using Ready = std::pair<double, Request*>;
     std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
-    std::vector<Request>& reqs = *requests_;
-    size_t next = 0;
-    while (next < reqs.size() || !ready.empty()) {
-      const double arrival = next < reqs.size() ? reqs[next].spec.arrival : std::numeric_limits<double>::infinity();
-      if (!ready.empty() && ready.top().first <= arrival) {
-        auto [t, r] = ready.top();
-        ready.pop();
-        s4u::this_actor::sleep_until(t);
-        collector_.events++;
-        admit(*r);
-        continue;
+    std::unique_lock lock(*mutex_);
+    while (true) {
+      const double now = s4u::Engine::get_clock();
+      while (std::optional<RequestSpec> spec = src_->take(now)) {
+        Request& r = store_.emplace_back();
+        r.spec = std::move(*spec);
+        if (!host_) {
+          admit(r);
+          continue;
+        }
+        const double work = s_.host.work().before_s(r.spec.input_tokens);
+        const CoreQueue::Job j = host_->submit(r.spec.arrival, work);
+        r.host_queue_s = j.wait(r.spec.arrival);
+        r.host_work_s = work;
+        ready.emplace(j.finish, &r);
       }
-      Request& r = reqs[next++];
-      s4u::this_actor::sleep_until(arrival);
+      note_stop();
+      for (; !ready.empty() && ready.top().first <= now; ready.pop())
+        admit(*ready.top().second);
+      if (src_->exhausted() && ready.empty() && done_ == store_.size()) break;
+      const double next =
+          std::min(src_->next_time(), ready.empty() ? std::numeric_limits<double>::infinity() : ready.top().first);
+      if (!std::isinf(next) && !src_->reactive()) { // a list: nothing but the next arrival can wake it
+        s4u::this_actor::sleep_until(next);
+      } else {
+        waiting_ = true;
+        if (std::isinf(next))
+          cv_->wait(lock);
+        else
+          cv_->wait_until(lock, next);
+        waiting_ = false;
+      }
       collector_.events++;
-      if (!host_) {
-        admit(r);
-        continue;
-      }
-      const double work = s_.host.work().before_s(r.spec.input_tokens);
-      const CoreQueue::Job j = host_->submit(arrival, work);
-      r.host_queue_s = j.wait(arrival);
-      r.host_work_s = work;
-      ready.emplace(j.finish, &r);
     }
-    std::unique_lock lock(*done_mutex_);
-    while (done_ < requests_->size())
-      done_cv_->wait(lock);
+  }
+
+  // A workload stopped by a count ends the measured window when it stopped: nothing after it was counted yet.
+  void note_stop()
+  {
+    const double end = src_->stopped_at() - s_.sim.cooldown_s;
+    if (s_.window.rule != "stop" || !(end < collector_.window.end)) return;
+    collector_.window.end = end;
+    for (auto& [name, q] : cpu_)
+      q.set_window_end(end);
   }
 
   // The tiers under accelerator memory: per accelerator server its host DRAM and NVMe, over them all the remote
@@ -386,7 +432,7 @@ private:
   void drop(Request& r, const std::string& why)
   {
     r.dropped = why;
-    finished();
+    finished(r, s4u::Engine::get_clock());
   }
 
   const Scenario& s_;
@@ -398,16 +444,20 @@ private:
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
   std::vector<long> next_capacity_;                // per prefill instance: the largest cache among its decode instances
-  std::optional<CoreQueue> host_;                  // the host pool's cores (scenario "host")
+  std::map<std::string, CoreQueue> cpu_;           // per CPU pool doing host work or tool calls: its cores
+  CoreQueue* host_ = nullptr;                      // the host pool's (scenario "host")
+  CoreQueue* tools_ = nullptr;                     // the tool pool's (agent graphs)
   std::vector<std::unique_ptr<KvStore>> stores_;   // KV tiers under accelerator memory
   std::map<s4u::Host*, KvStore*> below_hbm_;       // per accelerator server: its first tier under hbm
   std::array<double, kv_tier_count> tier_bytes_{}; // capacity per tier (lower tiers)
   Collector collector_;
-  std::vector<Request>* requests_ = nullptr;
-  size_t done_ = 0;
+  std::unique_ptr<RequestSource> src_;
+  std::deque<Request> store_; // every request that arrived; instances hold pointers into it
+  size_t done_ = 0;           // of them, completed or dropped
   std::string calibration_;
-  s4u::MutexPtr done_mutex_ = s4u::Mutex::create();
-  s4u::ConditionVariablePtr done_cv_ = s4u::ConditionVariable::create();
+  s4u::MutexPtr mutex_ = s4u::Mutex::create();
+  s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
+  bool waiting_ = false; // the source actor waits for its next time or a finish
 };
 
 } // namespace

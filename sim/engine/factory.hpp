@@ -38,12 +38,15 @@ struct KvHierarchyReport {
 
 struct RunResult {
   std::string placement;
-  std::vector<Request> requests;
+  std::vector<Request> requests; // in arrival order
   std::vector<InstanceReport> instances;
-  Collector collector;
+  Collector collector; // its window as measured (a makespan or a stop found during the run filled in)
   HostReport host;
   KvHierarchyReport kv;
-  std::string calibration; // "datasheet" or "measured:<device>" (of every instance, joined)
+  HostReport tools;                    // the pool running the workload's tool calls (agent graphs); cores 0: none
+  std::vector<SessionRecord> sessions; // sessions or agent tasks (empty for other workloads)
+  std::vector<long> request_session;   // per request: its session or task (empty without sessions)
+  std::string calibration;             // "datasheet" or "measured:<device>" (of every instance, joined)
   double wall_s = 0, simulated_s = 0;
   long events = 0;
 };

@@ -164,6 +164,50 @@ Json host_json(const Scenario& s, const RunResult& r, double util, const Percent
           {"detokenize_core_us_per_token", s.host.detokenize_core_us_per_token}};
 }
 
+// Sessions or agent tasks (null for other workloads): those that started inside the window, and the rate at which
+// they complete inside it.
+Json sessions_json(const Scenario& s, const RunResult& r, const Window& w)
+{
+  if (r.sessions.empty()) return nullptr;
+  long completed = 0, failed = 0, done_in_window = 0;
+  std::vector<double> e2e, llm, tool, queue, in, out, reqs, calls;
+  for (const SessionRecord& x : r.sessions) {
+    completed += x.completed();
+    failed += x.failed;
+    done_in_window += x.completed() && w.contains(x.end);
+    if (!x.completed() || !w.contains(x.start)) continue;
+    e2e.push_back(x.end - x.start);
+    llm.push_back(x.llm_s);
+    tool.push_back(x.tool_s);
+    queue.push_back(x.tool_queue_s);
+    in.push_back(double(x.input_tokens));
+    out.push_back(double(x.output_tokens));
+    reqs.push_back(double(x.requests));
+    calls.push_back(double(x.tool_calls));
+  }
+  const double in_mean = percentiles(in).mean, out_mean = percentiles(out).mean;
+  Json tools = nullptr;
+  if (r.tools.cores > 0)
+    tools = {{"pool", r.tools.pool},
+             {"cores", r.tools.cores},
+             {"utilization", r.tools.busy_core_s_window / (double(r.tools.cores) * w.length())},
+             {"shared_with_host_work", r.tools.pool == s.host.pool}};
+  return {{"workload", s.workload.type},
+          {"started", long(r.sessions.size())},
+          {"completed", completed},
+          {"failed", failed},
+          {"measured", long(e2e.size())},
+          {"e2e_s", to_json(percentiles(e2e))},
+          {"llm_s", to_json(percentiles(llm))},
+          {"tool_s", to_json(percentiles(tool))},
+          {"tool_queue_s", to_json(percentiles(queue))},
+          {"requests_per_session", percentiles(reqs).mean},
+          {"tool_calls_per_session", percentiles(calls).mean},
+          {"tokens_per_session", {{"input", in_mean}, {"output", out_mean}, {"total", in_mean + out_mean}}},
+          {"completed_per_hour", double(done_in_window) / w.length() * 3600},
+          {"tool_pool", tools}};
+}
+
 } // namespace
 
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r)
@@ -206,6 +250,10 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
                              " arrived, " + std::to_string(completed) + " completed, " + std::to_string(dropped) +
                              " dropped");
   const double len = w.length();
+  if (!(len > 0))
+    throw std::runtime_error("placement \"" + pc.name + "\": the measured window [" + std::to_string(w.start) + ", " +
+                             std::to_string(w.end) + "] s (rule " + s.window.rule +
+                             ") is empty: sim.warmup_s is past the end of the work");
   const double in_tps = r.collector.input_tokens / len, out_tps = r.collector.output_tokens / len;
 
   // Power and cost: every chip of every pool the placement uses counts (idle ones draw idle power and cost
@@ -215,7 +263,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   Scenario used = s;
   used.pools.clear();
   for (const ServerPool& p : s.pools) {
-    bool in = p.name == s.host.pool || p.name == s.kv_cache.remote_pool;
+    bool in = p.name == s.host.pool || p.name == s.tool_pool || p.name == s.kv_cache.remote_pool;
     for (const StageConfig& st : pc.stages)
       in = in || st.pool == p.name || st.ffn.pool == p.name;
     if (in) used.pools.push_back(p);
@@ -237,6 +285,9 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   std::map<std::string, double> cpu_w;
   const double host_util = r.host.cores > 0 && len > 0 ? r.host.busy_core_s_window / (double(r.host.cores) * len) : 0;
   if (r.host.cores > 0) cpu_w[r.host.pool] = cpu_power_w(s.pool(r.host.pool).server.cpu, host_util);
+  if (r.tools.cores > 0)
+    cpu_w[r.tools.pool] = cpu_power_w(s.pool(r.tools.pool).server.cpu,
+                                      len > 0 ? r.tools.busy_core_s_window / (double(r.tools.cores) * len) : 0);
   const std::vector<CostItem> items = hardware_items(used, chip_w, cpu_w);
   const CostResult cost = cost_per_hour(items, s.economics);
   double accel_w = 0, server_w = 0, network_w = 0;
@@ -263,93 +314,103 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   for (auto const& [why, n] : drop_reasons)
     drops[why] = n;
   const Percentiles tb = percentiles(transfer_bytes);
-  return {{"scenario", s.name},
-          {"placement", pc.name},
-          {"placement_type", pc.type},
-          {"model", s.model.name},
-          {"chips", chips},
-          {"requests",
-           {{"arrived", arrived},
-            {"completed", completed},
-            {"dropped", dropped},
-            {"measured", measured},
-            {"drop_reasons", drops},
-            {"preemptions", preemptions}}},
-          {"window_s", {{"start", w.start}, {"end", w.end}}},
-          {"throughput",
-           {{"input_tokens_per_s", in_tps},
-            {"output_tokens_per_s", out_tps},
-            {"requests_per_s", double(measured) / len},
-            {"output_tokens_per_s_per_chip", out_tps / double(chips)},
-            {"per_user_output_tokens_per_s", speed_json(percentiles(user_speed))}}},
-          {"latency_s",
-           {{"ttft", to_json(percentiles(ttft))},
-            {"tpot", to_json(percentiles(tpots))},
-            {"e2e", to_json(percentiles(e2e))},
-            {"decode_wait", to_json(percentiles(decode_wait))},
-            {"kv_pull", to_json(percentiles(kv_pull))}}},
-          {"goodput_requests_per_s", double(good) / len},
-          {"slo",
-           {{"ttft_s", s.slo.ttft_s},
-            {"tpot_s", s.slo.tpot_s},
-            {"e2e_s", s.slo.e2e_s},
-            {"attainment", measured ? double(good) / double(measured) : 0.0}}},
-          {"utilization", util},
-          {"stages", stages},
-          {"host", host_json(s, r, host_util, percentiles(host_queue), percentiles(host_work))},
-          {"kv_hierarchy", kv_json(s, r, items, cost.usd_per_hour)},
-          {"power_kw", cost.power_kw},
-          {"power_breakdown_kw",
-           {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}, {"network", network_w / 1000}}},
-          {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
-          {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
-          {"cost",
-           {{"usd_per_hour", cost.usd_per_hour},
-            {"capex_usd_per_hour", cost.capex_usd_per_hour},
-            {"energy_usd_per_hour", cost.energy_usd_per_hour},
-            {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
-            {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)},
-            {"capex_usd",
-             [&] {
-               double c = 0;
-               for (const CostItem& it : items)
-                 c += it.count * it.capex_usd;
-               return c;
-             }()},
-            {"items", cost_items},
-            {"fabric",
-             [&] {
-               const FabricCount f = fabric_count(s);
-               return Json{{"switch", s.fabric.switch_name},
-                           {"racks", f.racks},
-                           {"leaf_switches", f.leaves},
-                           {"spine_switches", f.spines},
-                           {"aggregation_switches", f.aggregations},
-                           {"core_switches", f.cores},
-                           {"switch_ports_in_use", f.ports_in_use},
-                           {"optics", f.optics()}};
-             }()}}},
-          {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
-          {"status", run_status(s, r)},
-          {"calibration", r.calibration},
-          {"sim",
-           {{"wall_s", r.wall_s},
-            {"simulated_s", r.simulated_s},
-            {"events", r.events},
-            {"mode", s.sim.mode},
-            {"network_model", s.fabric.network_model}}}};
+  Json sessions = sessions_json(s, r, w);
+  if (!sessions.is_null()) {
+    const double per_hour = sessions["completed_per_hour"].get<double>();
+    sessions["usd_per_session"] = per_hour > 0 ? cost.usd_per_hour / per_hour : 0.0;
+  }
+  Json summary = {
+      {"scenario", s.name},
+      {"placement", pc.name},
+      {"placement_type", pc.type},
+      {"model", s.model.name},
+      {"chips", chips},
+      {"requests",
+       {{"arrived", arrived},
+        {"completed", completed},
+        {"dropped", dropped},
+        {"measured", measured},
+        {"drop_reasons", drops},
+        {"preemptions", preemptions}}},
+      {"window_s", {{"start", w.start}, {"end", w.end}, {"rule", s.window.rule}}},
+      {"throughput",
+       {{"input_tokens_per_s", in_tps},
+        {"output_tokens_per_s", out_tps},
+        {"requests_per_s", double(measured) / len},
+        {"output_tokens_per_s_per_chip", out_tps / double(chips)},
+        {"per_user_output_tokens_per_s", speed_json(percentiles(user_speed))}}},
+      {"latency_s",
+       {{"ttft", to_json(percentiles(ttft))},
+        {"tpot", to_json(percentiles(tpots))},
+        {"e2e", to_json(percentiles(e2e))},
+        {"decode_wait", to_json(percentiles(decode_wait))},
+        {"kv_pull", to_json(percentiles(kv_pull))}}},
+      {"goodput_requests_per_s", double(good) / len},
+      {"slo",
+       {{"ttft_s", s.slo.ttft_s},
+        {"tpot_s", s.slo.tpot_s},
+        {"e2e_s", s.slo.e2e_s},
+        {"attainment", measured ? double(good) / double(measured) : 0.0}}},
+      {"utilization", util},
+      {"stages", stages},
+      {"host", host_json(s, r, host_util, percentiles(host_queue), percentiles(host_work))},
+      {"kv_hierarchy", kv_json(s, r, items, cost.usd_per_hour)},
+      {"power_kw", cost.power_kw},
+      {"power_breakdown_kw",
+       {{"accelerators", accel_w / 1000}, {"servers", server_w / 1000}, {"network", network_w / 1000}}},
+      {"energy_j_per_output_token", out_tps > 0 ? it_w / out_tps : 0.0},
+      {"facility_energy_j_per_output_token", out_tps > 0 ? it_w * s.economics.pue / out_tps : 0.0},
+      {"cost",
+       {{"usd_per_hour", cost.usd_per_hour},
+        {"capex_usd_per_hour", cost.capex_usd_per_hour},
+        {"energy_usd_per_hour", cost.energy_usd_per_hour},
+        {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
+        {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)},
+        {"capex_usd",
+         [&] {
+           double c = 0;
+           for (const CostItem& it : items)
+             c += it.count * it.capex_usd;
+           return c;
+         }()},
+        {"items", cost_items},
+        {"fabric",
+         [&] {
+           const FabricCount f = fabric_count(s);
+           return Json{{"switch", s.fabric.switch_name},
+                       {"racks", f.racks},
+                       {"leaf_switches", f.leaves},
+                       {"spine_switches", f.spines},
+                       {"aggregation_switches", f.aggregations},
+                       {"core_switches", f.cores},
+                       {"switch_ports_in_use", f.ports_in_use},
+                       {"optics", f.optics()}};
+         }()}}},
+      {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
+      {"status", run_status(s, r)},
+      {"calibration", r.calibration},
+      {"sim",
+       {{"wall_s", r.wall_s},
+        {"simulated_s", r.simulated_s},
+        {"events", r.events},
+        {"mode", s.sim.mode},
+        {"network_model", s.fabric.network_model}}}};
+  summary["sessions"] = sessions;
+  if (!sessions.is_null()) summary["cost"]["usd_per_session"] = sessions["usd_per_session"];
+  return summary;
 }
 
 void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
 {
   std::string buf = "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,"
-                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,cached_tokens,preemptions,dropped\n";
+                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,cached_tokens,preemptions,session,dropped\n";
   char num[64];
   auto add = [&](double x) {
     std::snprintf(num, sizeof num, "%.9g,", x);
     buf += num;
   };
-  for (const Request& q : r.requests) {
+  for (size_t i = 0; i < r.requests.size(); ++i) {
+    const Request& q = r.requests[i];
     std::string why = q.dropped;
     std::replace(why.begin(), why.end(), ',', ';');
     buf += std::to_string(q.spec.id) + ',';
@@ -362,7 +423,28 @@ void write_requests_csv(const RunResult& r, const std::function<void(const std::
     add(q.kv_transfer_s());
     add(q.host_queue_s);
     add(q.host_work_s);
-    buf += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',' + why + '\n';
+    buf += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',';
+    if (!r.request_session.empty() && r.request_session[i] >= 0) buf += std::to_string(r.request_session[i]);
+    buf += ',' + why + '\n';
+    if (buf.size() > (1 << 20)) {
+      sink(buf);
+      buf.clear();
+    }
+  }
+  sink(buf);
+}
+
+void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
+{
+  if (r.sessions.empty()) return;
+  std::string buf = "id,start,end,e2e_s,requests,tool_calls,input_tokens,output_tokens,llm_s,tool_s,tool_queue_s,"
+                    "completed\n";
+  char line[512];
+  for (const SessionRecord& x : r.sessions) {
+    std::snprintf(line, sizeof line, "%ld,%.9g,%.9g,%.9g,%ld,%ld,%ld,%ld,%.9g,%.9g,%.9g,%d\n", x.id, x.start, x.end,
+                  x.completed() ? x.end - x.start : -1.0, x.requests, x.tool_calls, x.input_tokens, x.output_tokens,
+                  x.llm_s, x.tool_s, x.tool_queue_s, int(x.completed()));
+    buf += line;
     if (buf.size() > (1 << 20)) {
       sink(buf);
       buf.clear();

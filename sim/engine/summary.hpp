@@ -17,6 +17,8 @@ Percentiles percentiles(std::vector<double> xs);
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r);
 // requests.csv, handed to `sink` in pieces of about a megabyte.
 void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
+// sessions.csv (one row per session or agent task), the same way; nothing when the run has none.
+void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
 
 // Whether a run is healthy: "ok", "slo_missed" (SLOs set and fewer than 99% of the measured requests meet
 // them) or "unstable" (the queue grows without bound: a backlog at the end of the window and time to first

@@ -50,14 +50,8 @@ public:
       mu_ = f.mu;
       sigma_ = f.sigma;
       if (!n.has("max")) max = f.max;
-    } else if (n.has("mean") || n.has("median")) {
-      const double mean = n.number("mean"), median = n.number("median");
-      if (mean < median) n.fail("mean", "a lognormal needs mean >= median");
-      mu_ = std::log(median);
-      sigma_ = std::sqrt(2 * std::log(mean / median));
     } else {
-      mu_ = n.number("mu");
-      sigma_ = n.non_negative("sigma", 0);
+      parse_lognormal(n, mu_, sigma_);
     }
   }
   Json to_json() const override { return {{"mu", mu_}, {"sigma", sigma_}}; }

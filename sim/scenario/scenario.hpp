@@ -136,9 +136,13 @@ struct RequestSpec {
   std::vector<uint64_t> prefix_hashes;
 };
 
-// The measured window: metrics count what happens between these times.
+// The measured window: metrics count what happens between these times (docs/metrics.md). Its rule: "arrivals"
+// (open loop: warm-up to the last arrival), "makespan" (every request at once: until the last finishes, an end
+// known after the run) or "stop" (requests created during the run: warm-up to when new work stops, an end known
+// during the run when a count stops it; +inf until then).
 struct MeasuredWindow {
   double start = 0, end = 0;
+  std::string rule = "arrivals";
 };
 
 struct WorkloadConfig {
@@ -162,10 +166,12 @@ struct Scenario {
   SloConfig slo;
   HostConfig host;
   KvCacheConfig kv_cache;
+  std::string tool_pool; // the pool whose CPU cores run the workload's tool calls (agent graphs); empty: none
   Economics economics;
   Sources economics_sources;
   SimConfig sim;
-  // The requests, generated once from the workload before anything runs, and the window they are measured in.
+  // The requests, generated once from the workload before anything runs (null when the workload creates them
+  // during the run: closed loops, sessions, agent graphs), and the window they are measured in.
   std::shared_ptr<const std::vector<RequestSpec>> requests;
   long prefix_block_tokens = 0; // tokens per RequestSpec::prefix_hashes entry (0: the workload has none)
   MeasuredWindow window;

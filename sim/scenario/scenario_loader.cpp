@@ -10,6 +10,7 @@
 #include "topology.hpp"
 #include "workload.hpp"
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -203,22 +204,28 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   return e;
 }
 
-HostConfig parse_host(const JsonNode& n, const Scenario& s)
+// The pool named at `key` of `n`, which must have CPU cores to run host work or tool calls on.
+void check_cpu_pool(const Scenario& s, const std::string& name, const JsonNode& n, const char* key)
 {
-  HostConfig h;
-  h.pool = n.string("pool");
   const ServerPool* pool = nullptr;
   for (auto const& p : s.pools)
-    if (p.name == h.pool) pool = &p;
+    if (p.name == name) pool = &p;
   if (!pool) {
     std::string known;
     for (auto const& p : s.pools)
       known += (known.empty() ? "" : ", ") + p.name;
-    n.fail("pool", "unknown pool \"" + h.pool + "\"; known: " + known);
+    n.fail(key, "unknown pool \"" + name + "\"; known: " + known);
   }
   if (pool->cpu_cores() <= 0)
-    n.fail("pool", "pool \"" + h.pool + "\" has no CPU cores (server " + pool->server.name + " has " +
-                       std::to_string(pool->server.cpus_per_server) + " CPUs)");
+    n.fail(key, "pool \"" + name + "\" has no CPU cores (server " + pool->server.name + " has " +
+                    std::to_string(pool->server.cpus_per_server) + " CPUs)");
+}
+
+HostConfig parse_host(const JsonNode& n, const Scenario& s)
+{
+  HostConfig h;
+  h.pool = n.string("pool");
+  check_cpu_pool(s, h.pool, n, "pool");
   // Defaults with their sources (docs/sources.md, docs/model.md "Host work").
   auto field = sourced_default(n, h.sources);
   h.request_core_ms = field("request_core_ms", HOST_REQUEST_MS, HOST_REQUEST_SRC);
@@ -305,31 +312,72 @@ namespace {
 namespace {
 
 // Generates the requests once, here in the parse, so that the run's size, an empty workload and an empty
-// measured window are errors before anything runs (and every placement replays the same list).
+// measured window are errors before anything runs (and every placement replays the same list). A workload that
+// creates its requests during the run is checked on a sample of them.
 void generate_requests(Scenario& s, const JsonNode& root, const std::optional<JsonNode>& sim)
 {
-  const double expected = s.workload.generator->expected_requests();
+  const WorkloadGenerator& g = *s.workload.generator;
+  const double expected = g.expected_requests();
   if (!(expected <= double(s.sim.max_requests)))
     root.fail("workload", "would generate about " + format_number(expected) +
                               " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests) +
                               " (about 1 KB of memory each while it runs); raise sim.max_requests to run it");
+  s.prefix_block_tokens = g.prefix_block_tokens();
+  auto fail_sim = [&](const char* key, const std::string& why) {
+    if (sim && sim->has(key)) sim->fail(key, why);
+    root.fail("sim", why);
+  };
+  const WorkloadGenerator::StopRule stop = g.stop_rule();
+  if (stop.duration_s > 0 || stop.count > 0) { // created during the run
+    if (sample_requests(g, s.seed, 1).empty()) root.fail("workload", "produces no requests");
+    s.window.rule = "stop";
+    if (stop.count > 0 && s.sim.cooldown_s > 0)
+      fail_sim("cooldown_s", "this workload's measured window ends when its last request, session or task starts, "
+                             "which a count decides during the run: cooldown_s applies with duration_s alone");
+    s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : 0.1 * stop.duration_s;
+    s.window.end = stop.duration_s > 0 ? stop.duration_s - s.sim.cooldown_s : std::numeric_limits<double>::infinity();
+    if (!(s.window.end > s.window.start))
+      fail_sim(sim && sim->has("warmup_s") ? "warmup_s" : "cooldown_s",
+               "warmup_s (" + format_number(s.window.start) + ") + cooldown_s (" + format_number(s.sim.cooldown_s) +
+                   ") leave no measured window: new work stops at duration_s = " + format_number(stop.duration_s));
+    return;
+  }
   auto reqs = std::make_shared<std::vector<RequestSpec>>(generate_workload(s.workload, s.seed));
-  s.prefix_block_tokens = s.workload.generator->prefix_block_tokens();
   if (long(reqs->size()) > s.sim.max_requests) // a renewal process may overshoot its mean
     root.fail("workload", "generates " + std::to_string(reqs->size()) +
                               " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests));
   if (reqs->empty()) root.fail("workload", "produces no requests (check qps, duration_s, num_requests)");
-  const double last = reqs->back().arrival;
+  const double first = reqs->front().arrival, last = reqs->back().arrival;
+  if (first == last) { // all at once, an offline batch: measured until the last one finishes
+    s.window.rule = "makespan";
+    if (s.sim.cooldown_s > 0)
+      fail_sim("cooldown_s", "every request arrives at once (an offline batch), measured until the last one "
+                             "finishes: cooldown_s does not apply");
+    s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : first;
+    s.window.end = std::numeric_limits<double>::infinity();
+    s.requests = std::move(reqs);
+    return;
+  }
   s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : 0.1 * last;
   s.window.end = last - s.sim.cooldown_s;
-  if (!(s.window.end > s.window.start)) {
-    const std::string why = "warmup_s (" + format_number(s.window.start) + ") + cooldown_s (" +
-                            format_number(s.sim.cooldown_s) + ") leave no measured window: the arrivals span " +
-                            format_number(last) + " s";
-    if (sim) sim->fail(sim->has("warmup_s") ? "warmup_s" : "cooldown_s", why);
-    root.fail("sim", why);
-  }
+  if (!(s.window.end > s.window.start))
+    fail_sim(sim && sim->has("warmup_s") ? "warmup_s" : "cooldown_s",
+             "warmup_s (" + format_number(s.window.start) + ") + cooldown_s (" + format_number(s.sim.cooldown_s) +
+                 ") leave no measured window: the arrivals span " + format_number(last) + " s");
   s.requests = std::move(reqs);
+}
+
+// The pool whose cores run the workload's tool calls: the one it names, else the scenario's host pool.
+void resolve_tool_pool(Scenario& s, const JsonNode& root)
+{
+  const WorkloadGenerator& g = *s.workload.generator;
+  if (!g.has_tool_calls()) return;
+  const JsonNode w = root.at("workload");
+  s.tool_pool = g.tool_pool().empty() ? s.host.pool : g.tool_pool();
+  if (s.tool_pool.empty())
+    w.fail("tool_pool", "the graph has tool steps: name the pool whose CPU cores run them (or give the scenario a "
+                        "host section, whose pool then does)");
+  check_cpu_pool(s, s.tool_pool, w, "tool_pool");
 }
 
 // Where a stage's keys sit in the placement's JSON, for error messages.
@@ -361,9 +409,13 @@ const ServerPool* find_pool(const Scenario& s, const std::string& name, const Js
 // request length (prompt + output), at most the model's context.
 long default_kv_tokens(const Scenario& s, const StageConfig& st)
 {
+  // A workload creating requests during the run: the lengths of its first ones.
+  const std::vector<RequestSpec> sample =
+      s.requests ? std::vector<RequestSpec>{} : sample_requests(*s.workload.generator, s.seed, 20000);
+  const std::vector<RequestSpec>& reqs = s.requests ? *s.requests : sample;
   std::vector<long> len;
-  len.reserve(s.requests->size());
-  for (const RequestSpec& r : *s.requests)
+  len.reserve(reqs.size());
+  for (const RequestSpec& r : reqs)
     len.push_back(r.input_tokens + r.output_tokens);
   long p99 = 1;
   if (!len.empty()) {
@@ -629,6 +681,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     sim->done();
   }
   root.done();
+  resolve_tool_pool(s, root);
   generate_requests(s, root, sim);
   check_kv_cache(s, root);
   for (size_t i = 0; i < s.placements.size(); ++i) {

@@ -5,6 +5,7 @@
 #include "json_input.hpp"
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,5 +97,26 @@ std::string renamed_to(const std::string& new_key, const std::string& why = "");
 
 // A JSON Schema (draft 2020-12) of `root` and everything it references.
 Json json_schema(const ObjectSpec& root);
+
+// The keys each variant of a registry adds (its JSON "type" -> its spec), kept alive with the objects that own
+// them; and the registry's type names (the choices of a "type" key).
+template <class R> std::map<std::string, const ObjectSpec*> variant_specs(const R& reg)
+{
+  static std::vector<std::shared_ptr<void>> keep;
+  std::map<std::string, const ObjectSpec*> m;
+  for (auto const& [k, e] : reg.entries()) {
+    std::shared_ptr<typename decltype(e.make())::element_type> v = e.make();
+    m[k] = &v->spec();
+    keep.push_back(v);
+  }
+  return m;
+}
+template <class R> std::vector<std::string> type_names(const R& reg)
+{
+  std::vector<std::string> v;
+  for (auto const& [k, e] : reg.entries())
+    v.push_back(k);
+  return v;
+}
 
 } // namespace fs

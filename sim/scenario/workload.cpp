@@ -25,28 +25,6 @@ const LengthRegistry& length_registry()
   return reg;
 }
 
-namespace {
-// A variant spec for each registry entry, kept alive with the objects that own them.
-template <class R> std::map<std::string, const ObjectSpec*> variant_specs(const R& reg)
-{
-  static std::vector<std::shared_ptr<void>> keep;
-  std::map<std::string, const ObjectSpec*> m;
-  for (auto const& [k, e] : reg.entries()) {
-    std::shared_ptr<typename decltype(e.make())::element_type> v = e.make();
-    m[k] = &v->spec();
-    keep.push_back(v);
-  }
-  return m;
-}
-template <class R> std::vector<std::string> type_names(const R& reg)
-{
-  std::vector<std::string> v;
-  for (auto const& [k, e] : reg.entries())
-    v.push_back(k);
-  return v;
-}
-} // namespace
-
 const ObjectSpec& length_spec()
 {
   static const ObjectSpec o = [] {
@@ -98,6 +76,19 @@ Json length_json(const LengthSampler& l)
   return j;
 }
 
+void parse_lognormal(const JsonNode& n, double& mu, double& sigma)
+{
+  if (n.has("mean") || n.has("median")) {
+    const double mean = n.number("mean"), median = n.number("median");
+    if (mean < median) n.fail("mean", "a lognormal needs mean >= median");
+    mu = std::log(median);
+    sigma = std::sqrt(2 * std::log(mean / median));
+  } else {
+    mu = n.number("mu");
+    sigma = n.non_negative("sigma", 0);
+  }
+}
+
 const WorkloadRegistry& workload_registry()
 {
   static const WorkloadRegistry reg = [] {
@@ -108,6 +99,14 @@ const WorkloadRegistry& workload_registry()
           make_gamma_workload);
     r.add("trace", "replay of an Azure CSV or Mooncake JSONL trace (Mooncake's hash_ids as prefix hashes)",
           make_trace_workload);
+    r.add("offline", "an offline batch: num_requests all available at t=0 (measured until the last finishes)",
+          make_offline_workload);
+    r.add("closed_loop", "`clients` each sending its next request when the previous finished plus a think time",
+          make_closed_loop_workload);
+    r.add("sessions", "multi-turn conversations: each turn's prompt carries the session's context so far",
+          make_sessions_workload);
+    r.add("agents", "agent tasks running a graph of LLM and tool steps (fan-out, join; tools on CPU cores)",
+          make_agents_workload);
     return r;
   }();
   return reg;

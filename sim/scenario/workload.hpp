@@ -1,9 +1,10 @@
 // Request workloads: arrival processes and length distributions, registered by JSON "type". Each variant
-// parses and writes back its own settings (one file per variant) and generates requests in pure C++; the
-// engine's source actor replays the list.
+// parses and writes back its own settings (one file per variant) and, in pure C++, either generates its requests
+// before the run (the engine's source actor replays the list) or gives a RequestSource that creates them during it.
 #pragma once
 #include "json_input.hpp"
 #include "registry.hpp"
+#include "request_source.hpp"
 #include "scenario.hpp"
 #include "schema.hpp"
 #include <istream>
@@ -31,6 +32,8 @@ const LengthRegistry& length_registry();
 std::shared_ptr<const LengthSampler> parse_length(const JsonNode& n, const std::string& scenario_file,
                                                   bool input_column);
 Json length_json(const LengthSampler& l);
+// mu and sigma (of the log) of a lognormal given by the keys "mean" and "median", or "mu" and "sigma", of `n`.
+void parse_lognormal(const JsonNode& n, double& mu, double& sigma);
 
 class WorkloadGenerator {
 public:
@@ -44,6 +47,25 @@ public:
   virtual std::vector<RequestSpec> generate(uint64_t seed) const = 0;
   // Tokens per entry of the requests' prefix_hashes (0: the requests carry none).
   virtual long prefix_block_tokens() const { return 0; }
+
+  // Workloads that create requests during the run (closed loops, sessions, agent graphs) return their source here,
+  // and generate() nothing; list workloads return nullptr.
+  virtual std::unique_ptr<RequestSource> source(const SourceContext&) const { return nullptr; }
+  // When such a workload stops starting new work: after duration_s, or once `count` requests (sessions, tasks) were
+  // started, a time known only during the run. 0: no such limit.
+  struct StopRule {
+    double duration_s = 0;
+    long count = 0;
+    // Whether new work may start at `t` when `started` already did.
+    bool allows(double t, long started) const
+    {
+      return (count == 0 || started < count) && (duration_s == 0 || t <= duration_s);
+    }
+  };
+  virtual StopRule stop_rule() const { return {}; }
+  // Agent graphs: whether tool calls need CPU cores, and the pool named for them ("": the scenario's host pool).
+  virtual bool has_tool_calls() const { return false; }
+  virtual std::string tool_pool() const { return ""; }
 };
 using WorkloadRegistry = Registry<WorkloadGenerator>;
 const WorkloadRegistry& workload_registry();
@@ -114,5 +136,9 @@ std::unique_ptr<LengthSampler> make_empirical_length();
 std::unique_ptr<WorkloadGenerator> make_poisson_workload();
 std::unique_ptr<WorkloadGenerator> make_gamma_workload();
 std::unique_ptr<WorkloadGenerator> make_trace_workload();
+std::unique_ptr<WorkloadGenerator> make_offline_workload();
+std::unique_ptr<WorkloadGenerator> make_closed_loop_workload();
+std::unique_ptr<WorkloadGenerator> make_sessions_workload();
+std::unique_ptr<WorkloadGenerator> make_agents_workload();
 
 } // namespace fs

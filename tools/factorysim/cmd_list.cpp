@@ -1,6 +1,7 @@
 // `factorysim list`: catalogs and every registry, one line each.
 #include "catalog.hpp"
 #include "commands.hpp"
+#include "durations.hpp"
 #include "efficiency.hpp"
 #include "placement.hpp"
 #include "router.hpp"
@@ -46,6 +47,7 @@ int cmd_list()
   print_registry("schedulers", scheduler_registry());
   print_registry("workload generators", workload_registry());
   print_registry("length distributions", length_registry());
+  print_registry("duration distributions", duration_registry());
   print_registry("step-time models", step_time_registry());
   print_registry("efficiency models", efficiency_registry());
   return 0;

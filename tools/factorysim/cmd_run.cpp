@@ -41,6 +41,11 @@ int simulate(const Scenario& s, size_t idx, const stdfs::path& dir, int err_fd)
     CheckedFile csv(dir / "requests.csv");
     write_requests_csv(r, [&](const std::string& chunk) { csv.write(chunk); });
     csv.close();
+    if (!r.sessions.empty()) {
+      CheckedFile sessions(dir / "sessions.csv");
+      write_sessions_csv(r, [&](const std::string& chunk) { sessions.write(chunk); });
+      sessions.close();
+    }
     write_file(dir / "resolved_scenario.json", s.resolved.dump(2) + "\n");
     return 0;
   } catch (const OutputError& e) {

@@ -106,6 +106,21 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
                              fmt("%.3f", j["host"]["queue_s"]["p99"]);
                     }});
   }
+  if (!s.empty() && s.front().value("sessions", Json()).is_object()) {
+    // Sessions or agent tasks: work done per dollar, next to $/M tokens.
+    rows.push_back({"sessions: E2E p50 / p99 (s)", [](const Json& j) {
+                      return fmt("%.2f", j["sessions"]["e2e_s"]["p50"]) + " / " +
+                             fmt("%.2f", j["sessions"]["e2e_s"]["p99"]);
+                    }});
+    rows.push_back({"sessions: LLM / tool s (mean)", [](const Json& j) {
+                      return fmt("%.2f", j["sessions"]["llm_s"]["mean"]) + " / " +
+                             fmt("%.2f", j["sessions"]["tool_s"]["mean"]);
+                    }});
+    rows.push_back({"sessions completed / h",
+                    num("%.0f", [](const Json& j) { return j["sessions"]["completed_per_hour"].get<double>(); })});
+    rows.push_back(
+        {"$ / session", flagged("%.4f", [](const Json& j) { return j["sessions"]["usd_per_session"].get<double>(); })});
+  }
   rows.push_back({"calibration", [](const Json& j) { return j["calibration"].get<std::string>(); }});
   rows.push_back({"sim wall (s) / events", [](const Json& j) {
                     return fmt("%.2f", j["sim"]["wall_s"]) + " / " + std::to_string(j["sim"]["events"].get<long>());
