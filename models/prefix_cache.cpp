@@ -120,9 +120,7 @@ PrefixCache::Hit PrefixCache::acquire(const std::vector<uint64_t>& hashes, long 
       stats_.hit_chunks++;
       continue;
     }
-    KvStore* from = cfg_.below;
-    while (from && !from->chunks.contains(h))
-      from = from->below;
+    KvStore* from = lower_holder(h);
     if (!from) break; // a miss
     // Held where it is while room is made for it (evictions move chunks down into that tier).
     from->chunks.pin(h);
@@ -158,16 +156,21 @@ void PrefixCache::computed(const std::vector<uint64_t>& hashes, long computed, K
   }
 }
 
+KvStore* PrefixCache::lower_holder(uint64_t h) const
+{
+  KvStore* from = cfg_.below;
+  while (from && !from->chunks.contains(h))
+    from = from->below;
+  return from;
+}
+
 long PrefixCache::match(const std::vector<uint64_t>& hashes, long max_tokens) const
 {
   const long most = std::min<long>(long(hashes.size()), max_tokens / cfg_.chunk_tokens);
   long k = 0;
   for (; k < most; ++k) {
     const uint64_t h = hashes[size_t(k)];
-    const KvStore* from = cfg_.below;
-    while (!hbm_.contains(h) && from && !from->chunks.contains(h))
-      from = from->below;
-    if (!hbm_.contains(h) && !from) break;
+    if (!hbm_.contains(h) && !lower_holder(h)) break;
   }
   return k * cfg_.chunk_tokens;
 }

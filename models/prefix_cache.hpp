@@ -118,6 +118,8 @@ public:
   const TierStats& hbm_stats() const { return stats_; }
 
 private:
+  KvStore* lower_holder(uint64_t h) const; // the first tier under hbm that holds `h` (null: none)
+
   KvCache& kv_;
   PrefixConfig cfg_;
   long chunk_blocks_;

@@ -74,11 +74,7 @@ KvCacheConfig parse_kv_cache(const JsonNode& n, const Scenario& s, const Catalog
   }
   if (auto t = n.get("remote")) {
     t->expect_object();
-    c.remote_pool = t->string("pool");
-    bool known = false;
-    for (const ServerPool& p : s.pools)
-      known = known || p.name == c.remote_pool;
-    if (!known) t->fail("pool", "unknown pool \"" + c.remote_pool + "\"");
+    c.remote_pool = pool_named(s, t->string("pool"), *t, "pool").name;
     c.remote = storage_of(*t, "drive", "nvme", cat);
     c.remote_per_server = int(t->integer("per_server"));
     if (c.remote_per_server == 0) t->fail("per_server", "a remote store needs drives");

@@ -189,6 +189,8 @@ void apply_set(Json& doc, const std::string& assignment);
 Scenario parse_scenario(const Json& doc, const std::string& file);
 // The dtype named at `key` (or `def` when absent); an unknown name is an input error naming the path.
 Dtype dtype_of(const JsonNode& n, const char* key, const char* def);
+// The pool `name` of `s`, named at `key` of `n`; an unknown name is an input error listing the pools.
+const ServerPool& pool_named(const Scenario& s, const std::string& name, const JsonNode& n, const std::string& key);
 // Resolves a path named in a scenario: as given when it exists, else relative to the scenario file.
 std::string resolve_path(const std::string& p, const std::string& scenario_file);
 

@@ -207,18 +207,10 @@ Economics parse_economics(const JsonNode& n, Sources& src)
 // The pool named at `key` of `n`, which must have CPU cores to run host work or tool calls on.
 void check_cpu_pool(const Scenario& s, const std::string& name, const JsonNode& n, const char* key)
 {
-  const ServerPool* pool = nullptr;
-  for (auto const& p : s.pools)
-    if (p.name == name) pool = &p;
-  if (!pool) {
-    std::string known;
-    for (auto const& p : s.pools)
-      known += (known.empty() ? "" : ", ") + p.name;
-    n.fail(key, "unknown pool \"" + name + "\"; known: " + known);
-  }
-  if (pool->cpu_cores() <= 0)
-    n.fail(key, "pool \"" + name + "\" has no CPU cores (server " + pool->server.name + " has " +
-                    std::to_string(pool->server.cpus_per_server) + " CPUs)");
+  const ServerPool& pool = pool_named(s, name, n, key);
+  if (pool.cpu_cores() <= 0)
+    n.fail(key, "pool \"" + name + "\" has no CPU cores (server " + pool.server.name + " has " +
+                    std::to_string(pool.server.cpus_per_server) + " CPUs)");
 }
 
 HostConfig parse_host(const JsonNode& n, const Scenario& s)
@@ -236,6 +228,16 @@ HostConfig parse_host(const JsonNode& n, const Scenario& s)
 }
 
 } // namespace
+
+const ServerPool& pool_named(const Scenario& s, const std::string& name, const JsonNode& n, const std::string& key)
+{
+  std::string known;
+  for (auto const& p : s.pools) {
+    if (p.name == name) return p;
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  n.fail(key, "unknown pool \"" + name + "\"; known: " + known);
+}
 
 // "a.b[0].c=value" (or a.b.0.c): sets one value of the document, creating object keys as needed.
 void apply_set(Json& doc, const std::string& assignment)
@@ -390,19 +392,13 @@ std::string stage_prefix(const PlacementConfig& pc, size_t i)
 
 const ServerPool* find_pool(const Scenario& s, const std::string& name, const JsonNode& p, const std::string& where)
 {
-  std::string known;
-  for (auto const& pl : s.pools) {
-    if (pl.name == name) {
-      if (pl.cpu_only())
-        p.fail(where + "pool", "pool \"" + name + "\" is a CPU pool (server " + pl.server.name +
-                                   " has no accelerators): stages run on accelerator pools; a CPU pool does the "
-                                   "scenario's host work (\"host\": {\"pool\": \"" +
-                                   name + "\"})");
-      return &pl;
-    }
-    known += (known.empty() ? "" : ", ") + pl.name;
-  }
-  p.fail(where + "pool", "unknown pool \"" + name + "\"; known: " + known);
+  const ServerPool& pl = pool_named(s, name, p, where + "pool");
+  if (pl.cpu_only())
+    p.fail(where + "pool", "pool \"" + name + "\" is a CPU pool (server " + pl.server.name +
+                               " has no accelerators): stages run on accelerator pools; a CPU pool does the "
+                               "scenario's host work (\"host\": {\"pool\": \"" +
+                               name + "\"})");
+  return &pl;
 }
 
 // KV tokens an SRAM pipeline is sized for by default: max_num_seqs sequences of the workload's 99th-percentile
