@@ -63,7 +63,7 @@ void StepPlan::clear()
   batch.decode_context_sum = 0;
   batch.logits_tokens = 0;
   preempted = 0;
-  ready = 0;
+  loads.clear();
   cached_tokens = 0;
   restored_tokens = 0;
 }
@@ -102,19 +102,17 @@ bool start_from_cache(EngineState& s, StepPlan& p, Request* r)
   if (r->offloaded_tokens > 0) {
     // Its own KV comes back from the tier it was offloaded to (blocks first: else it waits, still offloaded).
     if (!s.kv->reserve(r->kv, r->offloaded_tokens)) return false;
-    p.ready = std::max(p.ready, s.prefix->restore(r->spec.id, r->offloaded_tokens, s.now));
+    s.prefix->restore(r->spec.id, r->offloaded_tokens, p.loads);
     r->prefilled = r->context = r->offloaded_tokens; // the last sampled token is recomputed (vLLM swap-in)
     p.restored_tokens += r->offloaded_tokens;
     r->offloaded_tokens = 0;
     return true;
   }
   // At least the prompt's last token is computed: the step that samples the first output token needs it.
-  const PrefixCache::Hit hit =
-      s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, s.now, r->prefix_pinned);
-  r->prefilled = r->context = hit.tokens;
-  if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit.tokens;
-  p.ready = std::max(p.ready, hit.ready);
-  p.cached_tokens += hit.tokens;
+  const long hit = s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, p.loads, r->prefix_pinned);
+  r->prefilled = r->context = hit;
+  if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit;
+  p.cached_tokens += hit;
   return true;
 }
 
