@@ -227,26 +227,24 @@ Report make_report(const std::vector<ValidationCase>& cases, const std::vector<O
   return r;
 }
 
-} // namespace
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop(int sig) { g_stop = sig; }
 
-int cmd_validate(const ValidateArgs& a)
+// Runs every case that can run, `jobs` at a time, filling `outs`. Returns the signal that stopped it (its children
+// terminated and reaped), or 0.
+int run_cases(const std::vector<ValidationCase>& cases, const stdfs::path& runs, bool capacity, int jobs,
+              std::vector<Outcome>& outs)
 {
-  const stdfs::path dir = a.dir.empty() ? stdfs::path("scenarios/validation") : stdfs::path(a.dir);
-  const std::vector<ValidationCase> cases = load_cases(dir, a.cases);
-  ResultDir result(a.out_dir); // checked before anything runs; staging holds the runs until the end
-  const stdfs::path runs = result.staging() / "runs";
-  stdfs::create_directories(runs);
-  const bool capacity =
-      std::any_of(cases.begin(), cases.end(), [](const ValidationCase& c) { return c.command == "capacity"; }) &&
-      has_capacity_command(result.staging());
-  const int jobs = a.jobs > 0 ? a.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
-
-  std::vector<Outcome> outs(cases.size());
+  struct sigaction sa {
+  }, old_int{}, old_term{};
+  sa.sa_handler = on_stop; // no SA_RESTART: waitpid returns EINTR
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
   std::map<pid_t, size_t> running;
   size_t next = 0;
-  std::cerr << "validate: " << cases.size() << " cases from " << dir.string() << ", " << jobs << " at a time\n";
-  while (next < cases.size() || !running.empty()) {
-    while (running.size() < size_t(jobs) && next < cases.size()) {
+  while ((next < cases.size() || !running.empty()) && !g_stop) {
+    while (running.size() < size_t(jobs) && next < cases.size() && !g_stop) {
       const size_t k = next++;
       if (cases[k].command == "capacity" && !capacity) {
         outs[k].status = "skipped";
@@ -276,6 +274,35 @@ int cmd_validate(const ValidateArgs& a)
     }
     std::cerr << "  " << c.name << ": " << outs[k].status
               << (outs[k].status == "ok" ? " (" + fixed(outs[k].error, 1) + "%)" : ": " + outs[k].detail) << "\n";
+  }
+  for (const auto& [pid, k] : running)
+    ::kill(pid, SIGTERM);
+  for (const auto& [pid, k] : running)
+    wait_exit(pid);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return g_stop;
+}
+
+} // namespace
+
+int cmd_validate(const ValidateArgs& a)
+{
+  const stdfs::path dir = a.dir.empty() ? stdfs::path("scenarios/validation") : stdfs::path(a.dir);
+  const std::vector<ValidationCase> cases = load_cases(dir, a.cases);
+  ResultDir result(a.out_dir); // checked before anything runs; staging holds the runs until the end
+  const stdfs::path runs = result.staging() / "runs";
+  stdfs::create_directories(runs);
+  const bool capacity =
+      std::any_of(cases.begin(), cases.end(), [](const ValidationCase& c) { return c.command == "capacity"; }) &&
+      has_capacity_command(result.staging());
+  const int jobs = a.jobs > 0 ? a.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::cerr << "validate: " << cases.size() << " cases from " << dir.string() << ", " << jobs << " at a time\n";
+  std::vector<Outcome> outs(cases.size());
+  if (const int sig = run_cases(cases, runs, capacity, jobs, outs)) {
+    result.remove_staging();
+    std::cerr << "interrupted (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): no results written\n";
+    return 128 + sig;
   }
 
   const Report r = make_report(cases, outs);
