@@ -37,6 +37,14 @@ struct WorkloadFitArgs {
 };
 int cmd_workload_fit(const WorkloadFitArgs& a); // a runnable workload and its report, fitted to a trace
 
+struct ValidateArgs {
+  std::string dir;                // default: scenarios/validation
+  std::string out_dir;            // validation.csv, validation.md and every case's run
+  std::vector<std::string> cases; // empty: all
+  int jobs = 0;                   // cases simulated at once (default: the cores)
+};
+int cmd_validate(const ValidateArgs& a); // published results vs the simulator (docs/validation.md)
+
 // Side-by-side table of summaries (one column per placement).
 std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& summary_json_texts);
 

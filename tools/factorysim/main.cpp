@@ -51,6 +51,13 @@ int main(int argc, char** argv)
       ->check(CLI::IsMember({"azure_csv", "mooncake_jsonl"}));
   wf->add_option("--hash-block-tokens", wfit.hash_block_tokens, "prompt tokens per Mooncake hash id (default 512)")
       ->check(CLI::Range(1, 1000000));
+  fs::cli::ValidateArgs val;
+  auto* v = app.add_subcommand("validate", "run the published cases of scenarios/validation/ and print how far the "
+                                           "simulated numbers are from the published ones");
+  v->add_option("dir", val.dir, "folder of *.case.json records (default: scenarios/validation)");
+  v->add_option("-o,--out", val.out_dir, "write validation.csv, validation.md and every case's run here");
+  v->add_option("--case", val.cases, "run only the named case(s)");
+  v->add_option("-j,--jobs", val.jobs, "cases simulated at once (one process each)")->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,6 +71,7 @@ int main(int argc, char** argv)
     if (sch->parsed()) return fs::cli::cmd_schema(schema_of);
     if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
     if (wf->parsed()) return fs::cli::cmd_workload_fit(wfit);
+    if (v->parsed()) return fs::cli::cmd_validate(val);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
