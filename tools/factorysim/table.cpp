@@ -7,15 +7,15 @@
 
 namespace fs::cli {
 
-namespace {
-
-std::string fmt(const char* f, double x)
+std::string format_printf(const char* f, double x)
 {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
 }
 
+namespace {
+std::string fmt(const char* f, double x) { return format_printf(f, x); }
 } // namespace
 
 std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& texts)
@@ -126,30 +126,39 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
                     return fmt("%.2f", j["sim"]["wall_s"]) + " / " + std::to_string(j["sim"]["events"].get<long>());
                   }});
 
+  std::vector<std::pair<std::string, std::vector<std::string>>> grid;
+  for (auto const& r : rows) {
+    grid.push_back({r.first, {}});
+    for (auto const& j : s)
+      grid.back().second.push_back(r.second(j));
+  }
+  return format_grid(names, grid);
+}
+
+std::string format_grid(const std::vector<std::string>& names,
+                        const std::vector<std::pair<std::string, std::vector<std::string>>>& rows)
+{
   size_t w0 = 0;
   for (auto const& r : rows)
     w0 = std::max(w0, r.first.size());
-  std::vector<size_t> w(s.size());
-  std::vector<std::vector<std::string>> cells(rows.size(), std::vector<std::string>(s.size()));
-  for (size_t c = 0; c < s.size(); ++c) {
+  std::vector<size_t> w(names.size());
+  for (size_t c = 0; c < names.size(); ++c) {
     w[c] = names[c].size();
-    for (size_t r = 0; r < rows.size(); ++r) {
-      cells[r][c] = rows[r].second(s[c]);
-      w[c] = std::max(w[c], cells[r][c].size());
-    }
+    for (auto const& r : rows)
+      w[c] = std::max(w[c], r.second.at(c).size());
   }
   std::ostringstream os;
   auto line = [&](const std::string& head, auto cell) {
     os << head << std::string(w0 - head.size() + 2, ' ');
-    for (size_t c = 0; c < s.size(); ++c) {
+    for (size_t c = 0; c < names.size(); ++c) {
       std::string v = cell(c);
-      os << std::string(w[c] - v.size(), ' ') << v << (c + 1 < s.size() ? "  " : "");
+      os << std::string(w[c] - v.size(), ' ') << v << (c + 1 < names.size() ? "  " : "");
     }
     os << "\n";
   };
   line("", [&](size_t c) { return names[c]; });
-  for (size_t r = 0; r < rows.size(); ++r)
-    line(rows[r].first, [&](size_t c) { return cells[r][c]; });
+  for (auto const& r : rows)
+    line(r.first, [&](size_t c) { return r.second[c]; });
   return os.str();
 }
 
