@@ -53,6 +53,12 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
        num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
       {"output tokens/s per chip",
        num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_chip"].get<double>(); })},
+      {"output tokens/s per MW (IT / facility)",
+       [](const Json& j) {
+         const Json& t = j["throughput"];
+         return fmt("%.0f", t["output_tokens_per_s_per_mw"]) + " / " +
+                fmt("%.0f", t["output_tokens_per_s_per_mw_facility"]);
+       }},
       {"input tokens/s",
        num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
       {"TTFT p50 / p99 (s)",
@@ -81,6 +87,15 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
       {"energy (J / output token)",
        num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
       {"cost ($/h)", num("%.2f", [](const Json& j) { return j["cost"]["usd_per_hour"].get<double>(); })},
+      {"$/M out: hw / facility / energy / ops",
+       [](const Json& j) {
+         const Json& k = j["cost"]["usd_per_million_output_tokens_by_kind"];
+         double hw = 0;
+         for (auto const& [kind, v] : k.items())
+           if (kind != "facility" && kind != "energy" && kind != "operations") hw += v.get<double>();
+         return fmt("%.3f", hw) + " / " + fmt("%.3f", k["facility"]) + " / " + fmt("%.3f", k["energy"]) + " / " +
+                fmt("%.3f", k["operations"]);
+       }},
       {"$ / M output tokens",
        flagged("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
       {"$ / M total tokens",
