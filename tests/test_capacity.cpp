@@ -116,6 +116,27 @@ TEST_CASE("capacity: a placement that cannot meet its SLOs at any load has capac
   CHECK(stdfs::exists(t / "o" / "colocated" / "summary.json"));
 }
 
+TEST_CASE("capacity: a trace's load knob is time_scale, and its capacity is the smallest time_scale served")
+{
+  Tmp t;
+  const Cli r =
+      cli("capacity scenarios/azure_conv_trace_8b.json --placement colocated-tp1 --set workload.duration_s=60 "
+          "--set sim.warmup_s=5 --slo ttft_p99=0.1 --tolerance 0.05 -o " +
+              (t / "o").string(),
+          t);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("smallest workload.time_scale (highest load)") != std::string::npos);
+  const Json c = read_json_file((t / "o" / "capacity.json").string())["placements"]["colocated-tp1"];
+  const double ts = c["capacity_value"].get<double>();
+  CHECK(ts < 1);
+  for (const Json& p : c["probes"]) {
+    CHECK(p["load"].get<double>() == doctest::Approx(1 / p["value"].get<double>()));
+    if (p["served"] == true) CHECK(p["value"].get<double>() >= ts);
+  }
+  // Capacity in req/s is the measured arrival rate there.
+  CHECK(c["capacity_qps"] == c["summary"]["throughput"]["requests_per_s"]);
+}
+
 TEST_CASE("capacity: bad --slo, --goodput and workloads without a load knob are input errors (exit 2)")
 {
   Tmp t;

@@ -140,14 +140,15 @@ double PlacementCapacity::capacity_qps(const LoadKnob& k) const
   return probes[size_t(best)].summary["throughput"]["requests_per_s"].get<double>();
 }
 
-const Json& PlacementCapacity::summary() const
+size_t PlacementCapacity::lowest() const
 {
-  if (best >= 0) return probes[size_t(best)].summary;
   size_t low = 0;
   for (size_t i = 1; i < probes.size(); ++i)
-    if (probes[i].value < probes[low].value) low = i;
-  return probes.at(low).summary;
+    if (probes[i].load < probes[low].load) low = i;
+  return low;
 }
+
+const Json& PlacementCapacity::summary() const { return probes.at(best >= 0 ? size_t(best) : lowest()).summary; }
 
 CapacityResult search_capacity(const CapacityOptions& o, ResultDir& dir)
 {
@@ -189,10 +190,11 @@ CapacityResult search_capacity(const CapacityOptions& o, ResultDir& dir)
               {"tolerance", o.tolerance},
               {"seed", s.seed},
               {"sets", sets}};
-  res.rule_text = "capacity = the highest " + k.path + " at which >= " + num(100 * o.goodput) +
-                  "% of the requests arriving in the measured window meet every SLO (" + slo_text +
-                  ") and the queue is not unstable; bracketed x2 from " + num(k.base) + ", bisected to " +
-                  num(100 * o.tolerance) + "%, seed " + std::to_string(s.seed) + " in every probe";
+  res.rule_text =
+      "capacity = the " + std::string(k.inverse ? "smallest " + k.path + " (highest load)" : "highest " + k.path) +
+      " at which >= " + num(100 * o.goodput) + "% of the requests arriving in the measured window meet every SLO (" +
+      slo_text + ") and the queue is not unstable; bracketed x2 from " + num(k.base) + ", bisected to " +
+      num(100 * o.tolerance) + "%, seed " + std::to_string(s.seed) + " in every probe";
 
   std::vector<Search> search(chosen.size());
   std::vector<std::optional<double>> next(chosen.size()); // load to probe next, per placement
@@ -255,10 +257,11 @@ CapacityResult search_capacity(const CapacityOptions& o, ResultDir& dir)
     } else {
       Probe p;
       p.value = k.value(x);
+      p.load = x;
       p.summary = read_json_file((probe_dir(c, pc.probes.size()) / "summary.json").string());
       p.verdict = p.summary["status"]["verdict"].get<std::string>();
       p.served = served(p.summary, o.goodput, p.good_share);
-      if (p.served && (pc.best < 0 || p.value > pc.probes[size_t(pc.best)].value)) pc.best = int(pc.probes.size());
+      if (p.served && (pc.best < 0 || p.load > pc.probes[size_t(pc.best)].load)) pc.best = int(pc.probes.size());
       pc.probes.push_back(std::move(p));
       next[c] = search[c].after(x, pc.probes.back().served);
       if (!next[c]) pc.capped = search[c].hi < 0;
@@ -280,12 +283,7 @@ CapacityResult search_capacity(const CapacityOptions& o, ResultDir& dir)
   // Keep each placement's run at capacity (or at its lowest load when none served) as its result folder.
   for (size_t c = 0; c < chosen.size(); ++c) {
     PlacementCapacity& pc = res.placements[c];
-    size_t keep = size_t(pc.best);
-    if (pc.best < 0) {
-      keep = 0;
-      for (size_t i = 1; i < pc.probes.size(); ++i)
-        if (pc.probes[i].value < pc.probes[keep].value) keep = i;
-    }
+    const size_t keep = pc.best >= 0 ? size_t(pc.best) : pc.lowest();
     std::error_code ec;
     stdfs::rename(probe_dir(c, keep), dir.staging() / pc.folder, ec);
     if (ec) throw OutputError("cannot keep the run at capacity of \"" + pc.name + "\": " + ec.message());
@@ -302,6 +300,7 @@ Json capacity_json(const CapacityResult& r)
     Json probes = Json::array();
     for (const Probe& p : pc.probes)
       probes.push_back({{"value", p.value},
+                        {"load", p.load},
                         {"served", p.served},
                         {"good_share", p.good_share},
                         {"verdict", p.verdict},

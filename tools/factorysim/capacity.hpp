@@ -39,6 +39,7 @@ LoadKnob load_knob(const Scenario& s);
 
 struct Probe {
   double value = 0; // the knob's
+  double load = 0;  // the load it sets: the value, or 1 / value for time_scale (larger is more)
   bool served = false;
   double good_share = 0; // requests meeting every SLO / arrivals in the window (dropped included)
   std::string verdict;   // summary status
@@ -55,6 +56,7 @@ struct PlacementCapacity {
   // Requests/s at capacity: the knob for workload.qps, else the measured arrival rate there.
   double capacity_qps(const LoadKnob& k) const;
   const Json& summary() const; // at capacity, or at the lowest load probed when none served
+  size_t lowest() const;       // the probe at the lowest load
 };
 
 struct CapacityResult {

@@ -13,13 +13,7 @@ namespace {
 
 std::string fmt(const char* f, double x) { return format_printf(f, x); }
 
-double lowest(const PlacementCapacity& pc)
-{
-  double low = pc.probes.front().value;
-  for (const Probe& p : pc.probes)
-    low = std::min(low, p.value);
-  return low;
-}
+double lowest(const PlacementCapacity& pc) { return pc.probes[pc.lowest()].value; }
 
 // One line per placement: the loads probed, in order, and whether each was served.
 std::string probe_log(const CapacityResult& r)
