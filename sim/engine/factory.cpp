@@ -7,6 +7,7 @@
 #include "platform.hpp"
 #include "prefix_cache.hpp"
 #include "step_time_afd.hpp"
+#include "trace_recorder.hpp"
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -50,7 +51,7 @@ struct Group {
 
 class Factory : public InstanceListener {
 public:
-  Factory(const Scenario& s, const PlacementConfig& pc) : s_(s), pc_(pc)
+  Factory(const Scenario& s, const PlacementConfig& pc, TraceRecorder* trace) : s_(s), pc_(pc), trace_(trace)
   {
     pf_ = build_platform(s);
     std::map<std::string, ChipAllocator> alloc;
@@ -105,6 +106,8 @@ public:
         setup.ffn_pool = st.ffn.pool;
         setup.kv_bytes_per_token = kv_bytes_per_token(s.model, st.dtypes.kv);
         setup.ffn_chips = st.ffn.chips;
+        setup.trace = trace;
+        if (trace) trace->instance(setup.id, setup.name, setup.stage);
         if (s.kv_cache.enabled()) {
           PrefixConfig pc;
           pc.chunk_tokens = s.prefix_block_tokens;
@@ -254,6 +257,9 @@ public:
         if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
       }
       collector_.events++;
+      if (trace_)
+        trace_->kv_transfer(r->spec.id, from->setup().id, dest->setup().id, r->decode_admitted,
+                            s4u::Engine::get_clock(), bytes);
       r->kv_bytes_transferred += bytes;
       from->kv_released(r);
       dest->kv_arrived(r);
@@ -410,6 +416,7 @@ private:
 
   const Scenario& s_;
   const PlacementConfig& pc_;
+  TraceRecorder* trace_;
   Platform pf_;
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
   std::vector<std::unique_ptr<Instance>> instances_;
@@ -433,7 +440,7 @@ private:
 
 } // namespace
 
-RunResult run_placement(const Scenario& s, size_t placement_index)
+RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder* trace)
 {
   int argc = 2;
   char arg0[] = "factorysim";
@@ -448,7 +455,7 @@ RunResult run_placement(const Scenario& s, size_t placement_index)
 #endif
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
-  Factory f(s, s.placements.at(placement_index));
+  Factory f(s, s.placements.at(placement_index), trace);
   return f.run();
 }
 

@@ -1,4 +1,5 @@
 #include "instance.hpp"
+#include "trace_recorder.hpp"
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -262,6 +263,7 @@ void Instance::land(int ve)
   in_flight_--;
   if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)
   core_.complete(ve, f.plan, f.steps, f.ends.data());
+  if (setup_.trace) record_flight(*setup_.trace, setup_.id, f, view());
 }
 
 bool Instance::can_use_event() const

@@ -16,6 +16,7 @@
 namespace fs {
 
 class Instance;
+class TraceRecorder;
 
 // What an instance asks of the factory (implemented in factory.cpp).
 class InstanceListener {
@@ -46,6 +47,7 @@ struct InstanceSetup {
   std::string ffn_pool;          // attention/FFN split: where its FFN chips are
   int ffn_chips = 0;
   std::optional<PrefixConfig> prefix; // prefix caching over the KV hierarchy
+  TraceRecorder* trace = nullptr;     // records its batches and counters (run --trace); null: nothing
 };
 
 class Instance : public CoreListener {

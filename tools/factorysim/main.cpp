@@ -17,6 +17,25 @@ int main(int argc, char** argv)
       ->check(CLI::IsMember({"fast", "exact"}));
   r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::Range(1, 1024));
   r->add_flag("--strict", run.strict, "exit with code 3 when a placement misses its SLOs or is unstable");
+  r->add_option("--trace", run.trace,
+                "write a Chrome/Perfetto trace (JSON) of the run: one process per placement, a track per instance");
+  r->add_option("--trace-events", run.trace_events,
+                "keep at most this many trace events per placement (default 200000)")
+      ->check(CLI::Range(1L, 100000000L));
+  fs::cli::CapacityArgs cap;
+  auto* c = app.add_subcommand("capacity", "find each placement's capacity: the highest load it serves within the SLOs "
+                                           "(bracket, then bisect; one simulation per probe)");
+  c->add_option("scenario", cap.scenario, "scenario JSON file")->required();
+  c->add_option("--set", cap.sets, "override a scenario value: path=value");
+  c->add_option("--placement", cap.placements, "search only the named placement(s)");
+  c->add_option("--slo", cap.slo,
+                "SLOs to meet instead of the scenario's slo, e.g. ttft_p99=2,tpot_p99=0.05 (seconds; "
+                "99% of requests under each is a p99 under it)");
+  c->add_option("--goodput", cap.goodput, "share of arrivals that must meet every SLO (default 0.99)");
+  c->add_option("--tolerance", cap.tolerance,
+                "stop bisecting when the bracket is this narrow, relative (default 0.02)");
+  c->add_option("-j,--jobs", cap.jobs, "simulations at once (one process each)")->check(CLI::Range(1, 1024));
+  c->add_option("-o,--out", cap.out_dir, "write capacity.json and each placement's run at capacity here");
   app.add_subcommand("list", "print the catalogs and every registered model variant");
   std::string describe_name;
   auto* desc = app.add_subcommand("describe", "print every field of one catalog entry (chip, NIC, CPU, server, "
@@ -65,6 +84,7 @@ int main(int argc, char** argv)
   }
   try {
     if (r->parsed()) return fs::cli::cmd_run(run);
+    if (c->parsed()) return fs::cli::cmd_capacity(cap);
     if (app.got_subcommand("list")) return fs::cli::cmd_list();
     if (desc->parsed()) return fs::cli::cmd_describe(describe_name);
     if (tp->parsed()) return fs::cli::cmd_topology(topo);
