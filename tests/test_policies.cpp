@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <fstream>
 #include <numeric>
+#include <random>
 #include <unistd.h>
 
 using namespace fs;
@@ -167,4 +168,21 @@ TEST_CASE("percentiles interpolate between closest ranks (numpy's default)")
   CHECK(p.p99 == doctest::Approx(4.96));
   CHECK(percentiles({}).n == 0);
   CHECK(percentiles({7}).p99 == 7);
+}
+
+TEST_CASE("MinIndex gives the first slot holding the smallest value, as least_outstanding does over views")
+{
+  std::mt19937_64 rng(5);
+  for (size_t n : {1, 2, 3, 7, 8, 33}) {
+    MinIndex idx(n);
+    std::vector<InstanceView> v(n);
+    for (size_t k = 0; k < n; ++k)
+      idx.set(k, 0);
+    for (int step = 0; step < 300; ++step) {
+      const size_t k = std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+      v[k].outstanding = std::uniform_int_distribution<long>(0, 5)(rng); // many ties
+      idx.set(k, v[k].outstanding);
+      REQUIRE(idx.argmin() == least_outstanding(v));
+    }
+  }
 }
