@@ -261,27 +261,13 @@ public:
     const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
-    Instance* dest = &to;
-    s4u::Actor::create("kv", dst, [this, from, dest, r, bytes, src, dst, nvlink, nic_rate] {
-      if (src == dst) {
-        s4u::this_actor::sleep_for(bytes / nvlink); // same server: scale-up links (no contention modelled)
-      } else {
-        // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
-        // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
-        // passed on), so a transfer that finished sooner waits out the difference.
-        const double start = s4u::Engine::get_clock();
-        s4u::Comm::sendto(src, dst, uint64_t(bytes));
-        std::vector<s4u::Link*> route;
-        double latency = 0;
-        src->route_to(dst, route, &latency);
-        const double capped = start + latency + bytes / nic_rate;
-        if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
-      }
-      collector_.events++;
-      r->kv_bytes_transferred += bytes;
-      from->kv_released(r);
-      dest->kv_arrived(r);
-    });
+    kv_jobs_.push_back({from, &to, r, bytes, src, dst, nvlink, nic_rate});
+    if (kv_idle_ > 0) {
+      kv_idle_--;
+      kv_cv_->notify_one();
+    } else {
+      s4u::Actor::create("kv", dst, [this] { kv_worker(); })->daemonize();
+    }
   }
 
   void on_changed(Instance& i) override
@@ -357,6 +343,55 @@ private:
       }
       collector_.events++;
     }
+  }
+
+  // One KV pull, from start to the decode side having it. Reusable workers run them: an actor per pull cost a stack
+  // mapped and unmapped per request (a third of a 512-GPU disaggregated run's time in the kernel).
+  struct KvJob {
+    Instance* from;
+    Instance* dest;
+    Request* r;
+    double bytes;
+    s4u::Host *src, *dst;
+    double nvlink, nic_rate;
+  };
+
+  void kv_worker()
+  {
+    std::unique_lock lock(*kv_mutex_);
+    while (true) {
+      while (kv_jobs_.empty()) {
+        kv_idle_++; // start_pull claims this worker (decrements) when it hands it a job
+        kv_cv_->wait(lock);
+      }
+      const KvJob j = kv_jobs_.front();
+      kv_jobs_.pop_front();
+      lock.unlock();
+      pull(j);
+      lock.lock();
+    }
+  }
+
+  void pull(const KvJob& j)
+  {
+    if (j.src == j.dst) {
+      s4u::this_actor::sleep_for(j.bytes / j.nvlink); // same server: scale-up links (no contention modelled)
+    } else {
+      // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
+      // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
+      // passed on), so a transfer that finished sooner waits out the difference.
+      const double start = s4u::Engine::get_clock();
+      s4u::Comm::sendto(j.src, j.dst, uint64_t(j.bytes));
+      std::vector<s4u::Link*> route;
+      double latency = 0;
+      j.src->route_to(j.dst, route, &latency);
+      const double capped = start + latency + j.bytes / j.nic_rate;
+      if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
+    }
+    collector_.events++;
+    j.r->kv_bytes_transferred += j.bytes;
+    j.from->kv_released(j.r);
+    j.dest->kv_arrived(j.r);
   }
 
   // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
@@ -552,7 +587,11 @@ private:
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
-  bool waiting_ = false; // the source actor waits for its next time or a finish
+  bool waiting_ = false;      // the source actor waits for its next time or a finish
+  std::deque<KvJob> kv_jobs_; // pulls started, no worker on them yet
+  long kv_idle_ = 0;          // workers waiting for a job, not yet claimed
+  s4u::MutexPtr kv_mutex_ = s4u::Mutex::create();
+  s4u::ConditionVariablePtr kv_cv_ = s4u::ConditionVariable::create();
 };
 
 } // namespace
