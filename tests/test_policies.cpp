@@ -1,10 +1,12 @@
 // Routers, workload generators and percentiles: the pure policies around the engine.
+#include "progress.hpp"
 #include "router.hpp"
 #include "summary.hpp"
 #include "workload.hpp"
 #include <cmath>
 #include <doctest/doctest.h>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <unistd.h>
@@ -185,4 +187,15 @@ TEST_CASE("MinIndex gives the first slot holding the smallest value, as least_ou
       REQUIRE(idx.argmin() == least_outstanding(v));
     }
   }
+}
+
+TEST_CASE("the progress line: simulated time, requests done, rate and ETA")
+{
+  CHECK(progress_line("co", 12.34, 4000, 10000, 100, 2.0) ==
+        "co: simulated 12.3 s, 4,000 of 10,000 requests done, 2,000 req/s, ETA 3 s");
+  // Requests created during the run: the ETA from the simulated time left, when known.
+  CHECK(progress_line("co", 25, 1234567, 0, 100, 5.0) ==
+        "co: simulated 25.0 s, 1,234,567 requests done, 246,913 req/s, ETA 15 s");
+  CHECK(progress_line("co", 25, 10, 0, std::numeric_limits<double>::infinity(), 5.0) ==
+        "co: simulated 25.0 s, 10 requests done, 2 req/s");
 }

@@ -5,6 +5,7 @@
 #include "placement.hpp"
 #include "platform.hpp"
 #include "prefix_cache.hpp"
+#include "progress.hpp"
 #include "step_time_afd.hpp"
 #include <chrono>
 #include <cmath>
@@ -204,8 +205,12 @@ public:
         failure = std::current_exception();
       }
     });
+    progress_.emplace(pc_.name, s_.requests ? long(s_.requests->size()) : 0,
+                      s_.requests && !s_.requests->empty() ? s_.requests->back().arrival
+                                                           : std::numeric_limits<double>::infinity());
     const auto t0 = std::chrono::steady_clock::now();
     s4u::Engine::get_instance()->run();
+    progress_->clear();
     if (failure) std::rethrow_exception(failure);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.simulated_s = s4u::Engine::get_clock();
@@ -298,6 +303,7 @@ private:
   void finished(const Request& r, double t)
   {
     ++done_;
+    progress_->tick(t, long(done_));
     src_->finished(r.spec.id, t, r.dropped.empty());
     if (waiting_ && (src_->reactive() || done_ == store_.size())) cv_->notify_one();
   }
@@ -587,9 +593,10 @@ private:
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
-  bool waiting_ = false;      // the source actor waits for its next time or a finish
-  std::deque<KvJob> kv_jobs_; // pulls started, no worker on them yet
-  long kv_idle_ = 0;          // workers waiting for a job, not yet claimed
+  bool waiting_ = false;             // the source actor waits for its next time or a finish
+  std::optional<Progress> progress_; // a line on stderr when it is a terminal
+  std::deque<KvJob> kv_jobs_;        // pulls started, no worker on them yet
+  long kv_idle_ = 0;                 // workers waiting for a job, not yet claimed
   s4u::MutexPtr kv_mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr kv_cv_ = s4u::ConditionVariable::create();
 };
