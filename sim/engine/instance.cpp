@@ -193,7 +193,7 @@ bool Instance::launch_idle()
     if (flights_[v].active || core_.idle(v)) continue;
     StepPlan& p = flights_[v].plan;
     core_.plan(v, p, s4u::Engine::get_clock());
-    if (!p.pulls.empty()) listener_.on_changed(*this); // before the pulls' actors start (simcalls that may yield)
+    listener_.on_changed(*this); // planning changed it; what follows may yield (simcalls) to an actor that routes
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
     if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us
