@@ -1,11 +1,14 @@
 // Routers, workload generators and percentiles: the pure policies around the engine.
+#include "progress.hpp"
 #include "router.hpp"
 #include "summary.hpp"
 #include "workload.hpp"
 #include <cmath>
 #include <doctest/doctest.h>
 #include <fstream>
+#include <limits>
 #include <numeric>
+#include <random>
 #include <unistd.h>
 
 using namespace fs;
@@ -167,4 +170,32 @@ TEST_CASE("percentiles interpolate between closest ranks (numpy's default)")
   CHECK(p.p99 == doctest::Approx(4.96));
   CHECK(percentiles({}).n == 0);
   CHECK(percentiles({7}).p99 == 7);
+}
+
+TEST_CASE("MinIndex gives the first slot holding the smallest value, as least_outstanding does over views")
+{
+  std::mt19937_64 rng(5);
+  for (size_t n : {1, 2, 3, 7, 8, 33}) {
+    MinIndex idx(n);
+    std::vector<InstanceView> v(n);
+    for (size_t k = 0; k < n; ++k)
+      idx.set(k, 0);
+    for (int step = 0; step < 300; ++step) {
+      const size_t k = std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+      v[k].outstanding = std::uniform_int_distribution<long>(0, 5)(rng); // many ties
+      idx.set(k, v[k].outstanding);
+      REQUIRE(idx.argmin() == least_outstanding(v));
+    }
+  }
+}
+
+TEST_CASE("the progress line: simulated time, requests done, rate and ETA")
+{
+  CHECK(progress_line("co", 12.34, 4000, 10000, 100, 2.0) ==
+        "co: simulated 12.3 s, 4,000 of 10,000 requests done, 2,000 req/s, ETA 3 s");
+  // Requests created during the run: the ETA from the simulated time left, when known.
+  CHECK(progress_line("co", 25, 1234567, 0, 100, 5.0) ==
+        "co: simulated 25.0 s, 1,234,567 requests done, 246,913 req/s, ETA 15 s");
+  CHECK(progress_line("co", 25, 10, 0, std::numeric_limits<double>::infinity(), 5.0) ==
+        "co: simulated 25.0 s, 10 requests done, 2 req/s");
 }

@@ -258,3 +258,42 @@ TEST_CASE("finding 4: P/D decode-side admission puts the wait for a decode slot 
   CHECK(tpot(b) == doctest::Approx(tpot(a)).epsilon(0.02)); // the first engine doubled it
   CHECK(o.summary["latency_s"]["decode_wait"]["n"] == 3);
 }
+
+TEST_CASE("indexed router picks are the picks of a full scan")
+{
+  // Many instances, loaded so that fast runs are cut, and a closed loop whose requests arrive the moment another
+  // finishes (while the instance that finished it is still working): every request lands where a scan put it.
+  auto picks = [](Json d, size_t placement, bool indexed) {
+    Json j = test::run_in_child(
+        d, placement,
+        [](const Scenario&, const RunResult& r) {
+          Json out = Json::array();
+          for (const Request& q : r.requests)
+            out.push_back({q.instances, q.finish});
+          return out;
+        },
+        [indexed](Scenario& s) { s.sim.index_routers = indexed; });
+    return j;
+  };
+  Json d = small(60, 600);
+  d["pools"][0]["servers"] = 4;
+  d["placements"][0]["instances"] = 12;
+  d["placements"][1]["prefill"]["instances"] = 2;
+  d["placements"][1]["decode"] = {{"pool", "h100"}, {"instances", 8}, {"tp", 2}};
+  for (const char* router : {"least_outstanding", "round_robin", "random"}) {
+    d["router"] = router;
+    for (size_t p : {0, 1}) {
+      CAPTURE(router);
+      CAPTURE(p);
+      CHECK(picks(d, p, true) == picks(d, p, false));
+    }
+  }
+  Json c = d;
+  c["router"] = "least_outstanding";
+  c["workload"] = {{"type", "closed_loop"},
+                   {"clients", 24},
+                   {"num_requests", 400},
+                   {"input", {{"type", "lognormal"}, {"mean", 1155}, {"median", 1020}, {"max", 8000}}},
+                   {"output", {{"type", "lognormal"}, {"mean", 211}, {"median", 129}, {"max", 1000}}}};
+  CHECK(picks(c, 0, true) == picks(c, 0, false));
+}

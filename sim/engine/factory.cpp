@@ -6,6 +6,7 @@
 #include "placement.hpp"
 #include "platform.hpp"
 #include "prefix_cache.hpp"
+#include "progress.hpp"
 #include "step_time_afd.hpp"
 #include "trace_recorder.hpp"
 #include <chrono>
@@ -29,11 +30,16 @@ namespace {
 struct Group {
   std::vector<Instance*> members;
   std::unique_ptr<Router> router;
+  Router::Shortcut shortcut = Router::Shortcut::views;
+  MinIndex least; // Shortcut::least_outstanding: per member, its outstanding tokens as of the factory's last refresh
   std::vector<InstanceView> views; // scratch
 
-  // The member that gets `r` among those `fits` accepts (their KV caches can ever hold it); nullptr if none.
-  template <class Fits> Instance* pick(const Request& r, Fits&& fits)
+  // The member that gets `r` among those `fits` accepts (their KV caches can ever hold it); nullptr if none. When
+  // `all_fit` (every member accepts it), a router with a shortcut needs no views: the pick costs O(log n), not O(n).
+  template <class Fits> Instance* pick(const Request& r, bool all_fit, Fits&& fits)
   {
+    if (all_fit && shortcut == Router::Shortcut::blind) return members[router->pick_blind(members.size(), r)];
+    if (all_fit && shortcut == Router::Shortcut::least_outstanding) return members[least.argmin()];
     views.clear();
     eligible.clear();
     const bool prefix = router->wants_prefix() && !r.spec.prefix_hashes.empty();
@@ -47,6 +53,10 @@ struct Group {
     return eligible[router->pick(views, r)];
   }
   std::vector<Instance*> eligible; // scratch
+  // The smallest KV capacity (tokens) among its members, among its prefill members, and among the decode sides of
+  // its prefill members: a request within them fits every member.
+  long min_capacity = std::numeric_limits<long>::max(), min_prefill_capacity = min_capacity,
+       min_next_capacity = min_capacity;
 };
 
 class Factory : public InstanceListener {
@@ -154,6 +164,20 @@ public:
       if (m->setup().role == Role::prefill)
         for (Instance* d : next_.at(m->setup().stage)->members)
           next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
+    for (Instance* m : entry_->members) {
+      const int id = m->setup().id;
+      Group& g = *entry_;
+      if (m->setup().role != Role::prefill) {
+        g.min_capacity = std::min(g.min_capacity, capacity_[id]);
+        continue;
+      }
+      g.min_prefill_capacity = std::min(g.min_prefill_capacity, capacity_[id]);
+      g.min_next_capacity = std::min(g.min_next_capacity, next_capacity_[id]);
+    }
+    for (auto& [stage, g] : next_)
+      for (Instance* m : g->members)
+        g->min_capacity = std::min(g->min_capacity, capacity_[m->setup().id]);
+    index_groups(s.sim.index_routers);
     for (auto const& l : labels)
       calibration_ += (calibration_.empty() ? "" : ",") + l;
     // One FCFS queue per CPU pool: host work and tool calls share the cores of one pool.
@@ -185,8 +209,12 @@ public:
         failure = std::current_exception();
       }
     });
+    progress_.emplace(pc_.name, s_.requests ? long(s_.requests->size()) : 0,
+                      s_.requests && !s_.requests->empty() ? s_.requests->back().arrival
+                                                           : std::numeric_limits<double>::infinity());
     const auto t0 = std::chrono::steady_clock::now();
     s4u::Engine::get_instance()->run();
+    progress_->clear();
     if (failure) std::rethrow_exception(failure);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.simulated_s = s4u::Engine::get_clock();
@@ -220,7 +248,9 @@ public:
   void on_prefilled(Instance& from, Request* r) override
   {
     const long need = r->context + r->remaining_output();
-    Instance* to = next_.at(from.setup().stage)->pick(*r, [&](int id) { return capacity_[id] >= need; });
+    Group& g = *next_.at(from.setup().stage);
+    refresh_index();
+    Instance* to = g.pick(*r, need <= g.min_capacity, [&](int id) { return capacity_[id] >= need; });
     if (!to) throw std::logic_error("no decode instance can hold a request that passed the arrival check");
     r->instances += ">" + to->setup().name;
     r->holder = from.setup().id;
@@ -240,30 +270,22 @@ public:
     const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
-    Instance* dest = &to;
-    s4u::Actor::create("kv", dst, [this, from, dest, r, bytes, src, dst, nvlink, nic_rate] {
-      if (src == dst) {
-        s4u::this_actor::sleep_for(bytes / nvlink); // same server: scale-up links (no contention modelled)
-      } else {
-        // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
-        // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
-        // passed on), so a transfer that finished sooner waits out the difference.
-        const double start = s4u::Engine::get_clock();
-        s4u::Comm::sendto(src, dst, uint64_t(bytes));
-        std::vector<s4u::Link*> route;
-        double latency = 0;
-        src->route_to(dst, route, &latency);
-        const double capped = start + latency + bytes / nic_rate;
-        if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
-      }
-      collector_.events++;
-      if (trace_)
-        trace_->kv_transfer(r->spec.id, from->setup().id, dest->setup().id, r->decode_admitted,
-                            s4u::Engine::get_clock(), bytes);
-      r->kv_bytes_transferred += bytes;
-      from->kv_released(r);
-      dest->kv_arrived(r);
-    });
+    kv_jobs_.push_back({from, &to, r, bytes, src, dst, nvlink, nic_rate});
+    if (kv_idle_ > 0) {
+      kv_idle_--;
+      kv_cv_->notify_one();
+    } else {
+      s4u::Actor::create("kv", dst, [this] { kv_worker(); })->daemonize();
+    }
+  }
+
+  void on_changed(Instance& i) override
+  {
+    const int id = i.setup().id;
+    if (indexed_[id] && !dirty_[id]) {
+      dirty_[id] = true;
+      dirty_list_.push_back(id);
+    }
   }
 
   void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) override
@@ -292,6 +314,7 @@ private:
   void finished(const Request& r, double t)
   {
     ++done_;
+    progress_->tick(t, long(done_));
     src_->finished(r.spec.id, t, r.dropped.empty());
     if (waiting_ && (src_->reactive() || done_ == store_.size())) cv_->notify_one();
   }
@@ -337,6 +360,109 @@ private:
       }
       collector_.events++;
     }
+  }
+
+  // One KV pull, from start to the decode side having it. Reusable workers run them: an actor per pull cost a stack
+  // mapped and unmapped per request (a third of a 512-GPU disaggregated run's time in the kernel).
+  struct KvJob {
+    Instance* from;
+    Instance* dest;
+    Request* r;
+    double bytes;
+    s4u::Host *src, *dst;
+    double nvlink, nic_rate;
+  };
+
+  void kv_worker()
+  {
+    std::unique_lock lock(*kv_mutex_);
+    while (true) {
+      while (kv_jobs_.empty()) {
+        kv_idle_++; // start_pull claims this worker (decrements) when it hands it a job
+        kv_cv_->wait(lock);
+      }
+      const KvJob j = kv_jobs_.front();
+      kv_jobs_.pop_front();
+      lock.unlock();
+      pull(j);
+      lock.lock();
+    }
+  }
+
+  void pull(const KvJob& j)
+  {
+    if (j.src == j.dst) {
+      s4u::this_actor::sleep_for(j.bytes / j.nvlink); // same server: scale-up links (no contention modelled)
+    } else {
+      // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
+      // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
+      // passed on), so a transfer that finished sooner waits out the difference.
+      const double start = s4u::Engine::get_clock();
+      s4u::Comm::sendto(j.src, j.dst, uint64_t(j.bytes));
+      std::vector<s4u::Link*> route;
+      double latency = 0;
+      j.src->route_to(j.dst, route, &latency);
+      const double capped = start + latency + j.bytes / j.nic_rate;
+      if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
+    }
+    collector_.events++;
+    if (trace_)
+      trace_->kv_transfer(j.r->spec.id, j.from->setup().id, j.dest->setup().id, j.r->decode_admitted,
+                          s4u::Engine::get_clock(), j.bytes);
+    j.r->kv_bytes_transferred += j.bytes;
+    j.from->kv_released(j.r);
+    j.dest->kv_arrived(j.r);
+  }
+
+  // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
+  // refreshed before each pick for the instances whose view changed since: those that had an event or a wake-up,
+  // and those in a fast run that passed a step's end (their views change with the clock alone). With `on` false
+  // (tests), every pick builds every view.
+  void index_groups(bool on)
+  {
+    indexed_.assign(instances_.size(), false);
+    dirty_.assign(instances_.size(), false);
+    change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
+    member_of_.resize(instances_.size());
+    std::vector<Group*> groups{entry_.get()};
+    for (auto& [stage, g] : next_)
+      groups.push_back(g.get());
+    for (Group* g : groups) {
+      g->shortcut = on ? g->router->shortcut() : Router::Shortcut::views;
+      if (g->shortcut != Router::Shortcut::least_outstanding) continue;
+      g->least = MinIndex(g->members.size());
+      for (size_t k = 0; k < g->members.size(); ++k) {
+        const int id = g->members[k]->setup().id;
+        member_of_[id].emplace_back(g, k);
+        indexed_[id] = true;
+        on_changed(*g->members[k]);
+      }
+    }
+  }
+
+  void refresh_index()
+  {
+    const double now = s4u::Engine::get_clock();
+    while (!changes_.empty() && changes_.top().first <= now) {
+      const auto [t, id] = changes_.top();
+      changes_.pop();
+      if (t != change_at_[id]) continue; // superseded
+      change_at_[id] = std::numeric_limits<double>::infinity();
+      on_changed(*instances_[id]);
+    }
+    for (int id : dirty_list_) {
+      dirty_[id] = false;
+      const Instance& inst = *instances_[id];
+      const long v = inst.outstanding_now();
+      for (auto [g, k] : member_of_[id])
+        g->least.set(k, v);
+      const double t = inst.view_changes_at();
+      if (t != change_at_[id]) {
+        change_at_[id] = t;
+        if (!std::isinf(t)) changes_.emplace(t, id);
+      }
+    }
+    dirty_list_.clear();
   }
 
   // A workload stopped by a count ends the measured window when it stopped: nothing after it was counted yet.
@@ -402,7 +528,10 @@ private:
   Instance* pick_entry(const Request& r, long need)
   {
     const long prompt = r.spec.input_tokens;
-    return entry_->pick(r, [&](int id) {
+    const Group& g = *entry_;
+    const bool all_fit = need <= g.min_capacity && prompt <= g.min_prefill_capacity && need <= g.min_next_capacity;
+    refresh_index();
+    return entry_->pick(r, all_fit, [&](int id) {
       if (instances_[id]->setup().role == Role::prefill) return capacity_[id] >= prompt && next_capacity_[id] >= need;
       return capacity_[id] >= need;
     });
@@ -423,7 +552,14 @@ private:
   std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
-  std::vector<long> next_capacity_;      // per prefill instance: the largest cache among its decode instances
+  std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
+  // The least-outstanding index (index_groups): per instance, whether a group indexes it, the groups and slots, whether
+  // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
+  std::vector<bool> indexed_, dirty_;
+  std::vector<std::vector<std::pair<Group*, size_t>>> member_of_;
+  std::vector<int> dirty_list_;
+  std::vector<double> change_at_;
+  std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> changes_;
   std::map<std::string, CoreQueue> cpu_; // per CPU pool doing host work or tool calls: its cores
   CoreQueue* host_ = nullptr;            // the host pool's (scenario "host")
   CoreQueue* tools_ = nullptr;           // the tool pool's (agent graphs)
@@ -435,7 +571,12 @@ private:
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
-  bool waiting_ = false; // the source actor waits for its next time or a finish
+  bool waiting_ = false;             // the source actor waits for its next time or a finish
+  std::optional<Progress> progress_; // a line on stderr when it is a terminal
+  std::deque<KvJob> kv_jobs_;        // pulls started, no worker on them yet
+  long kv_idle_ = 0;                 // workers waiting for a job, not yet claimed
+  s4u::MutexPtr kv_mutex_ = s4u::Mutex::create();
+  s4u::ConditionVariablePtr kv_cv_ = s4u::ConditionVariable::create();
 };
 
 } // namespace

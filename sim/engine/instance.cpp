@@ -33,6 +33,7 @@ Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Schedul
 void Instance::notify()
 {
   events_++;
+  listener_.on_changed(*this);
   if (waiting_event_) cv_->notify_one();
 }
 
@@ -90,7 +91,7 @@ InstanceView Instance::view() const
   v.chips = setup_.par.chips();
   v.waiting = core_.waiting();
   v.running = core_.running();
-  v.outstanding = core_.outstanding();
+  v.outstanding = outstanding_now();
   v.kv_free_blocks = core_.kv().available_blocks();
   v.kv_capacity_blocks = core_.kv().capacity_blocks();
   v.kv_block_tokens = core_.kv().block_tokens();
@@ -99,7 +100,6 @@ InstanceView Instance::view() const
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
     const long ended = ended_steps(s4u::Engine::get_clock());
-    v.outstanding -= ended * long(f.plan.decode.size());
     const long B = v.kv_block_tokens;
     auto held = [&](long m) {
       long n = run_base_blocks_;
@@ -110,6 +110,20 @@ InstanceView Instance::view() const
     v.kv_free_blocks += held(f.steps) - held(std::min<long>(ended + 1, f.steps));
   }
   return v;
+}
+
+long Instance::outstanding_now() const
+{
+  if (!run_active_) return core_.outstanding();
+  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * long(flights_[0].plan.decode.size());
+}
+
+double Instance::view_changes_at() const
+{
+  if (!run_active_) return std::numeric_limits<double>::infinity();
+  const Flight& f = flights_[0];
+  const long ended = ended_steps(s4u::Engine::get_clock());
+  return ended < f.steps ? f.ends[ended] : std::numeric_limits<double>::infinity();
 }
 
 InstanceStats Instance::stats() const
@@ -190,12 +204,14 @@ bool Instance::launch_idle()
     if (f.loaded) { // its plan waited for KV from lower tiers
       f.loaded = false;
       launch(v);
+      listener_.on_changed(*this);
       any = true;
       continue;
     }
     if (core_.idle(v)) continue;
     StepPlan& p = f.plan;
     core_.plan(v, p);
+    listener_.on_changed(*this); // planning changed it; what follows may yield (simcalls) to an actor that routes
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
     if (setup_.prefix) listener_.flush_writes(*this);
@@ -279,7 +295,8 @@ void Instance::run()
   std::unique_lock lock(*mutex_);
   while (true) {
     launch_idle();
-    if (in_flight_ == 0) { // nothing to compute until something arrives or memory frees up
+    listener_.on_changed(*this); // what this wake-up did is done: it waits from here
+    if (in_flight_ == 0) {       // nothing to compute until something arrives or memory frees up
       const long seen = events_;
       waiting_event_ = true;
       while (events_ == seen)

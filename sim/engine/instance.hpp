@@ -29,6 +29,8 @@ public:
   virtual void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) = 0;
   virtual void flush_writes(Instance& from) = 0;
   virtual void on_finished(Request* r) = 0;
+  // Its view may have changed (an outside event, or a wake-up of its actor that is over).
+  virtual void on_changed(Instance&) {}
 };
 
 struct InstanceSetup {
@@ -63,7 +65,10 @@ public:
   void run();                      // actor body
 
   const InstanceSetup& setup() const { return setup_; }
-  InstanceView view() const; // as of now: steps of a fast run that already ended count as done
+  InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
+  long outstanding_now() const; // view().outstanding, alone
+  // When view() changes next with no outside event and no wake-up (a step of a fast run ends); +inf: not before one.
+  double view_changes_at() const;
   InstanceStats stats() const;
   // Prompt tokens of `r` this instance could start after now (prefix caching; 0 without).
   long cached_prefix(const Request& r) const;
@@ -86,8 +91,18 @@ private:
   };
 
   void on_tokens(double t, double input, double output) override { collector_.tokens(t, input, output); }
-  void on_prefilled(Request* r, double) override { listener_.on_prefilled(*this, r); }
-  void on_finished(Request* r, double) override { listener_.on_finished(r); }
+  // The listener's calls may yield to other actors (SimGrid simcalls), which may read this instance's view: it is
+  // marked changed first.
+  void on_prefilled(Request* r, double) override
+  {
+    listener_.on_changed(*this);
+    listener_.on_prefilled(*this, r);
+  }
+  void on_finished(Request* r, double) override
+  {
+    listener_.on_changed(*this);
+    listener_.on_finished(r);
+  }
 
   void notify();       // an outside event: wake the actor if it waits for one
   bool launch_idle();  // plans every idle virtual engine; true when something was launched

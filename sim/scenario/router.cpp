@@ -1,17 +1,14 @@
 #include "router.hpp"
+#include <limits>
 #include <random>
+#include <stdexcept>
 
 namespace fs {
 
-namespace {
-
-class RoundRobin : public Router {
-public:
-  size_t pick(const std::vector<InstanceView>& v, const Request&) override { return next_++ % v.size(); }
-
-private:
-  size_t next_ = 0;
-};
+size_t Router::pick_blind(size_t, const Request&)
+{
+  throw std::logic_error("pick_blind called on a router that reads views");
+}
 
 size_t least_outstanding(const std::vector<InstanceView>& v)
 {
@@ -21,9 +18,43 @@ size_t least_outstanding(const std::vector<InstanceView>& v)
   return best;
 }
 
+MinIndex::MinIndex(size_t n)
+{
+  while (leaves_ < n)
+    leaves_ *= 2;
+  value_.assign(leaves_, std::numeric_limits<long>::max());
+  win_.resize(2 * leaves_);
+  for (size_t i = 0; i < leaves_; ++i)
+    win_[leaves_ + i] = uint32_t(i);
+  for (size_t k = leaves_ - 1; k >= 1; --k)
+    win_[k] = std::min(win_[2 * k], win_[2 * k + 1]); // all equal: the lower slot
+}
+
+void MinIndex::set(size_t slot, long value)
+{
+  value_[slot] = value;
+  for (size_t k = (leaves_ + slot) / 2; k >= 1; k /= 2) {
+    const uint32_t a = win_[2 * k], b = win_[2 * k + 1];
+    win_[k] = before(b, a) ? b : a;
+  }
+}
+
+namespace {
+
+class RoundRobin : public Router {
+public:
+  size_t pick(const std::vector<InstanceView>& v, const Request& r) override { return pick_blind(v.size(), r); }
+  Shortcut shortcut() const override { return Shortcut::blind; }
+  size_t pick_blind(size_t n, const Request&) override { return next_++ % n; }
+
+private:
+  size_t next_ = 0;
+};
+
 class LeastOutstanding : public Router {
 public:
   size_t pick(const std::vector<InstanceView>& v, const Request&) override { return least_outstanding(v); }
+  Shortcut shortcut() const override { return Shortcut::least_outstanding; }
 };
 
 // Prefers instances whose free KV blocks hold the request's context now (no wait for memory), least
@@ -68,10 +99,9 @@ public:
 class Random : public Router {
 public:
   explicit Random(uint64_t seed) : rng_(seed) {}
-  size_t pick(const std::vector<InstanceView>& v, const Request&) override
-  {
-    return std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_);
-  }
+  size_t pick(const std::vector<InstanceView>& v, const Request& r) override { return pick_blind(v.size(), r); }
+  Shortcut shortcut() const override { return Shortcut::blind; }
+  size_t pick_blind(size_t n, const Request&) override { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
 private:
   std::mt19937_64 rng_;

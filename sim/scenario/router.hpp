@@ -33,6 +33,34 @@ public:
   virtual size_t pick(const std::vector<InstanceView>& views, const Request& r) = 0;
   // Whether pick() reads InstanceView::cached_prefix_tokens (its lookup costs a walk of the request's hashes).
   virtual bool wants_prefix() const { return false; }
+
+  // How the factory may answer pick() without building a view of every instance when all instances of a group may
+  // take the request (docs/design.md, "Speed"): `views` builds them all; `least_outstanding` takes the first
+  // instance owing the fewest tokens, which the factory keeps in an index; `blind` asks pick_blind(), for routers
+  // that read no view. Either way the choice is the one pick() would make.
+  enum class Shortcut { views, least_outstanding, blind };
+  virtual Shortcut shortcut() const { return Shortcut::views; }
+  // Shortcut::blind: the index among `n` instances (n > 0) that pick() would return.
+  virtual size_t pick_blind(size_t n, const Request& r);
+};
+
+// The first of the views owing the fewest tokens (InstanceView::outstanding).
+size_t least_outstanding(const std::vector<InstanceView>& v);
+
+// The first of `n` slots holding the smallest value, kept up to date one slot at a time in O(log n) (a tournament
+// tree): what least_outstanding() returns over views whose outstanding tokens are the slots' values.
+class MinIndex {
+public:
+  explicit MinIndex(size_t n = 0);
+  void set(size_t slot, long value);
+  long value(size_t slot) const { return value_[slot]; }
+  size_t argmin() const { return win_[1]; } // n > 0
+
+private:
+  bool before(uint32_t a, uint32_t b) const { return value_[a] < value_[b] || (value_[a] == value_[b] && a < b); }
+  size_t leaves_ = 1;         // a power of two >= n
+  std::vector<long> value_;   // per slot; slots past n hold the largest long and never win
+  std::vector<uint32_t> win_; // per tree node (1 is the root, leaves_ + i slot i): the slot that wins its subtree
 };
 
 using RouterRegistry = Registry<Router, uint64_t>;

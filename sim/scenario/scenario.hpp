@@ -124,6 +124,7 @@ struct SimConfig {
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
   double cooldown_s = 0;
   long max_requests = 5'000'000; // a larger workload is refused before it is generated (memory, time)
+  bool index_routers = true;     // not in JSON: tests set false to check that indexed picks match full scans
 };
 
 struct RequestSpec {
