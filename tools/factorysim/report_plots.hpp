@@ -1,0 +1,32 @@
+// Plots for `factorysim report`: scatter plots with each series' Pareto front, drawn by gnuplot (a child process
+// running a generated script over generated data files; docs/metrics.md, "Pareto fronts").
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs::cli {
+
+struct PlotPoint {
+  double x = 0, y = 0;
+  std::string series;
+  std::string label; // written beside the point when it is on the front (e.g. its load)
+};
+
+struct PlotSpec {
+  std::string name; // file stem under plots/
+  std::string title, xlabel, ylabel;
+  bool maximize_x = false, maximize_y = false; // which way is better, for the front
+  bool logx = false, logy = false;
+  std::vector<PlotPoint> points;
+};
+
+// Indices of the points no other point dominates (at least as good on both axes, better on one), by x ascending.
+std::vector<size_t> pareto_front(const std::vector<PlotPoint>& pts, bool maximize_x, bool maximize_y);
+
+// gnuplot's path, or "" when it is not installed.
+std::string find_gnuplot();
+// Writes plots/<name>.dat and .gp and runs gnuplot into plots/<name>.svg. Returns "" or what went wrong.
+std::string render_plot(const PlotSpec& p, const std::filesystem::path& plots_dir, const std::string& gnuplot);
+
+} // namespace fs::cli
