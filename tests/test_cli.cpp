@@ -521,7 +521,7 @@ TEST_CASE("sweep: a failing point is recorded with its error, the others run, an
   Json sw = {{"base", stdfs::absolute("scenarios/closed_loop_8b.json").string()},
              {"set", {{"workload.duration_s", 10}}},
              {"placements", Json::array({"tp1x8"})}};
-  Json limits = Json::array({Json({{"max_requests", 100000}}), Json({{"max_requests", 20}})});
+  Json limits = Json::array({Json({{"max_requests", 100000}}), Json({{"max_requests", 100}})});
   sw["axes"] = Json::array({Json({{"path", "sim"}, {"values", limits}})});
   const auto f = write(t, "f.json", sw.dump());
   const Result r = cli("sweep " + f.string() + " -j 2 -o " + (t / "o").string(), t);
@@ -530,6 +530,6 @@ TEST_CASE("sweep: a failing point is recorded with its error, the others run, an
   const std::string csv = slurp(t / "o" / "results.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
   CHECK(csv.find(",tp1x8,ok,,") != std::string::npos);
-  CHECK(csv.find(",tp1x8,failed,error: placement \"\"tp1x8\"\" failed: ") != std::string::npos);
-  CHECK(csv.find("more than sim.max_requests = 20 requests") != std::string::npos);
+  CHECK(csv.find(",tp1x8,failed,\"error: placement \"\"tp1x8\"\" failed: ") != std::string::npos);
+  CHECK(csv.find("more than sim.max_requests = 100 requests") != std::string::npos);
 }

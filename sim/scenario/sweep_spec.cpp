@@ -290,20 +290,21 @@ SweepExpansion expand_sweep(const SweepSpec& sw)
       ++out.filtered;
       continue;
     }
+    std::optional<Scenario> s;
     try {
-      const Scenario s = parse_scenario(p.doc, scenario_file);
+      s = parse_scenario(p.doc, scenario_file);
+    } catch (const InputError& e) {
+      p.status = "infeasible";
+      p.error = e.what();
+      if (first_error.empty()) first_error = p.error;
+    }
+    if (s) {
       for (size_t k = 0; k < sw.placements.size(); ++k)
-        if (std::none_of(s.placements.begin(), s.placements.end(),
+        if (std::none_of(s->placements.begin(), s->placements.end(),
                          [&](const PlacementConfig& pc) { return pc.name == sw.placements[k]; }))
           throw InputError(sw.file + ": placements[" + std::to_string(k) + "]: no placement \"" + sw.placements[k] +
                            "\" in the scenario of point " + std::to_string(index));
-      size_point(p, s, sw.placements);
-    } catch (const InputError& e) {
-      const std::string msg = e.what();
-      if (msg.rfind(sw.file + ": placements[", 0) == 0) throw;
-      p.status = "infeasible";
-      p.error = msg;
-      if (first_error.empty()) first_error = msg;
+      size_point(p, *s, sw.placements);
     }
     if (p.status != "infeasible" && ((sw.max_chips && double(p.chips) > *sw.max_chips) ||
                                      (sw.max_it_power_kw && p.it_power_kw > *sw.max_it_power_kw))) {

@@ -152,11 +152,19 @@ void misses(ReportDoc& doc, const std::vector<Row>& rows, const std::vector<std:
   }
 }
 
+PlotPoint at(PlotPoint p, double x, double y)
+{
+  p.x = x;
+  p.y = y;
+  return p;
+}
+
 void pareto(ReportDoc& doc, const std::vector<Row>& rows, const stdfs::path& dir)
 {
   doc.heading("Pareto fronts");
-  doc.paragraph("One series per placement and chip; each dot is a run (status ok or slo_missed; unstable runs are "
-                "left out), the line joins the series' non-dominated runs, labelled with their offered load (req/s). "
+  doc.paragraph("One series per placement and chip (colour: chip, shape: placement); each dot is a run, filled "
+                "within its SLOs, hollow when it misses them (unstable runs are left out); the line joins the "
+                "series' non-dominated runs, the upper half of them labelled with their offered load (req/s). "
                 "Throughput per chip against the speed a "
                 "user sees (the median of (output tokens - 1) / (finish - first token) per request); $ per million "
                 "output tokens against p99 TTFT.");
@@ -184,9 +192,10 @@ void pareto(ReportDoc& doc, const std::vector<Row>& rows, const stdfs::path& dir
     const double x1 = metric(r, "throughput.per_user_output_tokens_per_s.p50"),
                  y1 = metric(r, "throughput.output_tokens_per_s_per_chip");
     const double x2 = metric(r, "latency_s.ttft.p99"), y2 = metric(r, "cost.usd_per_million_output_tokens");
-    const std::string label = r.offered_qps >= 0 ? num(r.offered_qps, 3) : "";
-    if (std::isfinite(x1) && std::isfinite(y1)) a.points.push_back({x1, y1, row.series(), label});
-    if (std::isfinite(x2) && std::isfinite(y2) && x2 > 0 && y2 > 0) b.points.push_back({x2, y2, row.series(), label});
+    const PlotPoint pt{
+        0, 0, row.series(), row.chip(), r.placement, r.offered_qps >= 0 ? r.offered_qps : std::nan(""), !within_slo(r)};
+    if (std::isfinite(x1) && std::isfinite(y1)) a.points.push_back(at(pt, x1, y1));
+    if (std::isfinite(x2) && std::isfinite(y2) && x2 > 0 && y2 > 0) b.points.push_back(at(pt, x2, y2));
   }
   const std::string gnuplot = find_gnuplot();
   if (gnuplot.empty()) {

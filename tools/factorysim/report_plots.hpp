@@ -1,6 +1,7 @@
 // Plots for `factorysim report`: scatter plots with each series' Pareto front, drawn by gnuplot (a child process
 // running a generated script over generated data files; docs/metrics.md, "Pareto fronts").
 #pragma once
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,8 +10,10 @@ namespace fs::cli {
 
 struct PlotPoint {
   double x = 0, y = 0;
-  std::string series;
-  std::string label; // written beside the point when it is on the front (e.g. its load)
+  std::string series;               // one line per series (its front)
+  std::string color_key, shape_key; // points of one key share a colour (a shape)
+  double load = std::nan("");       // written beside front points (the upper half of the series' loads)
+  bool missed = false;              // drawn hollow: the run missed its SLOs
 };
 
 struct PlotSpec {
