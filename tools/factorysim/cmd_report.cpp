@@ -39,7 +39,10 @@ std::string num(double x, int digits = 4)
 {
   if (std::isnan(x)) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+  if (std::fabs(x) >= 1e4 && std::fabs(x) < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", x); // no 2.589e+04
+  else
+    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
   return buf;
 }
 
