@@ -3,23 +3,47 @@
 
 namespace fs {
 
+double capital_recovery_factor(double rate, double years)
+{
+  if (!(years > 0)) return 0;
+  if (rate <= 0) return 1 / years;
+  const double g = std::pow(1 + rate, years);
+  return rate * g / (g - 1);
+}
+
 CostResult cost_per_hour(const std::vector<CostItem>& items, const Economics& e)
 {
   CostResult r;
-  const double hours = e.depreciation_years * 365.25 * 24;
+  const double per_hour = capital_recovery_factor(e.cost_of_capital, e.depreciation_years) / hours_per_year;
+  double capex = 0, servers = 0;
   for (auto const& it : items) {
-    r.capex_usd_per_hour += it.count * it.capex_usd / hours;
+    const double c = it.count * it.capex_usd * per_hour;
+    r.by_kind[it.kind] += c;
+    r.capex_usd_per_hour += c;
+    capex += it.count * it.capex_usd;
     r.power_kw += it.count * it.avg_power_w / 1000.0;
+    r.rated_power_kw += it.count * it.rated_w() / 1000.0;
+    if (it.kind == "chassis") servers += it.count;
   }
   r.energy_usd_per_hour = r.power_kw * e.pue * e.usd_per_kwh;
-  r.usd_per_hour = r.capex_usd_per_hour + r.energy_usd_per_hour;
+  if (e.colocation_usd_per_kw_month > 0)
+    r.facility_usd_per_hour = r.rated_power_kw * e.colocation_usd_per_kw_month * 12 / hours_per_year;
+  else
+    r.facility_usd_per_hour = r.rated_power_kw / 1000 * e.facility_usd_per_mw *
+                              capital_recovery_factor(e.cost_of_capital, e.facility_years) / hours_per_year;
+  r.operations_usd_per_hour =
+      (capex * e.operations_capex_fraction + servers * e.operations_usd_per_server_year) / hours_per_year;
+  r.by_kind["facility"] = r.facility_usd_per_hour;
+  r.by_kind["energy"] = r.energy_usd_per_hour;
+  r.by_kind["operations"] = r.operations_usd_per_hour;
+  r.usd_per_hour = r.capex_usd_per_hour + r.facility_usd_per_hour + r.energy_usd_per_hour + r.operations_usd_per_hour;
   return r;
 }
 
 double item_usd_per_hour(const CostItem& it, const Economics& e)
 {
-  const double hours = e.depreciation_years * 365.25 * 24;
-  return it.count * (it.capex_usd / hours + it.avg_power_w / 1000.0 * e.pue * e.usd_per_kwh);
+  const double per_hour = capital_recovery_factor(e.cost_of_capital, e.depreciation_years) / hours_per_year;
+  return it.count * (it.capex_usd * per_hour + it.avg_power_w / 1000.0 * e.pue * e.usd_per_kwh);
 }
 
 FabricCount leaf_spine_count(const std::vector<double>& rack_nic_bandwidth, double port_bandwidth, int switch_ports,

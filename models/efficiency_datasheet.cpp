@@ -2,11 +2,11 @@
 
 namespace fs {
 
-double DatasheetEfficiency::compute_eff(const Op& op, Dtype) const
+double DatasheetEfficiency::compute_eff(const Op& op, Dtype dtype) const
 {
   switch (op.kind) {
   case OpKind::gemm:
-    return gemm_eff_max * op.m / (op.m + gemm_m_half);
+    return (dtype == Dtype::fp8 ? fp8_gemm_eff_max : gemm_eff_max) * op.m / (op.m + gemm_m_half);
   case OpKind::attention_prefill:
   case OpKind::attention_decode:
     return attention_eff;

@@ -10,6 +10,10 @@ public:
   // 788 of 989 TFLOP/s for 8192^3; not in calibration/ because its provenance was not recorded).
   // Small dimensions under-fill tensor-core tiles; M/(M+16) is an assumed roll-off.
   static constexpr double gemm_eff_max = 0.80;
+  // Large FP8 GEMMs reach a smaller share of their (twice as high) peak: DeepGEMM's default 128x128 tiles run a
+  // 4096x7168x16384 FP8 GEMM at 1,404 of 1,979 TFLOP/s on an H800 SXM (H100 SXM's SMs and clocks;
+  // deepseek-ai/DeepGEMM PR #73), 0.71 (bf16: ~0.80; FP8 is harder to keep fed and power-limits the clocks).
+  static constexpr double fp8_gemm_eff_max = 0.71;
   static constexpr double gemm_m_half = 16;
   // FlashAttention-2/3 forward reaches ~50-75% of peak on H100 (Dao 2023; Shah et al. 2024): 0.55 assumed.
   static constexpr double attention_eff = 0.55;

@@ -84,17 +84,28 @@ void KvStore::demote(uint64_t h)
   std::vector<uint64_t> out;
   if (!chunks.insert(h, 0, out)) return;
   stats.stored_chunks++;
+  pending_write_bytes += chunk_bytes;
   stats.evicted_chunks += long(out.size());
   for (uint64_t v : out)
     if (below) below->demote(v);
 }
 
-double KvStore::load(double now, double bytes, double link)
+double KvStore::take_writes()
 {
-  const double rate = std::min(bandwidth, link);
-  busy_until = std::max(now, busy_until) + bytes / rate;
-  stats.loaded_bytes += bytes;
-  return busy_until;
+  const double b = pending_write_bytes;
+  pending_write_bytes = 0;
+  return b;
+}
+
+void add_load(std::vector<TierLoad>& loads, KvStore* from, double bytes, double link)
+{
+  from->stats.loaded_bytes += bytes;
+  for (TierLoad& l : loads)
+    if (l.from == from) {
+      l.bytes += bytes;
+      return;
+    }
+  loads.push_back({from, bytes, link});
 }
 
 PrefixCache::PrefixCache(KvCache& kv, const PrefixConfig& cfg)
@@ -105,11 +116,9 @@ PrefixCache::PrefixCache(KvCache& kv, const PrefixConfig& cfg)
   kv_.set_evictor(this);
 }
 
-PrefixCache::Hit PrefixCache::acquire(const std::vector<uint64_t>& hashes, long max_tokens, KvSeq& seq, double now,
-                                      long& pinned)
+long PrefixCache::acquire(const std::vector<uint64_t>& hashes, long max_tokens, KvSeq& seq,
+                          std::vector<TierLoad>& loads, long& pinned)
 {
-  Hit hit;
-  hit.ready = now;
   lookups_ += long(hashes.size());
   const long most = std::min<long>(long(hashes.size()), max_tokens / cfg_.chunk_tokens);
   long k = 0;
@@ -129,14 +138,14 @@ PrefixCache::Hit PrefixCache::acquire(const std::vector<uint64_t>& hashes, long 
     if (!room) break;
     from->stats.hit_chunks++;
     const double link = from->tier == KvTier::remote ? cfg_.net_bandwidth : cfg_.link_bandwidth;
-    hit.ready = std::max(hit.ready, from->load(now, cfg_.chunk_bytes, link));
+    add_load(loads, from, cfg_.chunk_bytes, link);
     evicted_.clear();
     hbm_.insert(h, 1, evicted_); // unbounded: evicts nothing
   }
   pinned = k;
-  hit.tokens = k * cfg_.chunk_tokens;
-  kv_.start_after(seq, hit.tokens);
-  return hit;
+  const long tokens = k * cfg_.chunk_tokens;
+  kv_.start_after(seq, tokens);
+  return tokens;
 }
 
 void PrefixCache::computed(const std::vector<uint64_t>& hashes, long computed, KvSeq& seq, long& pinned)
@@ -203,17 +212,18 @@ bool PrefixCache::offload(long id, long tokens)
       if (to->below) to->below->demote(v);
   }
   to->stats.stored_chunks += n;
+  to->pending_write_bytes += double(tokens) * cfg_.chunk_bytes / double(cfg_.chunk_tokens);
   return true;
 }
 
-double PrefixCache::restore(long id, long tokens, double now)
+void PrefixCache::restore(long id, long tokens, std::vector<TierLoad>& loads)
 {
   KvStore* from = cfg_.below;
   const long n = (tokens + cfg_.chunk_tokens - 1) / cfg_.chunk_tokens;
   for (long i = 0; i < n; ++i)
     from->chunks.erase(private_key(id, i));
   const double per_token = cfg_.chunk_bytes / double(cfg_.chunk_tokens);
-  return from->load(now, double(tokens) * per_token, cfg_.link_bandwidth);
+  add_load(loads, from, double(tokens) * per_token, cfg_.link_bandwidth);
 }
 
 void PrefixCache::make_room(long blocks)

@@ -3,8 +3,9 @@
 // with the same hashes share that KV. An instance's accelerator memory (tier hbm) keeps the chunks its requests
 // computed, in its KvCache's blocks, shared and pinned while used and evictable (LRU) after; an evicted chunk
 // moves down to the next tier (host DRAM, local NVMe, a remote store), each an LRU of fixed capacity. A request
-// starts after the longest leading run of its chunks found in any tier; chunks below hbm are loaded first, at
-// the tier's bandwidth, one load at a time per device (first come, first served). Pure: no SimGrid.
+// starts after the longest leading run of its chunks found in any tier; chunks below hbm are loaded first: the
+// cache lists those loads (and the bytes each tier must write) and the engine times them as SimGrid I/O and
+// network activities, where they share devices and the fabric with everything else. Pure: no SimGrid.
 #pragma once
 #include "kv_cache.hpp"
 #include <array>
@@ -59,20 +60,29 @@ struct TierStats {
 struct KvStore {
   KvTier tier = KvTier::dram;
   ChunkLru chunks;
-  double bandwidth = 0;  // bytes/s of the device loads queue on
-  double busy_until = 0; // FCFS: when its device is free
+  double chunk_bytes = 0; // KV bytes of one chunk
   KvStore* below = nullptr;
   TierStats stats;
+  double pending_write_bytes = 0; // written here since the engine last took them (writes_taken)
 
-  KvStore(KvTier t, long capacity_chunks, double bandwidth_bytes_s, KvStore* next)
-      : tier(t), chunks(capacity_chunks), bandwidth(bandwidth_bytes_s), below(next)
+  KvStore(KvTier t, long capacity_chunks, double chunk_bytes_, KvStore* next)
+      : tier(t), chunks(capacity_chunks), chunk_bytes(chunk_bytes_), below(next)
   {
   }
   // Takes an evicted chunk; what it evicts in turn goes further down (or is dropped at the bottom).
   void demote(uint64_t h);
-  // A load of `bytes` that may start at `now`, no faster than `link` bytes/s: when it ends.
-  double load(double now, double bytes, double link);
+  // The bytes written since the last call (the engine times them as background writes).
+  double take_writes();
 };
+
+// KV bytes a step must load into accelerator memory from a lower tier before it starts.
+struct TierLoad {
+  KvStore* from = nullptr;
+  double bytes = 0;
+  double link = 0; // bytes/s: the instance's own path (PCIe/C2C from host memory, its NICs from the store)
+};
+// Adds `bytes` from `from` to `loads`, merged with a load from the same tier.
+void add_load(std::vector<TierLoad>& loads, KvStore* from, double bytes, double link);
 
 struct PrefixConfig {
   long chunk_tokens = 0;          // tokens per hash (multiple of the KvCache block)
@@ -88,13 +98,11 @@ class PrefixCache : public KvEvictor {
 public:
   PrefixCache(KvCache& kv, const PrefixConfig& cfg);
 
-  struct Hit {
-    long tokens = 0;  // prompt tokens that need no prefill
-    double ready = 0; // when the chunks loaded from lower tiers are in accelerator memory (>= now)
-  };
   // Before a request's first prefill here: finds the leading run of `hashes` (at most `max_tokens`), pins it,
-  // loads the chunks below hbm into hbm and starts `seq` after it.
-  Hit acquire(const std::vector<uint64_t>& hashes, long max_tokens, KvSeq& seq, double now, long& pinned);
+  // moves the chunks below hbm into hbm (their loads appended to `loads`) and starts `seq` after it. Returns the
+  // prompt tokens that need no prefill.
+  long acquire(const std::vector<uint64_t>& hashes, long max_tokens, KvSeq& seq, std::vector<TierLoad>& loads,
+               long& pinned);
   // After a prefill chunk: the whole chunks of `hashes` now computed (`computed` tokens) enter the cache, pinned
   // by the request (`pinned` counts its leading chunks held).
   void computed(const std::vector<uint64_t>& hashes, long computed, KvSeq& seq, long& pinned);
@@ -106,8 +114,9 @@ public:
   // Offload instead of recompute: the `tokens` of preempted request `id` go to the tier under hbm, pinned there
   // until restored. False when there is no such tier or no room (the request recomputes).
   bool offload(long id, long tokens);
-  // Before its re-admission: when its KV is back in accelerator memory (its own blocks, reserved by the caller).
-  double restore(long id, long tokens, double now);
+  // Before its re-admission: its KV comes back into accelerator memory (its own blocks, reserved by the caller);
+  // the load is appended to `loads`.
+  void restore(long id, long tokens, std::vector<TierLoad>& loads);
 
   // KvEvictor
   void make_room(long blocks) override;

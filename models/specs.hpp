@@ -111,7 +111,8 @@ struct StorageSpec {
   std::string name;
   std::string kind; // dram | nvme
   double capacity_bytes = 0;
-  double read_bandwidth = 0; // bytes/s (0 for DRAM: the host's memory bandwidth)
+  double read_bandwidth = 0;  // bytes/s (0 for DRAM: the host's memory bandwidth)
+  double write_bandwidth = 0; // bytes/s (0 for DRAM: the host's memory bandwidth)
   double power_w = 0;
   double price_usd = 0;
   Sources sources;

@@ -23,11 +23,8 @@ inline std::string scenario_error(const Json& doc)
   return "";
 }
 
-// SimGrid allows one engine per process: runs placement `placement` of `doc` in a forked child, which hands
-// `report(scenario, result)` back through a file. `prepare` may change the parsed scenario first.
-inline Json run_in_child(const Json& doc, size_t placement,
-                         const std::function<Json(const Scenario&, const RunResult&)>& report,
-                         const std::function<void(Scenario&)>& prepare = {})
+// SimGrid allows one engine per process: runs `body` in a forked child, which hands its result back through a file.
+inline Json in_child(const std::function<Json()>& body)
 {
   const std::string path = "/tmp/factorysim_test_" + std::to_string(getpid()) + ".json";
   std::fflush(nullptr);
@@ -35,10 +32,7 @@ inline Json run_in_child(const Json& doc, size_t placement,
   if (pid == 0) {
     int code = 0;
     try {
-      Scenario s = parse_scenario(doc, "test");
-      if (prepare) prepare(s);
-      RunResult r = run_placement(s, placement);
-      std::ofstream(path) << report(s, r).dump();
+      std::ofstream(path) << body().dump();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "child: %s\n", e.what());
       code = 1;
@@ -52,6 +46,19 @@ inline Json run_in_child(const Json& doc, size_t placement,
   Json j = read_json_file(path);
   std::remove(path.c_str());
   return j;
+}
+
+// Runs placement `placement` of `doc` in a forked child and returns `report(scenario, result)`. `prepare` may
+// change the parsed scenario first.
+inline Json run_in_child(const Json& doc, size_t placement,
+                         const std::function<Json(const Scenario&, const RunResult&)>& report,
+                         const std::function<void(Scenario&)>& prepare = {})
+{
+  return in_child([&] {
+    Scenario s = parse_scenario(doc, "test");
+    if (prepare) prepare(s);
+    return report(s, run_placement(s, placement));
+  });
 }
 
 } // namespace fs::test

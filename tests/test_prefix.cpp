@@ -1,11 +1,14 @@
 // Prefix caching and the KV hierarchy: the chunk LRU, the cache's block accounting, tiers, and runs.
 #include "catalog.hpp"
+#include "kv_tiers.hpp"
+#include "platform.hpp"
 #include "prefix_cache.hpp"
 #include "summary.hpp"
 #include "support.hpp"
 #include <doctest/doctest.h>
 
 using namespace fs;
+using fs::test::in_child;
 using fs::test::run_in_child;
 
 TEST_CASE("ChunkLru: least recently used unpinned chunks leave first")
@@ -28,10 +31,10 @@ TEST_CASE("ChunkLru: least recently used unpinned chunks leave first")
   CHECK_FALSE(none.insert(1, 0, out));
 }
 
-TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads at the tier's bandwidth")
+TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads and writes listed for the engine")
 {
   KvCache kv(16 * 64, 16); // 64 blocks of 16 tokens
-  KvStore dram(KvTier::dram, 100, 10e9, nullptr);
+  KvStore dram(KvTier::dram, 100, 1e9, nullptr);
   PrefixConfig cfg;
   cfg.chunk_tokens = 64; // 4 blocks
   cfg.chunk_bytes = 1e9;
@@ -43,7 +46,9 @@ TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads at the tie
   // A: nothing cached; computes its 200-token prompt (3 whole chunks), which enter the cache pinned by it.
   KvSeq sa;
   long pa = 0;
-  CHECK(pc.acquire(a, 199, sa, 0, pa).tokens == 0);
+  std::vector<TierLoad> loads;
+  CHECK(pc.acquire(a, 199, sa, loads, pa) == 0);
+  CHECK(loads.empty());
   REQUIRE(kv.reserve(sa, 200));
   CHECK(kv.used_blocks() == 13);
   pc.computed(a, 200, sa, pa);
@@ -55,9 +60,8 @@ TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads at the tie
   // B shares A's first two chunks: it starts after them, holding blocks only for what follows.
   KvSeq sb;
   long pb = 0;
-  const PrefixCache::Hit hb = pc.acquire(b, 199, sb, 1, pb);
-  CHECK(hb.tokens == 128);
-  CHECK(hb.ready == 1); // all in accelerator memory: no load
+  CHECK(pc.acquire(b, 199, sb, loads, pb) == 128);
+  CHECK(loads.empty()); // all in accelerator memory: no load
   CHECK(pb == 2);
   REQUIRE(kv.reserve(sb, 200));
   CHECK(kv.used_blocks() == 1 + 5);
@@ -74,14 +78,18 @@ TEST_CASE("PrefixCache: shared chunks, eviction down the tiers, loads at the tie
   REQUIRE(kv.reserve(big, 16 * 60)); // 60 blocks: 52 free + 2 chunks evicted
   CHECK(kv.cached_blocks() == 4);
   CHECK(dram.chunks.size() == 2);
+  CHECK(dram.take_writes() == doctest::Approx(2e9)); // the two chunks written into DRAM
+  CHECK(dram.take_writes() == 0);
   kv.free(big);
 
-  // A again: chunk 1 still in hbm, chunks 2 and 3 come back from DRAM at min(10, 5) GB/s: 2 x 0.2 s.
+  // A again: chunk 1 still in hbm, chunks 2 and 3 come back from DRAM in one load over the instance's link.
   KvSeq sa2;
   long pa2 = 0;
-  const PrefixCache::Hit h2 = pc.acquire(a, 199, sa2, 10, pa2);
-  CHECK(h2.tokens == 192);
-  CHECK(h2.ready == doctest::Approx(10.4));
+  CHECK(pc.acquire(a, 199, sa2, loads, pa2) == 192);
+  REQUIRE(loads.size() == 1);
+  CHECK(loads[0].from == &dram);
+  CHECK(loads[0].bytes == doctest::Approx(2e9));
+  CHECK(loads[0].link == 5e9);
   CHECK(dram.stats.hit_chunks == 2);
   CHECK(dram.stats.loaded_bytes == doctest::Approx(2e9));
   CHECK(pc.hbm_stats().hit_chunks == 2 + 1);
@@ -177,7 +185,7 @@ TEST_CASE("the prefix-aware router sends a conversation where its prefix is cach
 TEST_CASE("offload instead of recompute: a preempted sequence's KV goes to host DRAM and comes back")
 {
   KvCache kv(16 * 64, 16);
-  KvStore dram(KvTier::dram, 4, 10e9, nullptr); // four 64-token chunks
+  KvStore dram(KvTier::dram, 4, 1e9, nullptr); // four 64-token chunks
   PrefixConfig cfg;
   cfg.chunk_tokens = 64;
   cfg.chunk_bytes = 1e9;
@@ -189,7 +197,11 @@ TEST_CASE("offload instead of recompute: a preempted sequence's KV goes to host 
   CHECK(dram.chunks.size() == 3);
   CHECK_FALSE(pc.offload(8, 130)); // no room for three more (the first three are pinned): nothing stays
   CHECK(dram.chunks.size() == 3);
-  CHECK(pc.restore(7, 130, 2) == doctest::Approx(2 + 130 * (1e9 / 64) / 5e9));
+  CHECK(dram.take_writes() == doctest::Approx(130 * (1e9 / 64))); // the preempted tokens written out
+  std::vector<TierLoad> loads;
+  pc.restore(7, 130, loads);
+  REQUIRE(loads.size() == 1);
+  CHECK(loads[0].bytes == doctest::Approx(130 * (1e9 / 64)));
   CHECK(dram.chunks.size() == 0);
 
   // In a run: a KV cache too small for the load preempts; with a DRAM tier and offload_preempted the preempted
@@ -224,7 +236,7 @@ TEST_CASE("offload instead of recompute: a preempted sequence's KV goes to host 
 TEST_CASE("a chunk being loaded from a tier is not evicted from it by the room made for it")
 {
   KvCache kv(16 * 8, 16); // two 64-token chunks
-  KvStore dram(KvTier::dram, 1, 10e9, nullptr);
+  KvStore dram(KvTier::dram, 1, 1e9, nullptr);
   PrefixConfig cfg;
   cfg.chunk_tokens = 64;
   cfg.chunk_bytes = 1e9;
@@ -233,23 +245,84 @@ TEST_CASE("a chunk being loaded from a tier is not evicted from it by the room m
   PrefixCache pc(kv, cfg);
   KvSeq s;
   long pinned = 0;
-  pc.acquire({1, 2}, 127, s, 0, pinned);
+  std::vector<TierLoad> loads;
+  pc.acquire({1, 2}, 127, s, loads, pinned);
   REQUIRE(kv.reserve(s, 128));
   pc.computed({1, 2}, 128, s, pinned); // both chunks cached: the KV cache is full
   kv.free(s);
   pc.release({1, 2}, pinned);
   KvSeq t;
   long tp = 0;
-  pc.acquire({3}, 63, t, 0, tp);
+  pc.acquire({3}, 63, t, loads, tp);
   REQUIRE(kv.reserve(t, 64)); // evicts chunk 1 into DRAM
   CHECK(dram.chunks.contains(1));
   // Chunk 1 is in DRAM, the KV cache holds t and chunk 2: loading 1 evicts 2, whose move down must not push 1 out.
   KvSeq u;
   long up = 0;
-  const PrefixCache::Hit h = pc.acquire({1}, 127, u, 5, up);
-  CHECK(h.tokens == 64);
-  CHECK(h.ready == doctest::Approx(5.2));
+  CHECK(pc.acquire({1}, 127, u, loads, up) == 64);
+  REQUIRE(loads.size() == 1);
+  CHECK(loads[0].bytes == doctest::Approx(1e9));
   CHECK(dram.chunks.contains(1));
+}
+
+TEST_CASE("tier loads are SimGrid activities: a remote load shares the fabric with a KV pull")
+{
+  // Two accelerator servers and one store server, each with one 200G NIC (25 GB/s): a 5 GB load from the store
+  // into server 0 runs at 25 GB/s alone, and at half that while a 5 GB KV pull from server 1 comes into server 0
+  // over the same NIC link. A DRAM load is bounded by the instance's host link, and an NVMe one by the drive.
+  Json d = light_doc("least_outstanding");
+  d["pools"] = {{{"name", "h"}, {"server", "HGX-H100-8"}, {"servers", 2}},
+                {{"name", "store"}, {"server", "CPU-2S-EPYC-9654"}, {"servers", 1}}};
+  d["fabric"] = {{"servers_per_rack", 4}};
+  Scenario s = parse_scenario(d, "t.json");
+  s.pools[0].server.nic = s.pools[1].server.nic;
+  s.pools[0].server.nics_per_server = 1;
+  s.prefix_block_tokens = 512;
+  s.kv_cache.prefix_caching = true;
+  const Catalog& cat = load_catalog();
+  s.kv_cache.remote_pool = "store";
+  s.kv_cache.remote = cat.storage.at("Micron-9550-12.8TB");
+  s.kv_cache.remote_per_server = 8;
+  s.kv_cache.nvme = cat.storage.at("Micron-9550-12.8TB");
+  s.kv_cache.nvme_per_server = 1;
+  s.kv_cache.dram = cat.storage.at("DDR5-RDIMM-64GB");
+  s.kv_cache.dram_per_server = 1;
+  const double nic = s.pools[1].server.nic_bandwidth(), bytes = 5e9;
+  auto timed = [&](KvTier tier, bool pull, double link) {
+    return in_child([&] {
+             int argc = 2;
+             char a0[] = "t", a1[] = "--log=root.thresh:critical";
+             char* argv[] = {a0, a1, nullptr};
+             simgrid::s4u::Engine e(&argc, argv);
+             simgrid::s4u::Engine::set_config("network/model:" + s.fabric.network_model); // as run_placement does
+             simgrid::s4u::Engine::set_config("network/TCP-gamma:0");
+             const Platform pf = build_platform(s);
+             KvTiers tiers(s, pf);
+             simgrid::s4u::Host* h0 = pf.servers.at("h")[0];
+             simgrid::s4u::Host* h1 = pf.servers.at("h")[1];
+             KvStore* from = nullptr;
+             for (auto const& st : tiers.stores())
+               if (st->tier == tier && (tier == KvTier::remote || tiers.below_hbm(h0) == st.get() ||
+                                        tiers.below_hbm(h0)->below == st.get()))
+                 from = st.get();
+             REQUIRE(from);
+             double done = -1;
+             tiers.load(h0, {{from, bytes, link}}, [&] { done = simgrid::s4u::Engine::get_clock(); });
+             if (pull)
+               simgrid::s4u::Actor::create("pull", h1, [&] { simgrid::s4u::Comm::sendto(h1, h0, uint64_t(bytes)); });
+             e.run();
+             return Json(done);
+           })
+        .get<double>();
+  };
+  const double alone = timed(KvTier::remote, false, 1e15), shared = timed(KvTier::remote, true, 1e15);
+  MESSAGE("remote load of 5 GB: " << alone << " s alone, " << shared << " s beside a KV pull");
+  CHECK(alone == doctest::Approx(bytes / nic).epsilon(0.01).scale(0));
+  CHECK(shared == doctest::Approx(2 * bytes / nic).epsilon(0.01).scale(0));
+  // Host DRAM reads at the sockets' memory bandwidth, no faster than the instance's link; NVMe at the drive's.
+  CHECK(timed(KvTier::dram, false, 10e9) == doctest::Approx(bytes / 10e9));
+  CHECK(timed(KvTier::nvme, false, 1e15) ==
+        doctest::Approx(bytes / cat.storage.at("Micron-9550-12.8TB").read_bandwidth));
 }
 
 TEST_CASE("kv_cache input errors name the path and what was expected")

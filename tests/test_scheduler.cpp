@@ -353,3 +353,27 @@ TEST_CASE("decode tokens come out of the token budget before blocks are reserved
   CHECK(b.preemptions == 0);
   CHECK(b.kv.blocks() == 1);
 }
+
+TEST_CASE("trtllm (GUARANTEED_NO_EVICT): admits only what can finish, so nothing is ever preempted")
+{
+  // 10 blocks of 10 tokens; each request needs 30 + 40 = 7 blocks to finish. vLLM admits both prompts (3 blocks
+  // each) and preempts when decoding outgrows the cache; TensorRT-LLM's default runs them one after the other.
+  const SchedulerLimits lim{8, 256, 256};
+  for (const char* type : {"vllm", "trtllm"}) {
+    Bench b(type, Role::mixed, 100, 10, lim);
+    Request* r1 = b.add(30, 40);
+    Request* r2 = b.add(30, 40);
+    const StepPlan first = b.step();
+    CHECK(first.prefill.size() == (std::string(type) == "vllm" ? 2u : 1u));
+    for (int i = 0; i < 200 && b.rec.finished.size() < 2; ++i)
+      b.step();
+    REQUIRE(b.rec.finished.size() == 2);
+    if (std::string(type) == "trtllm") {
+      CHECK(r1->preemptions + r2->preemptions == 0);
+      CHECK(b.rec.finished[0] == r1);
+    } else {
+      CHECK(r1->preemptions + r2->preemptions > 0);
+    }
+    CHECK(b.rec.output == doctest::Approx(80));
+  }
+}

@@ -1,11 +1,13 @@
 #include "factory.hpp"
 #include "host.hpp"
 #include "instance.hpp"
+#include "kv_tiers.hpp"
 #include "memory.hpp"
 #include "placement.hpp"
 #include "platform.hpp"
 #include "prefix_cache.hpp"
 #include "step_time_afd.hpp"
+#include "trace_recorder.hpp"
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -49,7 +51,7 @@ struct Group {
 
 class Factory : public InstanceListener {
 public:
-  Factory(const Scenario& s, const PlacementConfig& pc) : s_(s), pc_(pc)
+  Factory(const Scenario& s, const PlacementConfig& pc, TraceRecorder* trace) : s_(s), pc_(pc), trace_(trace)
   {
     pf_ = build_platform(s);
     std::map<std::string, ChipAllocator> alloc;
@@ -57,7 +59,7 @@ public:
       alloc.emplace(p.name, ChipAllocator(p.servers, p.server.chips_per_server));
     std::map<std::string, std::vector<Instance*>> by_stage;
     std::set<std::string> labels;
-    build_kv_stores();
+    tiers_ = std::make_unique<KvTiers>(s, pf_);
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
@@ -104,13 +106,15 @@ public:
         setup.ffn_pool = st.ffn.pool;
         setup.kv_bytes_per_token = kv_bytes_per_token(s.model, st.dtypes.kv);
         setup.ffn_chips = st.ffn.chips;
+        setup.trace = trace;
+        if (trace) trace->instance(setup.id, setup.name, setup.stage);
         if (s.kv_cache.enabled()) {
           PrefixConfig pc;
           pc.chunk_tokens = s.prefix_block_tokens;
           pc.chunk_bytes = double(pc.chunk_tokens) * setup.kv_bytes_per_token;
           pc.link_bandwidth = st.par.chips() * s.kv_cache.host_link_gb_per_s * 1e9;
           pc.net_bandwidth = st.par.chips() * sv.nic_bandwidth_per_chip();
-          pc.below = below_hbm_[setup.host];
+          pc.below = tiers_->below_hbm(setup.host);
           pc.offload_preempted = s.kv_cache.offload_preempted;
           setup.prefix = pc;
         }
@@ -253,11 +257,21 @@ public:
         if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
       }
       collector_.events++;
+      if (trace_)
+        trace_->kv_transfer(r->spec.id, from->setup().id, dest->setup().id, r->decode_admitted,
+                            s4u::Engine::get_clock(), bytes);
       r->kv_bytes_transferred += bytes;
       from->kv_released(r);
       dest->kv_arrived(r);
     });
   }
+
+  void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) override
+  {
+    tiers_->load(to.setup().host, loads, [&to, ve] { to.loads_done(ve); });
+  }
+
+  void flush_writes(Instance& from) override { tiers_->flush(from.setup().host); }
 
   void on_finished(Request* r) override
   {
@@ -335,47 +349,12 @@ private:
       q.set_window_end(end);
   }
 
-  // The tiers under accelerator memory: per accelerator server its host DRAM and NVMe, over them all the remote
-  // store; each evicts down the chain (docs/model.md, "KV-cache hierarchy").
-  void build_kv_stores()
-  {
-    const KvCacheConfig& c = s_.kv_cache;
-    if (!c.enabled()) return;
-    const double chunk = double(s_.prefix_block_tokens) * kv_bytes_per_token(s_.model, s_.dtypes.kv);
-    auto chunks = [&](double bytes) { return long(bytes / chunk); };
-    auto store = [&](KvTier t, double bytes, double bw, KvStore* below) {
-      stores_.push_back(std::make_unique<KvStore>(t, chunks(bytes), bw, below));
-      tier_bytes_[size_t(t)] += bytes;
-      return stores_.back().get();
-    };
-    KvStore* remote = nullptr;
-    if (!c.remote_pool.empty()) {
-      const ServerPool& rp = s_.pool(c.remote_pool);
-      const double drives = double(rp.servers) * c.remote_per_server;
-      remote = store(KvTier::remote, drives * c.remote.capacity_bytes,
-                     std::min(drives * c.remote.read_bandwidth, rp.servers * rp.server.nic_bandwidth()), nullptr);
-    }
-    for (const ServerPool& p : s_.pools) {
-      if (p.cpu_only()) continue;
-      for (s4u::Host* h : pf_.servers.at(p.name)) {
-        KvStore* top = remote;
-        if (c.nvme_per_server)
-          top = store(KvTier::nvme, c.nvme_per_server * c.nvme.capacity_bytes,
-                      c.nvme_per_server * c.nvme.read_bandwidth, top);
-        if (c.dram_per_server)
-          top = store(KvTier::dram, c.dram_per_server * c.dram.capacity_bytes,
-                      p.server.cpus_per_server * p.server.cpu.memory_bandwidth, top);
-        below_hbm_[h] = top;
-      }
-    }
-  }
-
   KvHierarchyReport kv_report() const
   {
     KvHierarchyReport k;
     k.enabled = s_.kv_cache.enabled();
     if (!k.enabled) return k;
-    k.capacity_bytes = tier_bytes_;
+    k.capacity_bytes = tiers_->capacity_bytes();
     for (auto const& inst : instances_) {
       const InstanceStats st = inst->stats();
       k.lookups += st.prefix_lookups;
@@ -388,7 +367,7 @@ private:
       k.capacity_bytes[size_t(KvTier::hbm)] +=
           double(inst->setup().kv_capacity_tokens) * inst->setup().kv_bytes_per_token;
     }
-    for (auto const& st : stores_) {
+    for (auto const& st : tiers_->stores()) {
       TierStats& t = k.tiers[size_t(st->tier)];
       t.hit_chunks += st->stats.hit_chunks;
       t.loaded_bytes += st->stats.loaded_bytes;
@@ -437,19 +416,18 @@ private:
 
   const Scenario& s_;
   const PlacementConfig& pc_;
+  TraceRecorder* trace_;
   Platform pf_;
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
   std::unique_ptr<Group> entry_;
   std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
-  std::vector<long> next_capacity_;                // per prefill instance: the largest cache among its decode instances
-  std::map<std::string, CoreQueue> cpu_;           // per CPU pool doing host work or tool calls: its cores
-  CoreQueue* host_ = nullptr;                      // the host pool's (scenario "host")
-  CoreQueue* tools_ = nullptr;                     // the tool pool's (agent graphs)
-  std::vector<std::unique_ptr<KvStore>> stores_;   // KV tiers under accelerator memory
-  std::map<s4u::Host*, KvStore*> below_hbm_;       // per accelerator server: its first tier under hbm
-  std::array<double, kv_tier_count> tier_bytes_{}; // capacity per tier (lower tiers)
+  std::vector<long> next_capacity_;      // per prefill instance: the largest cache among its decode instances
+  std::map<std::string, CoreQueue> cpu_; // per CPU pool doing host work or tool calls: its cores
+  CoreQueue* host_ = nullptr;            // the host pool's (scenario "host")
+  CoreQueue* tools_ = nullptr;           // the tool pool's (agent graphs)
+  std::unique_ptr<KvTiers> tiers_;       // KV tiers under accelerator memory
   Collector collector_;
   std::unique_ptr<RequestSource> src_;
   std::deque<Request> store_; // every request that arrived; instances hold pointers into it
@@ -462,7 +440,7 @@ private:
 
 } // namespace
 
-RunResult run_placement(const Scenario& s, size_t placement_index)
+RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder* trace)
 {
   int argc = 2;
   char arg0[] = "factorysim";
@@ -477,7 +455,7 @@ RunResult run_placement(const Scenario& s, size_t placement_index)
 #endif
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
-  Factory f(s, s.placements.at(placement_index));
+  Factory f(s, s.placements.at(placement_index), trace);
   return f.run();
 }
 

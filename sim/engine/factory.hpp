@@ -51,6 +51,8 @@ struct RunResult {
   long events = 0;
 };
 
-RunResult run_placement(const Scenario& s, size_t placement_index);
+class TraceRecorder;
+// `trace`: records the run's timeline (trace_recorder.hpp); null records nothing.
+RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder* trace = nullptr);
 
 } // namespace fs

@@ -1,4 +1,5 @@
 #include "instance.hpp"
+#include "trace_recorder.hpp"
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -53,6 +54,14 @@ void Instance::kv_arrived(Request* r)
 {
   std::unique_lock lock(*mutex_);
   core_.loaded(r, s4u::Engine::get_clock());
+  notify();
+}
+
+void Instance::loads_done(int ve)
+{
+  std::unique_lock lock(*mutex_);
+  flights_[ve].loading = false;
+  flights_[ve].loaded = true;
   notify();
 }
 
@@ -128,7 +137,7 @@ void Instance::launch(int ve)
 {
   Flight& f = flights_[ve];
   StepPlan& p = f.plan;
-  const double now = std::max(s4u::Engine::get_clock(), p.ready); // after any KV chunks load from lower tiers
+  const double now = s4u::Engine::get_clock();
   const bool pipelined = setup_.par.pp > 1;
   const int k = (setup_.exact || pipelined) ? 1 : core_.decode_run_limit(p, setup_.max_fast_steps);
   if (k > 1) core_.reserve_run(p, k);
@@ -176,12 +185,26 @@ bool Instance::launch_idle()
 {
   bool any = false;
   for (int v = 0; v < core_.virtual_engines(); ++v) {
-    if (flights_[v].active || core_.idle(v)) continue;
-    StepPlan& p = flights_[v].plan;
-    core_.plan(v, p, s4u::Engine::get_clock());
+    Flight& f = flights_[v];
+    if (f.active || f.loading) continue;
+    if (f.loaded) { // its plan waited for KV from lower tiers
+      f.loaded = false;
+      launch(v);
+      any = true;
+      continue;
+    }
+    if (core_.idle(v)) continue;
+    StepPlan& p = f.plan;
+    core_.plan(v, p);
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
+    if (setup_.prefix) listener_.flush_writes(*this);
     if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us
+    if (!p.loads.empty()) {
+      f.loading = true; // starts when its KV is in accelerator memory (loads_done)
+      listener_.start_loads(*this, v, p.loads);
+      continue;
+    }
     launch(v);
     any = true;
   }
@@ -240,6 +263,7 @@ void Instance::land(int ve)
   in_flight_--;
   if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)
   core_.complete(ve, f.plan, f.steps, f.ends.data());
+  if (setup_.trace) record_flight(*setup_.trace, setup_.id, f, view());
 }
 
 bool Instance::can_use_event() const

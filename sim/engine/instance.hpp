@@ -16,6 +16,7 @@
 namespace fs {
 
 class Instance;
+class TraceRecorder;
 
 // What an instance asks of the factory (implemented in factory.cpp).
 class InstanceListener {
@@ -23,6 +24,10 @@ public:
   virtual ~InstanceListener() = default;
   virtual void on_prefilled(Instance& from, Request* r) = 0; // hand the request to a decode instance
   virtual void start_pull(Instance& to, Request* r) = 0;     // move its KV from the instance holding it
+  // Prefix caching: time the loads of virtual engine `ve`'s planned step (then call loads_done), and the writes
+  // its cache made into lower tiers.
+  virtual void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) = 0;
+  virtual void flush_writes(Instance& from) = 0;
   virtual void on_finished(Request* r) = 0;
 };
 
@@ -42,6 +47,7 @@ struct InstanceSetup {
   std::string ffn_pool;          // attention/FFN split: where its FFN chips are
   int ffn_chips = 0;
   std::optional<PrefixConfig> prefix; // prefix caching over the KV hierarchy
+  TraceRecorder* trace = nullptr;     // records its batches and counters (run --trace); null: nothing
 };
 
 class Instance : public CoreListener {
@@ -53,6 +59,7 @@ public:
   void submit_handoff(Request* r); // prefilled elsewhere, routed here for decode
   void kv_arrived(Request* r);     // decode side: its pull finished
   void kv_released(Request* r);    // prefill side: its KV has left
+  void loads_done(int ve);         // the KV loads of virtual engine `ve`'s planned step have ended
   void run();                      // actor body
 
   const InstanceSetup& setup() const { return setup_; }
@@ -67,6 +74,8 @@ private:
   // engine, reused, so that steps allocate nothing.
   struct Flight {
     bool active = false;
+    bool loading = false; // planned, waiting for its KV loads from lower tiers
+    bool loaded = false;  // planned, loads done: launch it
     StepPlan plan;
     int steps = 1;
     std::vector<double> ends;        // per step: when its tokens are out

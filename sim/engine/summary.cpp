@@ -338,6 +338,9 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"output_tokens_per_s", out_tps},
         {"requests_per_s", double(measured) / len},
         {"output_tokens_per_s_per_chip", out_tps / double(chips)},
+        {"output_tokens_per_s_per_mw", cost.power_kw > 0 ? out_tps / (cost.power_kw / 1000) : 0.0},
+        {"output_tokens_per_s_per_mw_facility",
+         cost.power_kw > 0 ? out_tps / (cost.power_kw * s.economics.pue / 1000) : 0.0},
         {"per_user_output_tokens_per_s", speed_json(percentiles(user_speed))}}},
       {"latency_s",
        {{"ttft", to_json(percentiles(ttft))},
@@ -364,6 +367,17 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
        {{"usd_per_hour", cost.usd_per_hour},
         {"capex_usd_per_hour", cost.capex_usd_per_hour},
         {"energy_usd_per_hour", cost.energy_usd_per_hour},
+        {"facility_usd_per_hour", cost.facility_usd_per_hour},
+        {"operations_usd_per_hour", cost.operations_usd_per_hour},
+        {"rated_power_kw", cost.rated_power_kw},
+        {"usd_per_hour_by_kind", cost.by_kind},
+        {"usd_per_million_output_tokens_by_kind",
+         [&] {
+           Json j = Json::object();
+           for (auto const& [kind, usd_h] : cost.by_kind)
+             j[kind] = usd_per_million(usd_h, out_tps);
+           return j;
+         }()},
         {"usd_per_million_output_tokens", usd_per_million(cost.usd_per_hour, out_tps)},
         {"usd_per_million_total_tokens", usd_per_million(cost.usd_per_hour, in_tps + out_tps)},
         {"capex_usd",

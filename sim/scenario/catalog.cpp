@@ -102,6 +102,7 @@ const ObjectSpec& storage_spec()
       {required(text("description", "one line")), required(text("kind", "dram or nvme", {"dram", "nvme"})),
        required(sourced("capacity_gb", 0, 1e9, "capacity, GB")),
        required(sourced("read_gb_per_s", 0, 1e6, "read bandwidth, GB/s (0 for DRAM: the host's memory bandwidth)")),
+       required(sourced("write_gb_per_s", 0, 1e6, "write bandwidth, GB/s (0 for DRAM: the host's memory bandwidth)")),
        required(sourced("power_w", 0, 1e5, "average power, W")), required(sourced("price_usd", 0, 1e8, "price, USD"))}};
   return o;
 }
@@ -111,9 +112,11 @@ void parse_storage(const JsonNode& n, StorageSpec& d)
   d.kind = n.string("kind");
   d.capacity_bytes = n.sourced("capacity_gb", &d.sources["capacity_gb"]) * 1e9;
   d.read_bandwidth = n.sourced("read_gb_per_s", &d.sources["read_gb_per_s"]) * 1e9;
+  d.write_bandwidth = n.sourced("write_gb_per_s", &d.sources["write_gb_per_s"]) * 1e9;
   d.power_w = n.sourced("power_w", &d.sources["power_w"]);
   d.price_usd = n.sourced("price_usd", &d.sources["price_usd"]);
   if (d.kind == "nvme" && d.read_bandwidth <= 0) n.fail("read_gb_per_s", "an NVMe drive needs a read bandwidth > 0");
+  if (d.kind == "nvme" && d.write_bandwidth <= 0) n.fail("write_gb_per_s", "an NVMe drive needs a write bandwidth > 0");
 }
 
 const ObjectSpec& moe_spec()

@@ -82,9 +82,8 @@ void EngineCore::release_outgoing(Request* r)
   if (prefix_) prefix_->release(r->spec.prefix_hashes, r->prefix_pinned);
 }
 
-void EngineCore::plan(int ve, StepPlan& p, double now)
+void EngineCore::plan(int ve, StepPlan& p)
 {
-  ves_[ve].now = now;
   sched_.plan(ves_[ve], p);
   if (p.preempted) preemptions_ += p.preempted;
   cached_tokens_ += p.cached_tokens;

@@ -43,11 +43,11 @@ public:
   int virtual_engines() const { return int(ves_.size()); }
   bool idle(int ve) const { return ves_[ve].idle(); }
   // The next step of virtual engine `ve` (see Scheduler::plan), written into `p`; its blocks are reserved.
-  void plan(int ve, StepPlan& p, double now = 0);
-  StepPlan plan(int ve, double now = 0)
+  void plan(int ve, StepPlan& p);
+  StepPlan plan(int ve)
   {
     StepPlan p;
-    plan(ve, p, now);
+    plan(ve, p);
     return p;
   }
   // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first

@@ -71,19 +71,20 @@ std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::stri
                                      const std::map<std::string, double>& cpu_power_w)
 {
   std::vector<CostItem> items;
-  auto add = [&](std::string name, double count, double capex, double power, const std::string& group,
-                 const char* kind) {
-    if (count > 0) items.push_back({std::move(name), count, capex, power, group, kind});
+  // `rated`: the part's nameplate power, what the facility is built for (0: its average power).
+  auto add = [&](std::string name, double count, double capex, double power, const std::string& group, const char* kind,
+                 double rated = 0) {
+    if (count > 0) items.push_back({std::move(name), count, capex, power, group, kind, rated});
   };
   for (const ServerPool& p : s.pools) {
     const ServerSpec& sv = p.server;
     const auto w = chip_power_w.find(p.name);
     add(sv.chip.name, double(p.chips()), sv.chip.price_usd, w != chip_power_w.end() ? w->second : sv.chip.power.idle_w,
-        p.name, "chip");
+        p.name, "chip", sv.chip.power.tdp_w);
     add(sv.nic.name, double(p.servers) * sv.nics_per_server, sv.nic.price_usd, sv.nic.power_w, p.name, "nic");
     const auto c = cpu_power_w.find(p.name);
     add(sv.cpu.name, double(p.servers) * sv.cpus_per_server, sv.cpu.price_usd,
-        c != cpu_power_w.end() ? c->second : sv.cpu.serving_power_w(), p.name, "cpu");
+        c != cpu_power_w.end() ? c->second : sv.cpu.serving_power_w(), p.name, "cpu", sv.cpu.tdp_w);
     add(sv.name + " chassis", double(p.servers), sv.other_capex_usd, sv.base_power_w, p.name, "chassis");
   }
   for (auto const& [pool, dev, n] : kv_storage(s))

@@ -24,7 +24,8 @@ FabricCount fabric_count(const Scenario& s);
 // cpu_power_w[pool] each, their serving power when the pool is not in the map) and server chassis ("chassis": the
 // server's other_capex_usd and base_power_w), KV-cache storage devices ("storage", kv_hierarchy.hpp kv_storage);
 // then the fabric (group "fabric"): leaf and spine switches ("switch") and
-// one optic per switch port in use ("optic"). Items with a count of zero are left out.
+// one optic per switch port in use ("optic"). Items with a count of zero are left out. Each item's rated_power_w is
+// its nameplate power (chips and CPUs: TDP), which sizes the facility.
 std::vector<CostItem> hardware_items(const Scenario& s, const std::map<std::string, double>& chip_power_w,
                                      const std::map<std::string, double>& cpu_power_w = {});
 

@@ -127,6 +127,18 @@ const ObjectSpec& economics_spec()
                             {num("usd_per_kwh", 0, 10, "electricity price"),
                              num("pue", 1, 5, "power usage effectiveness of the facility"),
                              num("depreciation_years", 0.1, 30, "capex amortisation"),
+                             num("cost_of_capital", 0, 1,
+                                 "annual rate (e.g. 0.08): capex becomes an annuity "
+                                 "(capital recovery factor); 0: straight line"),
+                             num("facility_usd_per_mw", 0, 1e9,
+                                 "facility capex (building, power and cooling plant) per MW of rated IT power"),
+                             num("facility_years", 1, 100, "the facility's amortisation"),
+                             num("colocation_usd_per_kw_month", 0, 1e5,
+                                 "rent per kW of rated IT power and month instead of facility_usd_per_mw (0: own "
+                                 "facility)"),
+                             num("operations_capex_fraction", 0, 10,
+                                 "operations per year as a share of the hardware capex (support, spares, staff)"),
+                             num("operations_usd_per_server_year", 0, 1e8, "operations per server and year"),
                              free_form("sources", "where the numbers come from (written by factorysim; ignored)")},
                             {{"busy_power_fraction",
                               "removed: accelerators now draw by phase (power_compute_fraction, power_memory_fraction, "
@@ -200,6 +212,24 @@ Economics parse_economics(const JsonNode& n, Sources& src)
   e.pue = field("pue", 1.3, "new large sites <= 1.3; industry average 1.56 (Uptime 2024) [S119-S121]");
   e.depreciation_years =
       field("depreciation_years", 5, "hyperscaler server useful life 5-6 years (10-K filings) [S124-S126]");
+  e.cost_of_capital = field("cost_of_capital", 0,
+                            "estimate: 0, straight-line depreciation as in the 10-K filings; "
+                            "set a WACC (e.g. 0.08) for financed hardware");
+  e.colocation_usd_per_kw_month =
+      field("colocation_usd_per_kw_month", 0,
+            "0: own facility (facility_usd_per_mw); CBRE H2 2024 asks $184.06/kW-month [S158]");
+  const bool rented = e.colocation_usd_per_kw_month > 0;
+  e.facility_usd_per_mw = field("facility_usd_per_mw", rented ? 0 : 11.7e6,
+                                rented ? "0: colocation rented instead"
+                                       : "Cushman & Wakefield 2025: $9.3-15.0M per MW of critical load across 19 US "
+                                         "markets, average $11.7M [S157]");
+  if (rented && e.facility_usd_per_mw > 0)
+    n.fail("colocation_usd_per_kw_month", "give colocation_usd_per_kw_month (rented) or facility_usd_per_mw (owned), "
+                                          "not both");
+  e.facility_years = field("facility_years", 20, "estimate: building and M&E plant outlive several server generations");
+  e.operations_capex_fraction =
+      field("operations_capex_fraction", 0, "estimate: 0, not counted unless set (no public figure for AI clusters)");
+  e.operations_usd_per_server_year = field("operations_usd_per_server_year", 0, "estimate: 0, not counted unless set");
   n.done();
   return e;
 }

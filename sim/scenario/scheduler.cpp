@@ -63,7 +63,7 @@ void StepPlan::clear()
   batch.decode_context_sum = 0;
   batch.logits_tokens = 0;
   preempted = 0;
-  ready = 0;
+  loads.clear();
   cached_tokens = 0;
   restored_tokens = 0;
 }
@@ -102,19 +102,17 @@ bool start_from_cache(EngineState& s, StepPlan& p, Request* r)
   if (r->offloaded_tokens > 0) {
     // Its own KV comes back from the tier it was offloaded to (blocks first: else it waits, still offloaded).
     if (!s.kv->reserve(r->kv, r->offloaded_tokens)) return false;
-    p.ready = std::max(p.ready, s.prefix->restore(r->spec.id, r->offloaded_tokens, s.now));
+    s.prefix->restore(r->spec.id, r->offloaded_tokens, p.loads);
     r->prefilled = r->context = r->offloaded_tokens; // the last sampled token is recomputed (vLLM swap-in)
     p.restored_tokens += r->offloaded_tokens;
     r->offloaded_tokens = 0;
     return true;
   }
   // At least the prompt's last token is computed: the step that samples the first output token needs it.
-  const PrefixCache::Hit hit =
-      s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, s.now, r->prefix_pinned);
-  r->prefilled = r->context = hit.tokens;
-  if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit.tokens;
-  p.ready = std::max(p.ready, hit.ready);
-  p.cached_tokens += hit.tokens;
+  const long hit = s.prefix->acquire(r->spec.prefix_hashes, r->target_prefill - 1, r->kv, p.loads, r->prefix_pinned);
+  r->prefilled = r->context = hit;
+  if (r->cached_tokens == 0 && r->preemptions == 0) r->cached_tokens = hit;
+  p.cached_tokens += hit;
   return true;
 }
 
@@ -129,8 +127,9 @@ long prefill_chunk(const EngineState& s, const StepPlan& p, long remaining, long
 }
 
 // Prefill chunks for running requests, then (unless this step preempted) admissions from the waiting queue,
-// within `budget` tokens. Every chunk's blocks are reserved before it is scheduled.
-void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
+// within `budget` tokens. Every chunk's blocks are reserved before it is scheduled; with `reserve_whole` an
+// admission reserves the blocks of the request's whole sequence (prompt + output) at once.
+void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts, bool reserve_whole = false)
 {
   for (size_t i = 0; i < s.running.size() && budget > 0;) {
     Request* r = s.running[i];
@@ -153,7 +152,9 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts)
     Request* r = s.waiting.front();
     if (s.prefix && !r->kv.held() && !start_from_cache(s, p, r)) return;
     const long n = prefill_chunk(s, p, r->target_prefill - r->prefilled, budget, whole_prompts);
-    if (n <= 0 || !s.kv->reserve(r->kv, r->context + n)) return;
+    const long want =
+        reserve_whole ? std::max(r->context + n, r->spec.input_tokens + r->spec.output_tokens) : r->context + n;
+    if (n <= 0 || !s.kv->reserve(r->kv, want)) return;
     s.waiting.pop_front();
     s.running.push_back(r);
     add_prefill(p, r, n);
@@ -185,6 +186,22 @@ public:
   }
 };
 
+// TensorRT-LLM's default capacity policy, GUARANTEED_NO_EVICT: a request starts only when the KV of its whole
+// sequence (prompt + maximum output; here its actual output, which a benchmark's max_tokens equals) fits, so a
+// started request is never paused; decode tokens first, then whole prompts in the token budget (context
+// chunking is off by default). nvidia.github.io/TensorRT-LLM/performance/performance-tuning-guide/
+// useful-runtime-flags.html
+class GuaranteedNoEvict : public Scheduler {
+public:
+  void plan(EngineState& s, StepPlan& p) const override
+  {
+    p.clear();
+    add_decodes(s, p, s.limits.token_budget);
+    fill_prefill(s, p, s.limits.token_budget - long(p.decode.size()), true, true);
+    if (!p.preempted) admit_incoming(s, p);
+  }
+};
+
 } // namespace
 
 const SchedulerRegistry& scheduler_registry()
@@ -193,6 +210,10 @@ const SchedulerRegistry& scheduler_registry()
     SchedulerRegistry r("scheduler");
     r.add("vllm", "continuous batching, decode first, chunked prefill in the token budget (vLLM v1, Sarathi-Serve)",
           [] { return std::make_unique<ChunkedPrefill>(); });
+    r.add("trtllm",
+          "TensorRT-LLM in-flight batching, GUARANTEED_NO_EVICT (its default): admits a request only when its whole "
+          "sequence's KV fits, never preempts; decode first, whole prompts in the token budget",
+          [] { return std::make_unique<GuaranteedNoEvict>(); });
     r.add("prefill_first", "continuous batching, whole-prompt prefill steps take priority (vLLM v0 default)",
           [] { return std::make_unique<PrefillFirst>(); });
     return r;

@@ -22,7 +22,6 @@ struct SchedulerLimits {
 struct EngineState {
   KvCache* kv = nullptr;
   PrefixCache* prefix = nullptr; // prefix caching (null: off)
-  double now = 0;                // when the plan is made (prefix loads queue from then)
   SchedulerLimits limits;
   std::deque<Request*> waiting;  // prompts and preempted requests (recompute), FCFS; preempted go first
   std::deque<Request*> incoming; // prefilled elsewhere, waiting for a slot and blocks here (P/D decode), FCFS
@@ -37,9 +36,9 @@ struct StepPlan {
   std::vector<Request*> pulls; // admitted from `incoming`: their KV transfer must start now
   StepBatch batch;
   int preempted = 0;
-  double ready = 0;         // the step cannot start before this: chunks loading from lower KV tiers
-  long cached_tokens = 0;   // prompt tokens admitted from the prefix cache in this plan
-  long restored_tokens = 0; // tokens of preempted requests brought back from a lower tier (offload)
+  std::vector<TierLoad> loads; // the step cannot start before these end: KV loading from lower tiers
+  long cached_tokens = 0;      // prompt tokens admitted from the prefix cache in this plan
+  long restored_tokens = 0;    // tokens of preempted requests brought back from a lower tier (offload)
 
   bool empty() const { return prefill.empty() && decode.empty(); } // nothing to compute
   bool decode_only() const { return prefill.empty() && !decode.empty(); }
@@ -83,7 +82,7 @@ void add_decodes(EngineState& s, StepPlan& p, long budget);
 void add_decode(StepPlan& p, Request* r);
 void add_prefill(StepPlan& p, Request* r, long n);
 // Prefix caching: `r` (holding no blocks yet) starts after the longest run of its prompt chunks the KV hierarchy
-// holds; chunks below accelerator memory load first (p.ready). A request preempted with its KV offloaded gets it
+// holds; chunks below accelerator memory load first (p.loads). A request preempted with its KV offloaded gets it
 // back instead (false, and nothing changes, while its blocks are not free).
 bool start_from_cache(EngineState& s, StepPlan& p, Request* r);
 

@@ -1,17 +1,12 @@
 // `factorysim run`: parse and check everything once, then simulate each placement in its own child process
 // (SimGrid's engine is a process-wide singleton, docs/design.md, "One simulation per process"), then report
-// side by side. Results appear in the output folder only when every placement succeeded.
+// side by side. Results appear in the output folder only when every placement succeeded. Without a scenario file,
+// the built-in default study: each placement at its capacity (cmd_capacity.cpp).
+#include "children.hpp"
 #include "commands.hpp"
-#include "factory.hpp"
 #include "output.hpp"
 #include "scenario.hpp"
-#include "summary.hpp"
-#include <csignal>
-#include <cstring>
 #include <iostream>
-#include <map>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -19,57 +14,9 @@ namespace stdfs = std::filesystem;
 
 namespace fs::cli {
 
+int run_default_study(const RunArgs& a); // cmd_capacity.cpp
+
 namespace {
-
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_signal(int sig) { g_signal = sig; }
-
-// Child process: one simulation, its files written into `dir`. Its one-line error, if any, goes to `err_fd`.
-int simulate(const Scenario& s, size_t idx, const stdfs::path& dir, int err_fd)
-{
-  auto report = [&](const std::string& msg) {
-    const std::string line = msg + "\n";
-    [[maybe_unused]] ssize_t n = ::write(err_fd, line.data(), line.size());
-  };
-  try {
-    RunResult r = run_placement(s, idx);
-    Json summary = make_summary(s, s.placements[idx], r);
-    std::error_code ec;
-    stdfs::create_directory(dir, ec);
-    if (ec) throw OutputError(dir.string() + ": cannot create: " + ec.message());
-    write_file(dir / "summary.json", summary.dump(2) + "\n");
-    CheckedFile csv(dir / "requests.csv");
-    write_requests_csv(r, [&](const std::string& chunk) { csv.write(chunk); });
-    csv.close();
-    if (!r.sessions.empty()) {
-      CheckedFile sessions(dir / "sessions.csv");
-      write_sessions_csv(r, [&](const std::string& chunk) { sessions.write(chunk); });
-      sessions.close();
-    }
-    write_file(dir / "resolved_scenario.json", s.resolved.dump(2) + "\n");
-    return 0;
-  } catch (const OutputError& e) {
-    report("error: cannot write the results: " + std::string(e.what()));
-  } catch (const std::exception& e) {
-    report("error: placement \"" + s.placements[idx].name + "\" failed: " + e.what());
-  }
-  return 1;
-}
-
-struct Child {
-  size_t idx;
-  int err_fd; // read end of its error pipe
-};
-
-std::string drain(int fd)
-{
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-    out.append(buf, size_t(n));
-  ::close(fd);
-  return out;
-}
 
 // The status line of a summary for the terminal ("" when the run is healthy).
 std::string health(const std::string& placement, const Json& summary)
@@ -82,25 +29,93 @@ std::string health(const std::string& placement, const Json& summary)
   return s;
 }
 
+// Merges the placements' trace_events.json (one process each) into one Chrome trace, written to a temporary file
+// beside `path`; returns that file's name. The parts are removed from the staging folder.
+stdfs::path merge_trace(const ResultDir& dir, const std::vector<std::string>& folders, const std::string& path)
+{
+  std::string events;
+  long dropped = 0, cap = 0;
+  for (const std::string& f : folders) {
+    const stdfs::path part = dir.staging() / f / "trace_events.json";
+    const Json j = read_json_file(part.string());
+    for (const Json& e : j["events"])
+      events += (events.empty() ? "" : ",\n") + e.dump();
+    dropped += j["dropped"].get<long>();
+    cap = j["max_events"].get<long>();
+    stdfs::remove(part);
+  }
+  const Json meta = {{"producer", "factorysim run --trace"},
+                     {"max_events_per_placement", cap},
+                     {"dropped_events", dropped},
+                     {"note", dropped > 0 ? "truncated: each placement keeps its first max_events events (metadata "
+                                            "always); raise --trace-events"
+                                          : "complete"}};
+  const stdfs::path tmp = stdfs::path(path).string() + ".tmp-" + std::to_string(::getpid());
+  write_file(tmp, "{\"displayTimeUnit\": \"ms\", \"metadata\": " + meta.dump() + ",\n\"traceEvents\": [\n" + events +
+                      "\n]}\n");
+  return tmp;
+}
+
 } // namespace
+
+int finish_run(const Scenario& s, ResultDir& dir, const std::vector<std::string>& names,
+               const std::vector<std::string>& folders, const RunReport& how)
+{
+  std::vector<std::string> texts, warnings;
+  bool healthy = true;
+  stdfs::path trace_tmp;
+  try {
+    for (size_t k = 0; k < names.size(); ++k) {
+      Json summary = read_json_file((dir.staging() / folders[k] / "summary.json").string());
+      texts.push_back(summary.dump());
+      const std::string w = health(names[k], summary);
+      if (!w.empty()) warnings.push_back(w);
+      healthy = healthy && w.empty();
+    }
+    const std::string table = format_table(names, texts);
+    if (!how.trace.empty()) trace_tmp = merge_trace(dir, folders, how.trace);
+    if (dir.keeps()) {
+      write_file(dir.staging() / "resolved_scenario.json", s.resolved.dump(2) + "\n");
+      write_file(dir.staging() / "comparison.md", "# " + s.name + "\n\n" + how.preface + "\n```\n" + table + "```\n");
+      for (auto const& [name, content] : how.extra)
+        write_file(dir.staging() / name, content);
+      dir.commit();
+    }
+    if (!trace_tmp.empty()) {
+      std::error_code ec;
+      stdfs::rename(trace_tmp, how.trace, ec);
+      if (ec) throw OutputError(how.trace + ": cannot write the trace: " + ec.message());
+    }
+    std::cout << "scenario " << s.name << " (" << s.model.name << ", " << s.workload.type << " workload)\n"
+              << how.preface << table;
+    if (dir.keeps()) std::cout << "results in " << dir.out().string() << "/\n";
+    if (!how.trace.empty()) std::cout << "trace in " << how.trace << " (open in ui.perfetto.dev or chrome://tracing)\n";
+  } catch (const OutputError& e) {
+    std::cerr << "error: cannot write the results: " << e.what() << "\n";
+    dir.remove_staging();
+    if (!trace_tmp.empty()) stdfs::remove(trace_tmp);
+    return 1;
+  } catch (const InputError& e) {
+    std::cerr << "error: cannot read back a result: " << e.what() << "\n";
+    dir.remove_staging();
+    if (!trace_tmp.empty()) stdfs::remove(trace_tmp);
+    return 1;
+  }
+  for (const std::string& w : warnings)
+    std::cerr << w << "\n";
+  return (how.strict && !healthy) ? 3 : 0;
+}
 
 int cmd_run(const RunArgs& a)
 {
+  if (a.scenario.empty()) return run_default_study(a);
   // Everything a user can get wrong is checked here, before any folder exists: exit 2 and nothing written.
   Scenario s = load_scenario(a.scenario, a.sets);
   if (!a.mode.empty()) {
     s.sim.mode = a.mode;
     s.resolved["sim"]["mode"] = a.mode;
   }
-  std::vector<size_t> chosen;
-  for (size_t i = 0; i < s.placements.size(); ++i)
-    if (a.placements.empty() ||
-        std::find(a.placements.begin(), a.placements.end(), s.placements[i].name) != a.placements.end())
-      chosen.push_back(i);
-  for (const std::string& want : a.placements)
-    if (std::none_of(s.placements.begin(), s.placements.end(),
-                     [&](const PlacementConfig& p) { return p.name == want; }))
-      throw InputError("--placement " + want + ": no placement of that name in " + s.file);
+  const std::vector<size_t> chosen = chosen_placements(s, a.placements);
   std::vector<std::string> names;
   for (size_t idx : chosen)
     names.push_back(s.placements[idx].name);
@@ -108,74 +123,32 @@ int cmd_run(const RunArgs& a)
 
   ResultDir dir(a.out_dir);
   const int jobs = a.jobs > 0 ? a.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
-  std::cout.flush();
-  std::cerr.flush();
-
-  // SIGINT/SIGTERM: stop the children, remove the staging folder, exit 128 + signal.
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-
+  const long trace = a.trace.empty() ? 0 : a.trace_events;
   int worst = 0;
-  size_t next = 0;
-  std::map<pid_t, Child> children;
   std::vector<std::string> errors;
-  while ((next < chosen.size() || !children.empty()) && !g_signal) {
-    while (children.size() < size_t(jobs) && next < chosen.size() && !g_signal) {
-      const size_t k = next++;
-      int fds[2];
-      if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-      const pid_t pid = fork();
-      if (pid == 0) {
-        ::close(fds[0]);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        prctl(PR_SET_PDEATHSIG, SIGTERM); // never outlive the parent
-        if (g_signal || getppid() == 1) _exit(1);
-        _exit(simulate(s, chosen[k], dir.staging() / folders[k], fds[1]));
+  {
+    Children kids(jobs);
+    size_t next = 0;
+    while ((next < chosen.size() || kids.busy()) && !kids.interrupted()) {
+      while (kids.can_start() && next < chosen.size()) {
+        const size_t k = next++;
+        const stdfs::path d = dir.staging() / folders[k];
+        kids.start(k, [&s, &chosen, k, d, trace](int err_fd) { return simulate(s, chosen[k], d, err_fd, trace); });
       }
-      ::close(fds[1]);
-      if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-      children[pid] = {k, fds[0]};
+      const auto done = kids.wait();
+      if (!done) break;
+      if (done->crashed)
+        errors.push_back("error: placement \"" + names[done->tag] + "\" " + done->error);
+      else if (done->code != 0 && !done->error.empty())
+        errors.push_back(done->error);
+      worst = std::max(worst, done->code);
     }
-    int status = 0;
-    const pid_t done = waitpid(-1, &status, 0);
-    if (done < 0) {
-      if (errno == EINTR) continue;
-      break;
+    if (kids.interrupted()) {
+      const int code = kids.stop_all();
+      dir.remove_staging();
+      return code;
     }
-    auto it = children.find(done);
-    if (it == children.end()) continue;
-    const Child c = it->second;
-    children.erase(it);
-    const std::string err = drain(c.err_fd);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    if (!WIFEXITED(status))
-      errors.push_back("error: placement \"" + names[c.idx] + "\" crashed (signal " +
-                       std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0) + ")");
-    else if (code != 0 && !err.empty())
-      errors.push_back(err.substr(0, err.find('\n')));
-    worst = std::max(worst, code);
   }
-  if (g_signal) {
-    for (auto const& [pid, c] : children)
-      ::kill(pid, SIGTERM);
-    for (auto const& [pid, c] : children) {
-      waitpid(pid, nullptr, 0);
-      ::close(c.err_fd);
-    }
-    dir.remove_staging();
-    const int sig = g_signal;
-    std::cerr << "interrupted (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): no results written\n";
-    return 128 + sig;
-  }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-
   if (worst != 0) {
     // One line: the first failure, and how many more placements failed (a full disk fails them all).
     if (!errors.empty())
@@ -185,39 +158,10 @@ int cmd_run(const RunArgs& a)
     dir.remove_staging();
     return worst;
   }
-
-  std::vector<std::string> texts;
-  std::vector<std::string> warnings;
-  bool healthy = true;
-  try {
-    for (size_t k = 0; k < chosen.size(); ++k) {
-      const stdfs::path p = dir.staging() / folders[k] / "summary.json";
-      Json summary = read_json_file(p.string());
-      texts.push_back(summary.dump());
-      const std::string w = health(names[k], summary);
-      if (!w.empty()) warnings.push_back(w);
-      healthy = healthy && w.empty();
-    }
-    const std::string table = format_table(names, texts);
-    if (dir.keeps()) {
-      write_file(dir.staging() / "resolved_scenario.json", s.resolved.dump(2) + "\n");
-      write_file(dir.staging() / "comparison.md", "# " + s.name + "\n\n```\n" + table + "```\n");
-      dir.commit();
-    }
-    std::cout << "scenario " << s.name << " (" << s.model.name << ", " << s.workload.type << " workload)\n" << table;
-    if (dir.keeps()) std::cout << "results in " << dir.out().string() << "/\n";
-  } catch (const OutputError& e) {
-    std::cerr << "error: cannot write the results: " << e.what() << "\n";
-    dir.remove_staging();
-    return 1;
-  } catch (const InputError& e) {
-    std::cerr << "error: cannot read back a result: " << e.what() << "\n";
-    dir.remove_staging();
-    return 1;
-  }
-  for (const std::string& w : warnings)
-    std::cerr << w << "\n";
-  return (a.strict && !healthy) ? 3 : 0;
+  RunReport how;
+  how.trace = a.trace;
+  how.strict = a.strict;
+  return finish_run(s, dir, names, folders, how);
 }
 
 } // namespace fs::cli

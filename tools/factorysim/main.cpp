@@ -17,6 +17,25 @@ int main(int argc, char** argv)
       ->check(CLI::IsMember({"fast", "exact"}));
   r->add_option("-j,--jobs", run.jobs, "placements simulated at once (one process each)")->check(CLI::Range(1, 1024));
   r->add_flag("--strict", run.strict, "exit with code 3 when a placement misses its SLOs or is unstable");
+  r->add_option("--trace", run.trace,
+                "write a Chrome/Perfetto trace (JSON) of the run: one process per placement, a track per instance");
+  r->add_option("--trace-events", run.trace_events,
+                "keep at most this many trace events per placement (default 200000)")
+      ->check(CLI::Range(1L, 100000000L));
+  fs::cli::CapacityArgs cap;
+  auto* c = app.add_subcommand("capacity", "find each placement's capacity: the highest load it serves within the SLOs "
+                                           "(bracket, then bisect; one simulation per probe)");
+  c->add_option("scenario", cap.scenario, "scenario JSON file")->required();
+  c->add_option("--set", cap.sets, "override a scenario value: path=value");
+  c->add_option("--placement", cap.placements, "search only the named placement(s)");
+  c->add_option("--slo", cap.slo,
+                "SLOs to meet instead of the scenario's slo, e.g. ttft_p99=2,tpot_p99=0.05 (seconds; "
+                "99% of requests under each is a p99 under it)");
+  c->add_option("--goodput", cap.goodput, "share of arrivals that must meet every SLO (default 0.99)");
+  c->add_option("--tolerance", cap.tolerance,
+                "stop bisecting when the bracket is this narrow, relative (default 0.02)");
+  c->add_option("-j,--jobs", cap.jobs, "simulations at once (one process each)")->check(CLI::Range(1, 1024));
+  c->add_option("-o,--out", cap.out_dir, "write capacity.json and each placement's run at capacity here");
   app.add_subcommand("list", "print the catalogs and every registered model variant");
   std::string describe_name;
   auto* desc = app.add_subcommand("describe", "print every field of one catalog entry (chip, NIC, CPU, server, "
@@ -68,6 +87,13 @@ int main(int argc, char** argv)
   auto* rep = app.add_subcommand("report", "write report.md and report.html (rankings, Pareto fronts, cost "
                                            "breakdown; plots by gnuplot) for a sweep's results folder");
   rep->add_option("dir", report_dir, "the -o folder of a sweep")->required();
+  fs::cli::ValidateArgs val;
+  auto* v = app.add_subcommand("validate", "run the published cases of scenarios/validation/ and print how far the "
+                                           "simulated numbers are from the published ones");
+  v->add_option("dir", val.dir, "folder of *.case.json records (default: scenarios/validation)");
+  v->add_option("-o,--out", val.out_dir, "write validation.csv, validation.md and every case's run here");
+  v->add_option("--case", val.cases, "run only the named case(s)");
+  v->add_option("-j,--jobs", val.jobs, "cases simulated at once (one process each)")->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,6 +101,7 @@ int main(int argc, char** argv)
   }
   try {
     if (r->parsed()) return fs::cli::cmd_run(run);
+    if (c->parsed()) return fs::cli::cmd_capacity(cap);
     if (app.got_subcommand("list")) return fs::cli::cmd_list();
     if (desc->parsed()) return fs::cli::cmd_describe(describe_name);
     if (tp->parsed()) return fs::cli::cmd_topology(topo);
@@ -83,6 +110,7 @@ int main(int argc, char** argv)
     if (wf->parsed()) return fs::cli::cmd_workload_fit(wfit);
     if (sw->parsed()) return fs::cli::cmd_sweep(sweep);
     if (rep->parsed()) return fs::cli::cmd_report(report_dir);
+    if (v->parsed()) return fs::cli::cmd_validate(val);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

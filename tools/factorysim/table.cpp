@@ -7,15 +7,15 @@
 
 namespace fs::cli {
 
-namespace {
-
-std::string fmt(const char* f, double x)
+std::string format_printf(const char* f, double x)
 {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
 }
 
+namespace {
+std::string fmt(const char* f, double x) { return format_printf(f, x); }
 } // namespace
 
 std::string format_table(const std::vector<std::string>& names, const std::vector<std::string>& texts)
@@ -53,6 +53,12 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
        num("%.0f", [](const Json& j) { return j["throughput"]["output_tokens_per_s"].get<double>(); })},
       {"output tokens/s per chip",
        num("%.1f", [](const Json& j) { return j["throughput"]["output_tokens_per_s_per_chip"].get<double>(); })},
+      {"output tokens/s per MW (IT / facility)",
+       [](const Json& j) {
+         const Json& t = j["throughput"];
+         return fmt("%.0f", t["output_tokens_per_s_per_mw"]) + " / " +
+                fmt("%.0f", t["output_tokens_per_s_per_mw_facility"]);
+       }},
       {"input tokens/s",
        num("%.0f", [](const Json& j) { return j["throughput"]["input_tokens_per_s"].get<double>(); })},
       {"TTFT p50 / p99 (s)",
@@ -81,6 +87,15 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
       {"energy (J / output token)",
        num("%.2f", [](const Json& j) { return j["energy_j_per_output_token"].get<double>(); })},
       {"cost ($/h)", num("%.2f", [](const Json& j) { return j["cost"]["usd_per_hour"].get<double>(); })},
+      {"$/M out: hw / facility / energy / ops",
+       [](const Json& j) {
+         const Json& k = j["cost"]["usd_per_million_output_tokens_by_kind"];
+         double hw = 0;
+         for (auto const& [kind, v] : k.items())
+           if (kind != "facility" && kind != "energy" && kind != "operations") hw += v.get<double>();
+         return fmt("%.3f", hw) + " / " + fmt("%.3f", k["facility"]) + " / " + fmt("%.3f", k["energy"]) + " / " +
+                fmt("%.3f", k["operations"]);
+       }},
       {"$ / M output tokens",
        flagged("%.3f", [](const Json& j) { return j["cost"]["usd_per_million_output_tokens"].get<double>(); })},
       {"$ / M total tokens",
@@ -126,30 +141,39 @@ std::string format_table(const std::vector<std::string>& names, const std::vecto
                     return fmt("%.2f", j["sim"]["wall_s"]) + " / " + std::to_string(j["sim"]["events"].get<long>());
                   }});
 
+  std::vector<std::pair<std::string, std::vector<std::string>>> grid;
+  for (auto const& r : rows) {
+    grid.push_back({r.first, {}});
+    for (auto const& j : s)
+      grid.back().second.push_back(r.second(j));
+  }
+  return format_grid(names, grid);
+}
+
+std::string format_grid(const std::vector<std::string>& names,
+                        const std::vector<std::pair<std::string, std::vector<std::string>>>& rows)
+{
   size_t w0 = 0;
   for (auto const& r : rows)
     w0 = std::max(w0, r.first.size());
-  std::vector<size_t> w(s.size());
-  std::vector<std::vector<std::string>> cells(rows.size(), std::vector<std::string>(s.size()));
-  for (size_t c = 0; c < s.size(); ++c) {
+  std::vector<size_t> w(names.size());
+  for (size_t c = 0; c < names.size(); ++c) {
     w[c] = names[c].size();
-    for (size_t r = 0; r < rows.size(); ++r) {
-      cells[r][c] = rows[r].second(s[c]);
-      w[c] = std::max(w[c], cells[r][c].size());
-    }
+    for (auto const& r : rows)
+      w[c] = std::max(w[c], r.second.at(c).size());
   }
   std::ostringstream os;
   auto line = [&](const std::string& head, auto cell) {
     os << head << std::string(w0 - head.size() + 2, ' ');
-    for (size_t c = 0; c < s.size(); ++c) {
+    for (size_t c = 0; c < names.size(); ++c) {
       std::string v = cell(c);
-      os << std::string(w[c] - v.size(), ' ') << v << (c + 1 < s.size() ? "  " : "");
+      os << std::string(w[c] - v.size(), ' ') << v << (c + 1 < names.size() ? "  " : "");
     }
     os << "\n";
   };
   line("", [&](size_t c) { return names[c]; });
-  for (size_t r = 0; r < rows.size(); ++r)
-    line(rows[r].first, [&](size_t c) { return cells[r][c]; });
+  for (auto const& r : rows)
+    line(r.first, [&](size_t c) { return r.second[c]; });
   return os.str();
 }
 

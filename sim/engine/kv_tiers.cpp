@@ -1,0 +1,125 @@
+#include "kv_tiers.hpp"
+#include <algorithm>
+
+namespace s4u = simgrid::s4u;
+
+namespace fs {
+
+KvTiers::KvTiers(const Scenario& s, const Platform& pf)
+{
+  const KvCacheConfig& c = s.kv_cache;
+  if (!c.enabled()) return;
+  const double chunk = double(s.prefix_block_tokens) * kv_bytes_per_token(s.model, s.dtypes.kv);
+  auto store = [&](KvTier t, double bytes, KvStore* below) {
+    stores_.push_back(std::make_unique<KvStore>(t, long(bytes / chunk), chunk, below));
+    tier_bytes_[size_t(t)] += bytes;
+    return stores_.back().get();
+  };
+  KvStore* remote = nullptr;
+  if (!c.remote_pool.empty()) {
+    const ServerPool& rp = s.pool(c.remote_pool);
+    remote = store(KvTier::remote, double(rp.servers) * c.remote_per_server * c.remote.capacity_bytes, nullptr);
+    Device& d = devices_[remote];
+    for (s4u::Host* h : pf.servers.at(rp.name)) {
+      d.disks.push_back(h->create_disk(h->get_name() + "-kvstore", c.remote_per_server * c.remote.read_bandwidth,
+                                       c.remote_per_server * c.remote.write_bandwidth));
+      d.disks.back()->seal();
+    }
+  }
+  for (const ServerPool& p : s.pools) {
+    if (p.cpu_only()) continue;
+    // Host DRAM moves KV at the sockets' memory bandwidth, both ways (the PCIe/C2C link is the instance's cap).
+    const double mem = p.server.cpus_per_server * p.server.cpu.memory_bandwidth;
+    for (s4u::Host* h : pf.servers.at(p.name)) {
+      KvStore* top = remote;
+      auto add = [&](KvTier t, double bytes, double read, double write, const char* suffix) {
+        top = store(t, bytes, top);
+        s4u::Disk* disk = h->create_disk(h->get_name() + suffix, read, write);
+        disk->seal();
+        devices_[top].disks.push_back(disk);
+      };
+      if (c.nvme_per_server)
+        add(KvTier::nvme, c.nvme_per_server * c.nvme.capacity_bytes, c.nvme_per_server * c.nvme.read_bandwidth,
+            c.nvme_per_server * c.nvme.write_bandwidth, "-nvme");
+      if (c.dram_per_server) add(KvTier::dram, c.dram_per_server * c.dram.capacity_bytes, mem, mem, "-dram");
+      below_hbm_[h] = top;
+    }
+  }
+}
+
+KvStore* KvTiers::below_hbm(s4u::Host* h) const
+{
+  auto it = below_hbm_.find(h);
+  return it == below_hbm_.end() ? nullptr : it->second;
+}
+
+s4u::Disk* KvTiers::pick(Device& d)
+{
+  s4u::Disk* disk = d.disks[d.next];
+  d.next = (d.next + 1) % d.disks.size();
+  return disk;
+}
+
+void KvTiers::load(s4u::Host* to, const std::vector<TierLoad>& loads, std::function<void()> done)
+{
+  struct Leg {
+    s4u::Disk* disk;
+    double bytes;
+    double link;
+    bool remote;
+  };
+  std::vector<Leg> legs;
+  for (const TierLoad& l : loads)
+    legs.push_back({pick(devices_.at(l.from)), l.bytes, l.link, l.from->tier == KvTier::remote});
+  s4u::Actor::create("kvload", to, [legs = std::move(legs), to, done = std::move(done)] {
+    const double start = s4u::Engine::get_clock();
+    std::vector<s4u::ActivityPtr> acts;
+    // Loads over the same path share it: PCIe/C2C from host DRAM and NVMe, the NICs from the store.
+    std::map<double, double> per_link;
+    double latency = 0;
+    for (const Leg& l : legs) {
+      acts.push_back(l.disk->read_async(uint64_t(l.bytes))); // the store streams as it reads: both at once
+      if (l.remote) {
+        s4u::Host* from = l.disk->get_host();
+        acts.push_back(s4u::Comm::sendto_async(from, to, uint64_t(l.bytes)));
+        std::vector<s4u::Link*> route;
+        double lat = 0;
+        from->route_to(to, route, &lat);
+        latency = std::max(latency, lat);
+      }
+      per_link[l.link] += l.bytes;
+    }
+    for (auto& a : acts)
+      a->wait();
+    // No faster than the instance's own links (SimGrid cannot cap a host-to-host transfer's rate, as for pulls).
+    double capped = start + latency;
+    for (auto const& [link, bytes] : per_link)
+      capped = std::max(capped, start + latency + bytes / link);
+    if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
+    done();
+  });
+}
+
+void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)
+{
+  for (double bytes; (bytes = st->take_writes()) > 0;) {
+    s4u::Disk* disk = pick(d);
+    s4u::IoPtr io = disk->write_async(uint64_t(bytes));
+    if (st->tier == KvTier::remote) s4u::Comm::sendto(from, disk->get_host(), uint64_t(bytes));
+    io->wait();
+  }
+  d.writing = false;
+}
+
+void KvTiers::flush(s4u::Host* from)
+{
+  for (KvStore* st = below_hbm(from); st; st = st->below) {
+    Device& d = devices_.at(st);
+    if (d.writing || st->pending_write_bytes <= 0) continue;
+    d.writing = true;
+    // A daemon: writes still under way when the last request finishes do not extend the run.
+    s4u::Actor::create("kvwrite", from, [this, st, &d, from] { write_loop(st, d, from); })->daemonize();
+  }
+}
+
+} // namespace fs
