@@ -430,3 +430,106 @@ TEST_CASE("factorysim workload fit writes a workload that a scenario runs, and r
   CHECK(f.code == 2);
   CHECK(f.err.find("--format") != std::string::npos);
 }
+
+namespace {
+
+// A sweep over quick(): 4 points (placements both), seconds in all.
+stdfs::path quick_sweep(const Scratch& t)
+{
+  const Json sw = {{"name", "q"},
+                   {"base", quick()},
+                   {"axes", Json::array({{{"path", "workload.qps"}, {"values", {5, 10}}},
+                                         {{"path", "placements[0].instances"}, {"values", {1, 2}}}})}};
+  return write(t, "q.json", sw.dump());
+}
+
+// Sweep output folders hold the same results.csv.
+void same_results(const stdfs::path& a, const stdfs::path& b)
+{
+  const std::string ra = slurp(a / "results.csv"), rb = slurp(b / "results.csv");
+  CHECK(std::count(ra.begin(), ra.end(), '\n') == 9); // header + 4 points x 2 placements
+  CHECK_MESSAGE(ra == rb, (a.string() + " and " + b.string() + " differ"));
+}
+
+} // namespace
+
+TEST_CASE("sweep: a bad sweep file is exit 2, names the sweep file and the JSON path, and writes nothing")
+{
+  Scratch t;
+  const auto sw = write(t, "s.json", R"({"base": "../nowhere.json", "axes": []})");
+  rejected(cli("sweep " + sw.string() + " -o " + (t / "o").string(), t), sw.string() + ": base: ", t / "o");
+  const auto sw2 = write(t, "s2.json", Json({{"base", quick()}, {"axes", {{{"path", "seed"}, {"values", 3}}}}}).dump());
+  rejected(cli("sweep " + sw2.string() + " -o " + (t / "o").string(), t),
+           sw2.string() + ": axes[0].values: expected an array, got number", t / "o");
+}
+
+TEST_CASE("sweep: interrupted after its first point and resumed, it writes the results.csv of an uninterrupted run; "
+          "so do 2 MPI ranks")
+{
+  Scratch t;
+  const stdfs::path sw = quick_sweep(t);
+  Result r = cli("sweep " + sw.string() + " -j 2 -o " + (t / "full").string(), t);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string cmd = std::string(FACTORYSIM_BIN) + " sweep " + sw.string() + " -j 1 -o " + (t / "part").string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  auto finished = [&] {
+    if (!stdfs::exists(t / "part" / "points")) return 0;
+    int n = 0;
+    for (auto const& e : stdfs::directory_iterator(t / "part" / "points"))
+      n += stdfs::exists(e.path() / "point.json");
+    return n;
+  };
+  for (int i = 0; i < 2000 && finished() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 130);
+  const int kept = finished();
+  CHECK(kept >= 1);
+  CHECK(kept < 4); // interrupted before the end
+  for (auto const& e : stdfs::directory_iterator(t / "part" / "points"))
+    CHECK_MESSAGE(e.path().filename().string().rfind(".tmp-", 0) != 0, e.path().string());
+  CHECK_FALSE(stdfs::exists(t / "part" / "results.csv"));
+  r = cli("sweep " + sw.string() + " -j 2 -o " + (t / "part").string(), t);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find(std::to_string(kept) + " already done") != std::string::npos);
+  same_results(t / "full", t / "part");
+
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
+    MESSAGE("mpirun is not installed: the MPI sweep is not tested");
+    return;
+  }
+  r = cli("sweep " + sw.string() + " -j 1 -o " + (t / "mpi").string(), t,
+          "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader mpirun --oversubscribe "
+          "-np 2");
+  REQUIRE_MESSAGE(r.code == 0, (r.out + r.err));
+  CHECK_MESSAGE(r.out.find("over 2 MPI ranks") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.err.find("[rank 1]") != std::string::npos, r.err); // rank 1 ran points too
+  same_results(t / "full", t / "mpi");
+}
+
+TEST_CASE("sweep: a failing point is recorded with its error, the others run, and the exit code says so")
+{
+  Scratch t;
+  // A closed loop held to sim.max_requests fails during its run (exit 1), after its scenario was accepted.
+  Json sw = {{"base", stdfs::absolute("scenarios/closed_loop_8b.json").string()},
+             {"set", {{"workload.duration_s", 10}}},
+             {"placements", Json::array({"tp1x8"})}};
+  Json limits = Json::array({Json({{"max_requests", 100000}}), Json({{"max_requests", 100}})});
+  sw["axes"] = Json::array({Json({{"path", "sim"}, {"values", limits}})});
+  const auto f = write(t, "f.json", sw.dump());
+  const Result r = cli("sweep " + f.string() + " -j 2 -o " + (t / "o").string(), t);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("warning: 1 rows failed") != std::string::npos);
+  const std::string csv = slurp(t / "o" / "results.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  CHECK(csv.find(",tp1x8,ok,,") != std::string::npos);
+  CHECK(csv.find(",tp1x8,failed,\"error: placement \"\"tp1x8\"\" failed: ") != std::string::npos);
+  CHECK(csv.find("more than sim.max_requests = 100 requests") != std::string::npos);
+}

@@ -186,6 +186,10 @@ struct Scenario {
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
 // One --set assignment ("a.b[0].c=value", or a.b.0.c) applied to a scenario document.
 void apply_set(Json& doc, const std::string& assignment);
+// The elements of a --set path: (key or index text, written as [index]); InputError prefixed by `what`.
+std::vector<std::pair<std::string, bool>> set_path_elements(const std::string& path, const std::string& what);
+// The value at a --set path of `doc`, or nullptr when there is none (InputError when the path is malformed).
+const Json* json_at_path(const Json& doc, const std::string& path);
 // Same from an already-read JSON document; `file` names it in errors.
 Scenario parse_scenario(const Json& doc, const std::string& file);
 // The dtype named at `key` (or `def` when absent); an unknown name is an input error naming the path.

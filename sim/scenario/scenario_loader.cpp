@@ -292,7 +292,29 @@ void apply_set(Json& doc, const std::string& assignment)
   auto is_index = [](const std::string& t) {
     return !t.empty() && t.size() <= 9 && t.find_first_not_of("0123456789") == std::string::npos;
   };
-  // Split into elements: keys separated by '.', and [index] after any element.
+  const auto elems = set_path_elements(path, what);
+  Json* cur = &doc;
+  for (auto const& [t, bracket] : elems) {
+    if (cur->is_array()) {
+      if (!is_index(t)) throw InputError(what + ": \"" + t + "\" is not an index (a whole number) into an array");
+      const size_t i = std::stoul(t);
+      if (i >= cur->size())
+        throw InputError(what + ": index " + t + " out of range (the array has " + std::to_string(cur->size()) +
+                         " elements)");
+      cur = &(*cur)[i];
+    } else if (bracket) {
+      throw InputError(what + ": [" + t + "] indexes something that is not an array");
+    } else {
+      if (!cur->is_object()) throw InputError(what + ": \"" + t + "\" is not inside an object");
+      cur = &(*cur)[t];
+    }
+  }
+  *cur = value;
+}
+
+// Splits a --set path into elements: keys separated by '.', and [index] after any element.
+std::vector<std::pair<std::string, bool>> set_path_elements(const std::string& path, const std::string& what)
+{
   std::vector<std::pair<std::string, bool>> elems; // (text, written as [index])
   for (size_t i = 0; i < path.size();) {
     if (path[i] == '[') {
@@ -318,23 +340,25 @@ void apply_set(Json& doc, const std::string& assignment)
       if (i == path.size()) throw InputError(what + ": the path ends with '.'");
     }
   }
-  Json* cur = &doc;
-  for (auto const& [t, bracket] : elems) {
+  return elems;
+}
+
+const Json* json_at_path(const Json& doc, const std::string& path)
+{
+  const Json* cur = &doc;
+  for (auto const& [t, bracket] : set_path_elements(path, "path " + path)) {
     if (cur->is_array()) {
-      if (!is_index(t)) throw InputError(what + ": \"" + t + "\" is not an index (a whole number) into an array");
+      if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos) return nullptr;
       const size_t i = std::stoul(t);
-      if (i >= cur->size())
-        throw InputError(what + ": index " + t + " out of range (the array has " + std::to_string(cur->size()) +
-                         " elements)");
+      if (i >= cur->size()) return nullptr;
       cur = &(*cur)[i];
-    } else if (bracket) {
-      throw InputError(what + ": [" + t + "] indexes something that is not an array");
+    } else if (bracket || !cur->is_object() || !cur->contains(t)) {
+      return nullptr;
     } else {
-      if (!cur->is_object()) throw InputError(what + ": \"" + t + "\" is not inside an object");
       cur = &(*cur)[t];
     }
   }
-  *cur = value;
+  return cur;
 }
 
 namespace {

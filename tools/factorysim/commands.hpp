@@ -50,6 +50,15 @@ struct WorkloadFitArgs {
 };
 int cmd_workload_fit(const WorkloadFitArgs& a); // a runnable workload and its report, fitted to a trace
 
+struct SweepArgs {
+  std::string file, out;
+  std::vector<std::string> sets; // applied to every point
+  int jobs = 0;                  // points simulated at once (per MPI rank); 0: the cores
+  double target_qps = 0;         // > 0: rank the configurations serving it
+  double timeout_s = 0;          // per point; 0: none
+};
+int cmd_sweep(const SweepArgs& a);      // a grid of scenarios, resumable, over MPI ranks under mpirun
+int cmd_report(const std::string& dir); // report.md and report.html of a sweep's results, plots by gnuplot
 struct ValidateArgs {
   std::string dir;                // default: scenarios/validation
   std::string out_dir;            // validation.csv, validation.md and every case's run

@@ -70,6 +70,23 @@ int main(int argc, char** argv)
       ->check(CLI::IsMember({"azure_csv", "mooncake_jsonl"}));
   wf->add_option("--hash-block-tokens", wfit.hash_block_tokens, "prompt tokens per Mooncake hash id (default 512)")
       ->check(CLI::Range(1, 1000000));
+  fs::cli::SweepArgs sweep;
+  auto* sw =
+      app.add_subcommand("sweep", "run a grid of scenarios (a sweep file: a base scenario and axes), one process "
+                                  "per point, resumable; over MPI ranks under mpirun");
+  sw->add_option("sweep", sweep.file, "sweep JSON file")->required();
+  sw->add_option("-o,--out", sweep.out, "results folder (points/, results.csv, results.json)")->required();
+  sw->add_option("-j,--jobs", sweep.jobs, "points simulated at once (default: the cores)")->check(CLI::Range(1, 1024));
+  sw->add_option("--set", sweep.sets, "override a value of every point's scenario: path=value");
+  sw->add_option("--target-qps", sweep.target_qps,
+                 "rank the configurations serving this many requests/s within their SLOs by $/M output tokens")
+      ->check(CLI::PositiveNumber);
+  sw->add_option("--timeout", sweep.timeout_s, "seconds a point may run before it is stopped and recorded failed")
+      ->check(CLI::PositiveNumber);
+  std::string report_dir;
+  auto* rep = app.add_subcommand("report", "write report.md and report.html (rankings, Pareto fronts, cost "
+                                           "breakdown; plots by gnuplot) for a sweep's results folder");
+  rep->add_option("dir", report_dir, "the -o folder of a sweep")->required();
   fs::cli::ValidateArgs val;
   auto* v = app.add_subcommand("validate", "run the published cases of scenarios/validation/ and print how far the "
                                            "simulated numbers are from the published ones");
@@ -91,6 +108,8 @@ int main(int argc, char** argv)
     if (sch->parsed()) return fs::cli::cmd_schema(schema_of);
     if (f->parsed()) return fs::cli::cmd_calibrate_fit(fit);
     if (wf->parsed()) return fs::cli::cmd_workload_fit(wfit);
+    if (sw->parsed()) return fs::cli::cmd_sweep(sweep);
+    if (rep->parsed()) return fs::cli::cmd_report(report_dir);
     if (v->parsed()) return fs::cli::cmd_validate(val);
   } catch (const fs::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
