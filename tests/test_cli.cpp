@@ -505,9 +505,13 @@ TEST_CASE("sweep: interrupted after its first point and resumed, it writes the r
     MESSAGE("mpirun is not installed: the MPI sweep is not tested");
     return;
   }
-  r = cli("sweep " + sw.string() + " -j 1 -o " + (t / "mpi").string(), t,
-          "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader mpirun --oversubscribe "
-          "-np 2");
+  // ASAN_OPTIONS: in the sanitizer build, LeakSanitizer reports what OpenMPI's dlopen'ed components leave allocated
+  // at MPI_Finalize (unknown modules, so no suppression can name them) and aborts the rank. The ranks and their
+  // point runs go without leak checks here; the same points ran leak-checked in the local sweeps above.
+  r = cli(
+      "sweep " + sw.string() + " -j 1 -o " + (t / "mpi").string(), t,
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader ASAN_OPTIONS=detect_leaks=0 "
+      "mpirun --oversubscribe -np 2");
   REQUIRE_MESSAGE(r.code == 0, (r.out + r.err));
   CHECK_MESSAGE(r.out.find("over 2 MPI ranks") != std::string::npos, r.out);
   CHECK_MESSAGE(r.err.find("[rank 1]") != std::string::npos, r.err); // rank 1 ran points too
