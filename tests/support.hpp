@@ -48,7 +48,8 @@ inline Json in_child(const std::function<Json()>& body)
   return j;
 }
 
-// Runs placement `placement` of `doc` in a forked child and returns `report(scenario, result)`. `prepare` may
+// Runs placement `placement` of `doc` in a forked child (keeping every request in RunResult::requests) and returns
+// `report(scenario, result)`. `prepare` may
 // change the parsed scenario first.
 inline Json run_in_child(const Json& doc, size_t placement,
                          const std::function<Json(const Scenario&, const RunResult&)>& report,
@@ -57,7 +58,9 @@ inline Json run_in_child(const Json& doc, size_t placement,
   return in_child([&] {
     Scenario s = parse_scenario(doc, "test");
     if (prepare) prepare(s);
-    return report(s, run_placement(s, placement));
+    RunOptions opt;
+    opt.keep_requests = true; // tests look at every request
+    return report(s, run_placement(s, placement, opt));
   });
 }
 

@@ -165,7 +165,7 @@ TEST_CASE("finding 3: numbers out of physical bounds, NaN and inf are refused be
   rejected(cli(s + " --set workload.num_requests=1e18", t), "workload.num_requests");
   rejected(cli(s + " --set workload.duration_s=1e9", t), "workload.duration_s: expected a number in [0, 100000000]");
   rejected(cli(s + " --set workload.qps=1000000 --set workload.duration_s=1000", t),
-           "more than sim.max_requests = 5000000");
+           "more than sim.max_requests = 100000000");
   rejected(cli(s + " --set 'workload={\"type\":\"gamma\",\"qps\":5,\"cv\":1e-200,\"duration_s\":10,\"input\":"
                    "{\"type\":\"fixed\",\"value\":10},\"output\":{\"type\":\"fixed\",\"value\":10}}'",
                t),

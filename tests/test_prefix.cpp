@@ -5,6 +5,7 @@
 #include "prefix_cache.hpp"
 #include "summary.hpp"
 #include "support.hpp"
+#include "workload.hpp"
 #include <doctest/doctest.h>
 
 using namespace fs;
@@ -120,7 +121,7 @@ Json light_doc(const char* router)
 
 void with_prefixes(Scenario& s, bool caching, int conversations = 10)
 {
-  auto reqs = std::make_shared<std::vector<RequestSpec>>(*s.requests);
+  auto reqs = std::make_shared<std::vector<RequestSpec>>(generate_workload(s.workload, s.seed));
   for (RequestSpec& r : *reqs) {
     const uint64_t conv = uint64_t(r.id % conversations);
     r.prefix_hashes = {1, 1000 + conv * 10, 1001 + conv * 10, 1'000'000 + uint64_t(r.id)};

@@ -9,6 +9,7 @@
 #include "progress.hpp"
 #include "step_time_afd.hpp"
 #include "trace_recorder.hpp"
+#include "workload.hpp"
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -61,8 +62,11 @@ struct Group {
 
 class Factory : public InstanceListener {
 public:
-  Factory(const Scenario& s, const PlacementConfig& pc, TraceRecorder* trace) : s_(s), pc_(pc), trace_(trace)
+  Factory(const Scenario& s, const PlacementConfig& pc, const RunOptions& opt)
+      : s_(s), pc_(pc), trace_(opt.trace), rows_(opt.rows), keep_(opt.keep_requests),
+        stats_(s.window.start, s.sim.exact_percentiles_up_to)
   {
+    TraceRecorder* trace = opt.trace;
     pf_ = build_platform(s);
     std::map<std::string, ChipAllocator> alloc;
     for (auto const& p : s.pools)
@@ -193,8 +197,12 @@ public:
     res.placement = pc_.name;
     collector_.window.start = s_.window.start; // checked when the scenario was parsed
     collector_.window.end = s_.window.end;     // +inf while the run decides it
-    src_ =
-        s_.requests ? list_source(s_.requests) : s_.workload.generator->source({s_.seed, s_.sim.max_requests, tools_});
+    if (s_.requests)
+      src_ = list_source(vector_stream(s_.requests));
+    else if (s_.list)
+      src_ = list_source(s_.workload.generator->stream(s_.seed));
+    else
+      src_ = s_.workload.generator->source({s_.seed, s_.sim.max_requests, tools_});
     for (auto& inst : instances_) {
       Instance* p = inst.get();
       s4u::Actor::create(p->setup().name, p->setup().host, [p] { p->run(); })->daemonize();
@@ -209,8 +217,12 @@ public:
         failure = std::current_exception();
       }
     });
-    progress_.emplace(pc_.name, s_.requests ? long(s_.requests->size()) : 0,
+    progress_.emplace(pc_.name,
+                      s_.requests ? long(s_.requests->size())
+                      : s_.list   ? s_.list->count
+                                  : 0,
                       s_.requests && !s_.requests->empty() ? s_.requests->back().arrival
+                      : s_.list                            ? s_.list->last_arrival
                                                            : std::numeric_limits<double>::infinity());
     const auto t0 = std::chrono::steady_clock::now();
     s4u::Engine::get_instance()->run();
@@ -225,23 +237,25 @@ public:
     }
     if (s_.window.rule == "makespan" || std::isinf(collector_.window.end)) {
       // An offline batch is measured until its last request finished: nothing was counted after that.
-      double end = collector_.window.start;
-      for (const Request& r : store_)
-        end = std::max(end, s_.window.rule == "makespan" ? r.finish : r.spec.arrival);
-      collector_.window.end = end;
+      collector_.window.end =
+          std::max(collector_.window.start, s_.window.rule == "makespan" ? last_finish_ : last_arrival_);
     }
     res.collector = collector_;
     if (host_) res.host = {s_.host.pool, host_->cores(), host_->busy_core_s()};
     res.kv = kv_report();
     if (tools_) res.tools = {s_.tool_pool, tools_->cores(), tools_->busy_core_s()};
     res.events = collector_.events;
+    res.peak_requests_held = long(store_.size());
     res.calibration = calibration_;
     res.sessions = src_->sessions();
-    if (!res.sessions.empty())
-      for (const Request& r : store_)
-        res.request_session.push_back(src_->session_of(r.spec.id));
-    res.requests.reserve(store_.size());
-    std::move(store_.begin(), store_.end(), std::back_inserter(res.requests));
+    res.stats = std::move(stats_);
+    if (keep_) {
+      std::sort(kept_.begin(), kept_.end(), [](const Request& a, const Request& b) { return a.spec.id < b.spec.id; });
+      if (!res.sessions.empty())
+        for (const Request& r : kept_)
+          res.request_session.push_back(src_->session_of(r.spec.id));
+      res.requests = std::move(kept_);
+    }
     return res;
   }
 
@@ -311,12 +325,36 @@ public:
 
 private:
   // `r` completed at `t` (or was dropped): a source that creates requests as the run goes may send more.
-  void finished(const Request& r, double t)
+  // It is counted, its row written, and its slot reused by a later arrival.
+  void finished(Request& r, double t)
   {
     ++done_;
     progress_->tick(t, long(done_));
+    stats_.add(r, collector_.window, s_.slo, host_ != nullptr);
+    last_finish_ = std::max(last_finish_, r.finish);
+    last_arrival_ = std::max(last_arrival_, r.spec.arrival);
+    const long session = src_->session_of(r.spec.id);
+    if (rows_) rows_->request_done(r, session);
+    if (keep_) kept_.push_back(r);
     src_->finished(r.spec.id, t, r.dropped.empty());
-    if (waiting_ && (src_->reactive() || done_ == store_.size())) cv_->notify_one();
+    free_.push_back(&r);
+    if (waiting_ && (src_->reactive() || done_ == arrived_)) cv_->notify_one();
+  }
+
+  // A slot for a request that arrives: one that left the system, else a new one (pointers into store_ stay valid).
+  Request& new_request(RequestSpec&& spec)
+  {
+    ++arrived_;
+    Request* r = nullptr;
+    if (free_.empty()) {
+      r = &store_.emplace_back();
+    } else {
+      r = free_.back();
+      free_.pop_back();
+      *r = Request{};
+    }
+    r->spec = std::move(spec);
+    return *r;
   }
 
   // Arrivals in order, as the source gives them; with host work, each first waits for a host core to handle and
@@ -330,8 +368,7 @@ private:
     while (true) {
       const double now = s4u::Engine::get_clock();
       while (std::optional<RequestSpec> spec = src_->take(now)) {
-        Request& r = store_.emplace_back();
-        r.spec = std::move(*spec);
+        Request& r = new_request(std::move(*spec));
         if (!host_) {
           admit(r);
           continue;
@@ -345,7 +382,7 @@ private:
       note_stop();
       for (; !ready.empty() && ready.top().first <= now; ready.pop())
         admit(*ready.top().second);
-      if (src_->exhausted() && ready.empty() && done_ == store_.size()) break;
+      if (src_->exhausted() && ready.empty() && done_ == arrived_) break;
       const double next =
           std::min(src_->next_time(), ready.empty() ? std::numeric_limits<double>::infinity() : ready.top().first);
       if (!std::isinf(next) && !src_->reactive()) { // a list: nothing but the next arrival can wake it
@@ -566,8 +603,16 @@ private:
   std::unique_ptr<KvTiers> tiers_;       // KV tiers under accelerator memory
   Collector collector_;
   std::unique_ptr<RequestSource> src_;
-  std::deque<Request> store_; // every request that arrived; instances hold pointers into it
-  size_t done_ = 0;           // of them, completed or dropped
+  // Requests in flight (instances hold pointers into it), and the slots of those that left, reused: the run's memory
+  // follows what is in flight, not its length.
+  std::deque<Request> store_;
+  std::vector<Request*> free_;
+  size_t arrived_ = 0, done_ = 0; // requests that arrived; of them, completed or dropped
+  double last_finish_ = -1, last_arrival_ = -1;
+  RequestSink* rows_;
+  bool keep_; // RunOptions::keep_requests: a copy of each in kept_
+  std::vector<Request> kept_;
+  RequestStats stats_;
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
@@ -581,7 +626,7 @@ private:
 
 } // namespace
 
-RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder* trace)
+RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt)
 {
   int argc = 2;
   char arg0[] = "factorysim";
@@ -596,7 +641,7 @@ RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder
 #endif
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
-  Factory f(s, s.placements.at(placement_index), trace);
+  Factory f(s, s.placements.at(placement_index), opt);
   return f.run();
 }
 

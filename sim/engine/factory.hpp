@@ -3,6 +3,7 @@
 #pragma once
 #include "metrics.hpp"
 #include "request.hpp"
+#include "request_stats.hpp"
 #include "scenario.hpp"
 #include <array>
 #include <string>
@@ -38,21 +39,34 @@ struct KvHierarchyReport {
 
 struct RunResult {
   std::string placement;
-  std::vector<Request> requests; // in arrival order
+  RequestStats stats;            // every request, counted as it left the system
+  std::vector<Request> requests; // RunOptions::keep_requests only: every request, in arrival order
   std::vector<InstanceReport> instances;
   Collector collector; // its window as measured (a makespan or a stop found during the run filled in)
   HostReport host;
   KvHierarchyReport kv;
   HostReport tools;                    // the pool running the workload's tool calls (agent graphs); cores 0: none
   std::vector<SessionRecord> sessions; // sessions or agent tasks (empty for other workloads)
-  std::vector<long> request_session;   // per request: its session or task (empty without sessions)
+  std::vector<long> request_session;   // with `requests`: each one's session or task (empty without sessions)
   std::string calibration;             // "datasheet" or "measured:<device>" (of every instance, joined)
   double wall_s = 0, simulated_s = 0;
   long events = 0;
+  long peak_requests_held = 0; // request slots the run allocated: the most requests in flight at once
+};
+
+// Takes each request when it leaves the system (finished or dropped), e.g. to write its row (summary.hpp).
+class RequestSink {
+public:
+  virtual ~RequestSink() = default;
+  virtual void request_done(const Request& r, long session) = 0; // session: its session or task, -1 for none
 };
 
 class TraceRecorder;
-// `trace`: records the run's timeline (trace_recorder.hpp); null records nothing.
-RunResult run_placement(const Scenario& s, size_t placement_index, TraceRecorder* trace = nullptr);
+struct RunOptions {
+  TraceRecorder* trace = nullptr; // records the run's timeline (trace_recorder.hpp); null records nothing
+  RequestSink* rows = nullptr;    // null: nothing
+  bool keep_requests = false;     // RunResult::requests (tests): memory grows with the run, not with what is in flight
+};
+RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt = {});
 
 } // namespace fs

@@ -10,26 +10,6 @@
 
 namespace fs {
 
-Percentiles percentiles(std::vector<double> xs)
-{
-  Percentiles p;
-  p.n = long(xs.size());
-  if (xs.empty()) return p;
-  std::sort(xs.begin(), xs.end());
-  auto q = [&](double f) {
-    const double pos = f * double(xs.size() - 1);
-    const size_t lo = size_t(std::floor(pos)), hi = std::min(lo + 1, xs.size() - 1);
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - double(lo));
-  };
-  p.mean = std::accumulate(xs.begin(), xs.end(), 0.0) / double(xs.size());
-  p.p1 = q(0.01);
-  p.p10 = q(0.1);
-  p.p50 = q(0.5);
-  p.p90 = q(0.9);
-  p.p99 = q(0.99);
-  return p;
-}
-
 namespace {
 
 Json to_json(const Percentiles& p)
@@ -41,17 +21,6 @@ Json to_json(const Percentiles& p)
 Json speed_json(const Percentiles& p)
 {
   return {{"mean", p.mean}, {"p1", p.p1}, {"p10", p.p10}, {"p50", p.p50}, {"p90", p.p90}, {"n", p.n}};
-}
-
-double tpot(const Request& r) { return (r.finish - r.first_token) / double(r.spec.output_tokens - 1); }
-
-bool meets_slo(const Request& r, const SloConfig& slo)
-{
-  if (r.finish < 0) return false;
-  if (slo.ttft_s > 0 && r.first_token - r.spec.arrival > slo.ttft_s) return false;
-  if (slo.tpot_s > 0 && r.spec.output_tokens > 1 && tpot(r) > slo.tpot_s) return false;
-  if (slo.e2e_s > 0 && r.finish - r.spec.arrival > slo.e2e_s) return false;
-  return true;
 }
 
 Json phases_json(const PhaseSeconds& p, double host_s)
@@ -119,9 +88,7 @@ Json kv_json(const Scenario& s, const RunResult& r, const std::vector<CostItem>&
 {
   const KvHierarchyReport& k = r.kv;
   if (!k.enabled) return nullptr;
-  double prompt = 0, storage_usd = 0;
-  for (const Request& q : r.requests)
-    if (q.dropped.empty()) prompt += double(q.spec.input_tokens);
+  double prompt = r.stats.prompt_tokens, storage_usd = 0;
   for (const CostItem& it : items)
     if (it.kind == "storage") storage_usd += item_usd_per_hour(it, s.economics);
   const double chunk_bytes = double(s.prefix_block_tokens) * kv_bytes_per_token(s.model, s.dtypes.kv);
@@ -213,38 +180,9 @@ Json sessions_json(const Scenario& s, const RunResult& r, const Window& w)
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r)
 {
   const Window& w = r.collector.window;
-  long completed = 0, dropped = 0, measured = 0, good = 0, preemptions = 0;
-  std::map<std::string, long> drop_reasons;
-  std::vector<double> ttft, tpots, e2e, transfer_bytes, decode_wait, kv_pull, user_speed, host_queue, host_work;
-  for (const Request& q : r.requests) {
-    if (!q.dropped.empty()) {
-      dropped++;
-      drop_reasons[q.dropped]++;
-      continue;
-    }
-    if (q.finish < 0) continue;
-    completed++;
-    preemptions += q.preemptions;
-    if (q.kv_bytes_transferred > 0) transfer_bytes.push_back(q.kv_bytes_transferred);
-    if (!w.contains(q.spec.arrival)) continue;
-    measured++;
-    ttft.push_back(q.first_token - q.spec.arrival);
-    e2e.push_back(q.finish - q.spec.arrival);
-    if (q.spec.output_tokens > 1) tpots.push_back(tpot(q));
-    // Per-user speed: output tokens per second after the first token, what an interactive user sees stream.
-    if (q.spec.output_tokens > 1 && q.finish > q.first_token)
-      user_speed.push_back(double(q.spec.output_tokens - 1) / (q.finish - q.first_token));
-    if (r.host.cores > 0) {
-      host_queue.push_back(q.host_queue_s);
-      host_work.push_back(q.host_work_s);
-    }
-    if (q.decode_admitted >= 0) {
-      decode_wait.push_back(q.decode_wait_s());
-      kv_pull.push_back(q.kv_transfer_s());
-    }
-    good += meets_slo(q, s.slo);
-  }
-  const long arrived = long(r.requests.size());
+  const RequestStats& st = r.stats;
+  const long completed = st.completed, dropped = st.dropped, measured = st.measured, good = st.good,
+             arrived = st.arrived;
   if (arrived != completed + dropped)
     throw std::runtime_error("conservation check failed in placement \"" + pc.name + "\": " + std::to_string(arrived) +
                              " arrived, " + std::to_string(completed) + " completed, " + std::to_string(dropped) +
@@ -311,9 +249,9 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
     util[st["name"].get<std::string>()] = st["utilization"];
 
   Json drops = Json::object();
-  for (auto const& [why, n] : drop_reasons)
+  for (auto const& [why, n] : st.drop_reasons)
     drops[why] = n;
-  const Percentiles tb = percentiles(transfer_bytes);
+  const Percentiles tb = st.transfer_bytes.result();
   Json sessions = sessions_json(s, r, w);
   if (!sessions.is_null()) {
     const double per_hour = sessions["completed_per_hour"].get<double>();
@@ -331,7 +269,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"dropped", dropped},
         {"measured", measured},
         {"drop_reasons", drops},
-        {"preemptions", preemptions}}},
+        {"preemptions", st.preemptions}}},
       {"window_s", {{"start", w.start}, {"end", w.end}, {"rule", s.window.rule}}},
       {"throughput",
        {{"input_tokens_per_s", in_tps},
@@ -341,13 +279,13 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"output_tokens_per_s_per_mw", cost.power_kw > 0 ? out_tps / (cost.power_kw / 1000) : 0.0},
         {"output_tokens_per_s_per_mw_facility",
          cost.power_kw > 0 ? out_tps / (cost.power_kw * s.economics.pue / 1000) : 0.0},
-        {"per_user_output_tokens_per_s", speed_json(percentiles(user_speed))}}},
+        {"per_user_output_tokens_per_s", speed_json(st.user_speed.result())}}},
       {"latency_s",
-       {{"ttft", to_json(percentiles(ttft))},
-        {"tpot", to_json(percentiles(tpots))},
-        {"e2e", to_json(percentiles(e2e))},
-        {"decode_wait", to_json(percentiles(decode_wait))},
-        {"kv_pull", to_json(percentiles(kv_pull))}}},
+       {{"ttft", to_json(st.ttft.result())},
+        {"tpot", to_json(st.tpot.result())},
+        {"e2e", to_json(st.e2e.result())},
+        {"decode_wait", to_json(st.decode_wait.result())},
+        {"kv_pull", to_json(st.kv_pull.result())}}},
       {"goodput_requests_per_s", double(good) / len},
       {"slo",
        {{"ttft_s", s.slo.ttft_s},
@@ -356,7 +294,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"attainment", measured ? double(good) / double(measured) : 0.0}}},
       {"utilization", util},
       {"stages", stages},
-      {"host", host_json(s, r, host_util, percentiles(host_queue), percentiles(host_work))},
+      {"host", host_json(s, r, host_util, st.host_queue.result(), st.host_work.result())},
       {"kv_hierarchy", kv_json(s, r, items, cost.usd_per_hour)},
       {"power_kw", cost.power_kw},
       {"power_breakdown_kw",
@@ -400,13 +338,15 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
                        {"switch_ports_in_use", f.ports_in_use},
                        {"optics", f.optics()}};
          }()}}},
-      {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", tb.mean * double(tb.n)}}},
+      {"kv_transfer", {{"requests", tb.n}, {"mean_bytes", tb.mean}, {"total_bytes", st.transfer_bytes_total}}},
       {"status", run_status(s, r)},
       {"calibration", r.calibration},
       {"sim",
        {{"wall_s", r.wall_s},
         {"simulated_s", r.simulated_s},
         {"events", r.events},
+        {"peak_requests_held", r.peak_requests_held},
+        {"exact_percentiles", r.stats.exact()},
         {"mode", s.sim.mode},
         {"network_model", s.fabric.network_model}}}};
   summary["sessions"] = sessions;
@@ -414,38 +354,64 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
   return summary;
 }
 
-void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
+RequestCsv::RequestCsv(std::function<void(const std::string&)> sink, long every)
+    : sink_(std::move(sink)), every_(std::max(1L, every)),
+      buf_("id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,decode_wait_s,"
+           "kv_pull_s,host_queue_s,host_work_s,cached_tokens,preemptions,session,dropped\n")
 {
-  std::string buf = "id,arrival,first_token,finish,input_tokens,output_tokens,instances,kv_bytes_transferred,"
-                    "decode_wait_s,kv_pull_s,host_queue_s,host_work_s,cached_tokens,preemptions,session,dropped\n";
+}
+
+void RequestCsv::request_done(const Request& q, long session)
+{
+  if (q.spec.id % every_ != 0) return;
+  std::string row;
   char num[64];
   auto add = [&](double x) {
     std::snprintf(num, sizeof num, "%.9g,", x);
-    buf += num;
+    row += num;
   };
-  for (size_t i = 0; i < r.requests.size(); ++i) {
-    const Request& q = r.requests[i];
-    std::string why = q.dropped;
-    std::replace(why.begin(), why.end(), ',', ';');
-    buf += std::to_string(q.spec.id) + ',';
-    add(q.spec.arrival);
-    add(q.first_token);
-    add(q.finish);
-    buf += std::to_string(q.spec.input_tokens) + ',' + std::to_string(q.spec.output_tokens) + ',' + q.instances + ',';
-    add(q.kv_bytes_transferred);
-    add(q.decode_wait_s());
-    add(q.kv_transfer_s());
-    add(q.host_queue_s);
-    add(q.host_work_s);
-    buf += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',';
-    if (!r.request_session.empty() && r.request_session[i] >= 0) buf += std::to_string(r.request_session[i]);
-    buf += ',' + why + '\n';
-    if (buf.size() > (1 << 20)) {
-      sink(buf);
-      buf.clear();
-    }
+  std::string why = q.dropped;
+  std::replace(why.begin(), why.end(), ',', ';');
+  row += std::to_string(q.spec.id) + ',';
+  add(q.spec.arrival);
+  add(q.first_token);
+  add(q.finish);
+  row += std::to_string(q.spec.input_tokens) + ',' + std::to_string(q.spec.output_tokens) + ',' + q.instances + ',';
+  add(q.kv_bytes_transferred);
+  add(q.decode_wait_s());
+  add(q.kv_transfer_s());
+  add(q.host_queue_s);
+  add(q.host_work_s);
+  row += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',';
+  if (session >= 0) row += std::to_string(session);
+  row += ',' + why + '\n';
+  if (q.spec.id != next_) {
+    waiting_.emplace(q.spec.id, std::move(row));
+    return;
   }
-  sink(buf);
+  buf_ += row;
+  next_ += every_;
+  for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_; it = waiting_.erase(it)) {
+    buf_ += it->second;
+    next_ += every_;
+  }
+  flush_if_full();
+}
+
+void RequestCsv::flush_if_full()
+{
+  if (buf_.size() < (1 << 20)) return;
+  sink_(buf_);
+  buf_.clear();
+}
+
+void RequestCsv::finish()
+{
+  if (!waiting_.empty())
+    throw std::runtime_error("requests.csv: the row of request " + std::to_string(next_) +
+                             " never came (it did not leave the system)");
+  sink_(buf_);
+  buf_.clear();
 }
 
 void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)
@@ -480,24 +446,10 @@ Json run_status(const Scenario& s, const RunResult& r)
 {
   const Window& w = r.collector.window;
   // Backlog: requests that arrived in the window and had no first token when it closed.
-  long in_window = 0, backlog = 0, dropped = 0, good = 0, measured = 0;
-  std::vector<double> early, late; // TTFT of the first and last fifths of the window
-  const double fifth = w.length() / 5;
-  for (const Request& q : r.requests) {
-    if (!q.dropped.empty()) {
-      dropped++;
-      continue;
-    }
-    if (!w.contains(q.spec.arrival)) continue;
-    in_window++;
-    if (q.first_token < 0 || q.first_token > w.end) backlog++;
-    const double ttft = q.first_token - q.spec.arrival;
-    if (q.spec.arrival <= w.start + fifth) early.push_back(ttft);
-    if (q.spec.arrival >= w.end - fifth) late.push_back(ttft);
-    measured += q.finish >= 0;
-    good += q.finish >= 0 && meets_slo(q, s.slo);
-  }
-  const double e = percentiles(early).mean, l = percentiles(late).mean;
+  const RequestStats& st = r.stats;
+  const long in_window = st.measured, backlog = st.backlog, dropped = st.dropped, good = st.good,
+             measured = st.measured;
+  const auto [e, l] = st.fifths.means(w); // mean TTFT of the first and last fifths of the window
   Json reasons = Json::array();
   std::string verdict = "ok";
   const bool slos = s.slo.ttft_s > 0 || s.slo.tpot_s > 0 || s.slo.e2e_s > 0;

@@ -2,21 +2,31 @@
 #pragma once
 #include "factory.hpp"
 #include <functional>
+#include <map>
 #include <ostream>
 
 namespace fs {
 
-struct Percentiles {
-  double mean = 0, p1 = 0, p10 = 0, p50 = 0, p90 = 0, p99 = 0;
-  long n = 0;
-};
-// Linear interpolation between closest ranks (numpy's default); zeros when empty.
-Percentiles percentiles(std::vector<double> xs);
-
 // Throws std::runtime_error when requests are neither completed nor dropped (conservation).
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r);
-// requests.csv, handed to `sink` in pieces of about a megabyte.
-void write_requests_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
+// requests.csv, written as requests leave the system, in id (arrival) order: a row waits for the rows before it.
+// `every` > 1 keeps every every-th request only (ids 0, every, 2 x every, ...). `sink` gets pieces of about a
+// megabyte.
+class RequestCsv : public RequestSink {
+public:
+  explicit RequestCsv(std::function<void(const std::string&)> sink, long every = 1);
+  void request_done(const Request& r, long session) override;
+  // Writes what is left; throws std::runtime_error when a row never came (a request that did not leave).
+  void finish();
+
+private:
+  void flush_if_full();
+  std::function<void(const std::string&)> sink_;
+  long every_;
+  long next_ = 0;                       // id of the next row to write
+  std::map<long, std::string> waiting_; // rows of later ids, done first
+  std::string buf_;
+};
 // sessions.csv (one row per session or agent task), the same way; nothing when the run has none.
 void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
 

@@ -14,28 +14,27 @@ namespace {
 
 class ListSource : public RequestSource {
 public:
-  explicit ListSource(std::shared_ptr<const std::vector<RequestSpec>> reqs) : reqs_(std::move(reqs)) {}
-  double next_time() const override
-  {
-    return next_ < reqs_->size() ? (*reqs_)[next_].arrival : std::numeric_limits<double>::infinity();
-  }
+  explicit ListSource(std::unique_ptr<RequestStream> reqs) : reqs_(std::move(reqs)), next_(reqs_->next()) {}
+  double next_time() const override { return next_ ? next_->arrival : std::numeric_limits<double>::infinity(); }
   std::optional<RequestSpec> take(double now) override
   {
-    if (next_ < reqs_->size() && (*reqs_)[next_].arrival <= now) return (*reqs_)[next_++];
-    return std::nullopt;
+    if (!next_ || next_->arrival > now) return std::nullopt;
+    std::optional<RequestSpec> r = std::move(next_);
+    next_ = reqs_->next();
+    return r;
   }
   void finished(long, double, bool) override {}
-  bool exhausted() const override { return next_ == reqs_->size(); }
+  bool exhausted() const override { return !next_; }
   bool reactive() const override { return false; }
 
 private:
-  std::shared_ptr<const std::vector<RequestSpec>> reqs_;
-  size_t next_ = 0;
+  std::unique_ptr<RequestStream> reqs_;
+  std::optional<RequestSpec> next_; // the next arrival, drawn ahead to know its time
 };
 
 } // namespace
 
-std::unique_ptr<RequestSource> list_source(std::shared_ptr<const std::vector<RequestSpec>> reqs)
+std::unique_ptr<RequestSource> list_source(std::unique_ptr<RequestStream> reqs)
 {
   return std::make_unique<ListSource>(std::move(reqs));
 }

@@ -1,5 +1,5 @@
 // Where a run's requests come from (docs/design.md, "Requests created during the run"). A list workload (poisson,
-// gamma, trace, offline) is generated before the run and replayed. Closed loops, sessions and agent graphs create
+// gamma, trace, offline) is replayed as its stream draws it. Closed loops, sessions and agent graphs create
 // requests as the run goes: a client's, session's or task's next request exists only once the one before it has
 // finished. Pure C++: the engine's source actor drives a source with the simulated clock.
 #pragma once
@@ -58,8 +58,9 @@ public:
   virtual long session_of(long) const { return -1; }
 };
 
-// Replays a generated list in order.
-std::unique_ptr<RequestSource> list_source(std::shared_ptr<const std::vector<RequestSpec>> reqs);
+class RequestStream; // workload.hpp
+// Replays a list workload in order, drawing each request when its arrival is next.
+std::unique_ptr<RequestSource> list_source(std::unique_ptr<RequestStream> reqs);
 
 // A part of a prompt's context: `tokens` produced by what `key` names (a session's history, an agent step).
 struct Segment {

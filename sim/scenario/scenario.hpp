@@ -123,8 +123,9 @@ struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
   double cooldown_s = 0;
-  long max_requests = 5'000'000; // a larger workload is refused before it is generated (memory, time)
-  bool index_routers = true;     // not in JSON: tests set false to check that indexed picks match full scans
+  long max_requests = 100'000'000;          // a larger workload is refused before it runs (time: ~10 us a request)
+  long exact_percentiles_up_to = 1'000'000; // per metric; past it, percentiles from a histogram (request_stats.hpp)
+  bool index_routers = true;                // not in JSON: tests set false to check that indexed picks match full scans
 };
 
 struct RequestSpec {
@@ -171,8 +172,15 @@ struct Scenario {
   Economics economics;
   Sources economics_sources;
   SimConfig sim;
-  // The requests, generated once from the workload before anything runs (null when the workload creates them
-  // during the run: closed loops, sessions, agent graphs), and the window they are measured in.
+  // A list workload (open-loop arrivals, a trace, an offline batch) is generated once while parsing, counted and
+  // not kept: each run draws it again, request by request, from the workload and the seed (WorkloadGenerator::
+  // stream). Workloads that create their requests during the run (closed loops, sessions, agent graphs) have none.
+  struct ListInfo {
+    long count = 0;
+    double first_arrival = 0, last_arrival = 0;
+  };
+  std::optional<ListInfo> list;
+  // A list to replay instead of the workload's (tests); null: the workload's.
   std::shared_ptr<const std::vector<RequestSpec>> requests;
   long prefix_block_tokens = 0; // tokens per RequestSpec::prefix_hashes entry (0: the workload has none)
   MeasuredWindow window;

@@ -154,7 +154,9 @@ const ObjectSpec& sim_spec()
       {text("mode", "fast: closed-form decode runs; exact: one wake-up per step", {"fast", "exact"}),
        num("warmup_s", 0, 1e8, "start of the measured window (default: 10% of the arrival span)"),
        num("cooldown_s", 0, 1e8, "the window ends this long before the last arrival"),
-       integer("max_requests", 1, 1e9, "refuse larger workloads (default 5,000,000: memory and time)")}};
+       integer("max_requests", 1, 1e10, "refuse larger workloads (default 100,000,000: time)"),
+       integer("exact_percentiles_up_to", 0, 1e9,
+               "values per metric kept for exact percentiles (default 1,000,000); past it a histogram with 1% bins")}};
   return o;
 }
 
@@ -367,9 +369,9 @@ namespace {
 
 namespace {
 
-// Generates the requests once, here in the parse, so that the run's size, an empty workload and an empty
-// measured window are errors before anything runs (and every placement replays the same list). A workload that
-// creates its requests during the run is checked on a sample of them.
+// Generates a list workload once, here in the parse, and counts it, so that the run's size, an empty workload and
+// an empty measured window are errors before anything runs (every placement then draws the same list again). A
+// workload that creates its requests during the run is checked on a sample of them.
 void generate_requests(Scenario& s, const JsonNode& root, const std::optional<JsonNode>& sim)
 {
   const WorkloadGenerator& g = *s.workload.generator;
@@ -377,7 +379,7 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
   if (!(expected <= double(s.sim.max_requests)))
     root.fail("workload", "would generate about " + format_number(expected) +
                               " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests) +
-                              " (about 1 KB of memory each while it runs); raise sim.max_requests to run it");
+                              "; raise sim.max_requests to run it");
   s.prefix_block_tokens = g.prefix_block_tokens();
   auto fail_sim = [&](const char* key, const std::string& why) {
     if (sim && sim->has(key)) sim->fail(key, why);
@@ -398,12 +400,18 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
                    ") leave no measured window: new work stops at duration_s = " + format_number(stop.duration_s));
     return;
   }
-  auto reqs = std::make_shared<std::vector<RequestSpec>>(generate_workload(s.workload, s.seed));
-  if (long(reqs->size()) > s.sim.max_requests) // a renewal process may overshoot its mean
-    root.fail("workload", "generates " + std::to_string(reqs->size()) +
-                              " requests, more than sim.max_requests = " + std::to_string(s.sim.max_requests));
-  if (reqs->empty()) root.fail("workload", "produces no requests (check qps, duration_s, num_requests)");
-  const double first = reqs->front().arrival, last = reqs->back().arrival;
+  // One pass over the list to count and check it; the run draws it again (a run holds the requests in flight only).
+  Scenario::ListInfo list;
+  for (auto st = g.stream(s.seed); auto r = st->next();) {
+    if (list.count == 0) list.first_arrival = r->arrival;
+    list.last_arrival = r->arrival;
+    if (++list.count > s.sim.max_requests) // a renewal process may overshoot its mean
+      root.fail("workload",
+                "generates more than sim.max_requests = " + std::to_string(s.sim.max_requests) + " requests");
+  }
+  if (list.count == 0) root.fail("workload", "produces no requests (check qps, duration_s, num_requests)");
+  s.list = list;
+  const double first = list.first_arrival, last = list.last_arrival;
   if (first == last) { // all at once, an offline batch: measured until the last one finishes
     s.window.rule = "makespan";
     if (s.sim.cooldown_s > 0)
@@ -411,7 +419,6 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
                              "finishes: cooldown_s does not apply");
     s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : first;
     s.window.end = std::numeric_limits<double>::infinity();
-    s.requests = std::move(reqs);
     return;
   }
   s.window.start = s.sim.warmup_s >= 0 ? s.sim.warmup_s : 0.1 * last;
@@ -420,7 +427,6 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
     fail_sim(sim && sim->has("warmup_s") ? "warmup_s" : "cooldown_s",
              "warmup_s (" + format_number(s.window.start) + ") + cooldown_s (" + format_number(s.sim.cooldown_s) +
                  ") leave no measured window: the arrivals span " + format_number(last) + " s");
-  s.requests = std::move(reqs);
 }
 
 // The pool whose cores run the workload's tool calls: the one it names, else the scenario's host pool.
@@ -459,10 +465,17 @@ const ServerPool* find_pool(const Scenario& s, const std::string& name, const Js
 // request length (prompt + output), at most the model's context.
 long default_kv_tokens(const Scenario& s, const StageConfig& st)
 {
-  // A workload creating requests during the run: the lengths of its first ones.
-  const std::vector<RequestSpec> sample =
-      s.requests ? std::vector<RequestSpec>{} : sample_requests(*s.workload.generator, s.seed, 20000);
-  const std::vector<RequestSpec>& reqs = s.requests ? *s.requests : sample;
+  // The lengths of the first requests (all of them up to a million): a list's, or those a workload creating them
+  // during the run sends first.
+  std::vector<RequestSpec> reqs;
+  if (s.list)
+    for (auto st = s.workload.generator->stream(s.seed); reqs.size() < 1'000'000;) {
+      std::optional<RequestSpec> r = st->next();
+      if (!r) break;
+      reqs.push_back(std::move(*r));
+    }
+  else
+    reqs = sample_requests(*s.workload.generator, s.seed, 20000);
   std::vector<long> len;
   len.reserve(reqs.size());
   for (const RequestSpec& r : reqs)
@@ -728,6 +741,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     s.sim.warmup_s = sim->has("warmup_s") ? sim->number("warmup_s") : -1; // -1: 10% of the arrivals
     s.sim.cooldown_s = sim->number("cooldown_s", 0);
     s.sim.max_requests = sim->integer("max_requests", s.sim.max_requests);
+    s.sim.exact_percentiles_up_to = sim->integer("exact_percentiles_up_to", s.sim.exact_percentiles_up_to);
     sim->done();
   }
   root.done();

@@ -93,7 +93,8 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
              {{"mode", s.sim.mode},
               {"warmup_s", s.window.start},
               {"cooldown_s", s.sim.cooldown_s},
-              {"max_requests", s.sim.max_requests}}}};
+              {"max_requests", s.sim.max_requests},
+              {"exact_percentiles_up_to", s.sim.exact_percentiles_up_to}}}};
   if (s.host.enabled()) j["host"] = host_json(s.host);
   if (s.kv_cache.enabled()) {
     j["kv_cache"] = kv_cache_json(s.kv_cache);

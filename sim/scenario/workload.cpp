@@ -139,4 +139,30 @@ std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t see
   return w.generator->generate(seed);
 }
 
+namespace {
+class VectorStream : public RequestStream {
+public:
+  explicit VectorStream(std::shared_ptr<const std::vector<RequestSpec>> reqs) : reqs_(std::move(reqs)) {}
+  std::optional<RequestSpec> next() override
+  {
+    if (next_ == reqs_->size()) return std::nullopt;
+    return (*reqs_)[next_++];
+  }
+
+private:
+  std::shared_ptr<const std::vector<RequestSpec>> reqs_;
+  size_t next_ = 0;
+};
+} // namespace
+
+std::unique_ptr<RequestStream> vector_stream(std::shared_ptr<const std::vector<RequestSpec>> reqs)
+{
+  return std::make_unique<VectorStream>(std::move(reqs));
+}
+
+std::unique_ptr<RequestStream> WorkloadGenerator::stream(uint64_t seed) const
+{
+  return vector_stream(std::make_shared<const std::vector<RequestSpec>>(generate(seed)));
+}
+
 } // namespace fs

@@ -8,6 +8,8 @@
 #include "scenario.hpp"
 #include "schema.hpp"
 #include <istream>
+#include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -35,6 +37,14 @@ Json length_json(const LengthSampler& l);
 // mu and sigma (of the log) of a lognormal given by the keys "mean" and "median", or "mu" and "sigma", of `n`.
 void parse_lognormal(const JsonNode& n, double& mu, double& sigma);
 
+// A list workload's requests in arrival order, one at a time: a run holds only the requests in flight, not the list
+// (docs/metrics.md, "Streaming runs").
+class RequestStream {
+public:
+  virtual ~RequestStream() = default;
+  virtual std::optional<RequestSpec> next() = 0; // nothing once the list ends
+};
+
 class WorkloadGenerator {
 public:
   virtual ~WorkloadGenerator() = default;
@@ -45,6 +55,9 @@ public:
   // How many requests generate() will produce, known before generating them (for the run-size check).
   virtual double expected_requests() const = 0;
   virtual std::vector<RequestSpec> generate(uint64_t seed) const = 0;
+  // The same list as generate(seed), request by request. The default replays generate()'s (workloads read from a
+  // file hold their rows anyway); generated processes override it to create each request when it is taken.
+  virtual std::unique_ptr<RequestStream> stream(uint64_t seed) const;
   // Tokens per entry of the requests' prefix_hashes (0: the requests carry none).
   virtual long prefix_block_tokens() const { return 0; }
 
@@ -75,6 +88,8 @@ const ObjectSpec& workload_spec();
 WorkloadConfig parse_workload(const JsonNode& n, const std::string& scenario_file);
 Json workload_json(const WorkloadConfig& w);
 std::vector<RequestSpec> generate_workload(const WorkloadConfig& w, uint64_t seed);
+// Replays `reqs` (a list generated or read beforehand).
+std::unique_ptr<RequestStream> vector_stream(std::shared_ptr<const std::vector<RequestSpec>> reqs);
 
 // A piecewise-constant arrival rate that repeats: rates[i] requests/s from i x bin_s to (i + 1) x bin_s, then
 // again from the first bin. Arrivals of a unit-rate renewal process at s are placed at cumulative⁻¹(s) (time

@@ -45,23 +45,42 @@ public:
   }
   std::vector<RequestSpec> generate(uint64_t seed) const override
   {
-    std::mt19937_64 rng(seed);
-    std::mt19937_64 len_rng(seed ^ 0x9e3779b97f4a7c15ULL); // lengths independent of the arrival stream
     std::vector<RequestSpec> reqs;
-    double t = 0, s = 0; // s: time of the unit-rate process that a rate curve rescales
-    for (long i = 0;; ++i) {
-      if (curve_.rates.empty()) {
-        t += gap(rng, qps_);
-      } else {
-        s += gap(rng, 1);
-        t = curve_.time_of(s);
-      }
-      if ((num_requests_ > 0 && i >= num_requests_) || (num_requests_ == 0 && t > duration_s_)) break;
-      const long in = input_->sample(len_rng);
-      reqs.push_back({i, t, in, output_->sample(len_rng), {}});
-    }
+    for (auto st = stream(seed); auto r = st->next();)
+      reqs.push_back(std::move(*r));
     return reqs;
   }
+  std::unique_ptr<RequestStream> stream(uint64_t seed) const override { return std::make_unique<Stream>(*this, seed); }
+
+private:
+  // Draws each request when it is taken: the arrival stream and the lengths from their own generators.
+  class Stream : public RequestStream {
+  public:
+    Stream(const Renewal& w, uint64_t seed) : w_(w), rng_(seed), len_rng_(seed ^ 0x9e3779b97f4a7c15ULL) {}
+    std::optional<RequestSpec> next() override
+    {
+      if (done_) return std::nullopt;
+      if (w_.curve_.rates.empty()) {
+        t_ += w_.gap(rng_, w_.qps_);
+      } else {
+        s_ += w_.gap(rng_, 1); // time of the unit-rate process that the rate curve rescales
+        t_ = w_.curve_.time_of(s_);
+      }
+      if ((w_.num_requests_ > 0 && i_ >= w_.num_requests_) || (w_.num_requests_ == 0 && t_ > w_.duration_s_)) {
+        done_ = true;
+        return std::nullopt;
+      }
+      const long in = w_.input_->sample(len_rng_);
+      return RequestSpec{i_++, t_, in, w_.output_->sample(len_rng_), {}};
+    }
+
+  private:
+    const Renewal& w_;
+    std::mt19937_64 rng_, len_rng_;
+    double t_ = 0, s_ = 0;
+    long i_ = 0;
+    bool done_ = false;
+  };
 
 protected:
   static std::vector<FieldSpec> common_fields()

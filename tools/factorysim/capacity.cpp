@@ -1,5 +1,6 @@
 #include "capacity.hpp"
 #include "children.hpp"
+#include "workload.hpp"
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -87,10 +88,10 @@ std::string refusal(const std::string& scenario, const std::vector<std::string>&
   constexpr long min_requests = 20;
   try {
     const Scenario s = load_scenario(scenario, sets);
-    if (!s.requests) return "";
+    if (!s.list) return "";
     long n = 0;
-    for (const RequestSpec& r : *s.requests)
-      n += r.arrival >= s.window.start && r.arrival <= s.window.end;
+    for (auto st = s.workload.generator->stream(s.seed); auto r = st->next();)
+      n += r->arrival >= s.window.start && r->arrival <= s.window.end;
     if (n < min_requests || s.window.rule != rule)
       return "its measured window would hold " + std::to_string(n) + " requests (want " + std::to_string(min_requests) +
              " at least)";

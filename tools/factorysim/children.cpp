@@ -43,26 +43,46 @@ std::vector<size_t> chosen_placements(const Scenario& s, const std::vector<std::
   return chosen;
 }
 
+long parse_request_rows(const std::string& v)
+{
+  if (v == "all") return 1;
+  if (v == "none") return 0;
+  if (!v.empty() && v.size() <= 12 && v.find_first_not_of("0123456789") == std::string::npos && std::stol(v) >= 1)
+    return std::stol(v);
+  throw InputError("--request-rows " + v + ": expected all, none or a whole number >= 1 (every N-th request)");
+}
+
 void report_to_parent(int err_fd, const std::string& msg)
 {
   const std::string line = msg + "\n";
   [[maybe_unused]] ssize_t n = ::write(err_fd, line.data(), line.size());
 }
 
-int simulate(const Scenario& s, size_t idx, const stdfs::path& dir, int err_fd, long trace_events)
+int simulate(const Scenario& s, size_t idx, const stdfs::path& dir, int err_fd, long trace_events, long request_rows)
 {
   try {
     std::unique_ptr<ChromeTrace> trace;
     if (trace_events > 0) trace = std::make_unique<ChromeTrace>(int(idx) + 1, s.placements[idx].name, trace_events);
-    RunResult r = run_placement(s, idx, trace.get());
-    Json summary = make_summary(s, s.placements[idx], r);
     std::error_code ec;
     stdfs::create_directories(dir, ec);
     if (ec) throw OutputError(dir.string() + ": cannot create: " + ec.message());
+    // Rows are written as requests finish (the folder is a staging one: a failed run leaves nothing behind).
+    std::optional<CheckedFile> csv;
+    std::optional<RequestCsv> rows;
+    if (request_rows > 0) {
+      csv.emplace(dir / "requests.csv");
+      rows.emplace([&](const std::string& chunk) { csv->write(chunk); }, request_rows);
+    }
+    RunOptions opt;
+    opt.trace = trace.get();
+    opt.rows = rows ? &*rows : nullptr;
+    RunResult r = run_placement(s, idx, opt);
+    Json summary = make_summary(s, s.placements[idx], r);
+    if (rows) {
+      rows->finish();
+      csv->close();
+    }
     write_file(dir / "summary.json", summary.dump(2) + "\n");
-    CheckedFile csv(dir / "requests.csv");
-    write_requests_csv(r, [&](const std::string& chunk) { csv.write(chunk); });
-    csv.close();
     if (!r.sessions.empty()) {
       CheckedFile sessions(dir / "sessions.csv");
       write_sessions_csv(r, [&](const std::string& chunk) { sessions.write(chunk); });

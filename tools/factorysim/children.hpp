@@ -19,7 +19,10 @@ namespace fs::cli {
 // Child side: one simulation of placement `idx`, its files (summary.json, requests.csv, sessions.csv,
 // resolved_scenario.json; trace_events.json with `trace_events` > 0) written into `dir`. Returns the exit code;
 // its one-line error, if any, goes to `err_fd`.
-int simulate(const Scenario& s, size_t idx, const std::filesystem::path& dir, int err_fd, long trace_events = 0);
+int simulate(const Scenario& s, size_t idx, const std::filesystem::path& dir, int err_fd, long trace_events = 0,
+             long request_rows = 1);
+// `--request-rows`: "all" -> 1, "none" -> 0, "N" -> N (every N-th request); InputError otherwise.
+long parse_request_rows(const std::string& v);
 // The indices of the placements named in `wanted` (all when empty); InputError for a name the scenario lacks.
 std::vector<size_t> chosen_placements(const Scenario& s, const std::vector<std::string>& wanted);
 // A one-line error from a child to its parent.
@@ -31,6 +34,7 @@ struct RunReport {
   std::map<std::string, std::string> extra; // more files for the output folder: name -> content
   std::string trace;                        // merge the placements' trace_events.json into this file
   bool strict = false;
+  bool no_rows = false; // no requests.csv was written: one left in the output folder by an earlier run goes
 };
 class ResultDir;
 // The placements' results in dir.staging() / folders: the side-by-side table on stdout, comparison.md and

@@ -80,6 +80,9 @@ int finish_run(const Scenario& s, ResultDir& dir, const std::vector<std::string>
       for (auto const& [name, content] : how.extra)
         write_file(dir.staging() / name, content);
       dir.commit();
+      if (how.no_rows)
+        for (const std::string& f : folders)
+          stdfs::remove(dir.out() / f / "requests.csv"); // stale: from an earlier run of this folder
     }
     if (!trace_tmp.empty()) {
       std::error_code ec;
@@ -111,6 +114,7 @@ int cmd_run(const RunArgs& a)
   if (a.scenario.empty()) return run_default_study(a);
   // Everything a user can get wrong is checked here, before any folder exists: exit 2 and nothing written.
   Scenario s = load_scenario(a.scenario, a.sets);
+  const long rows = parse_request_rows(a.request_rows);
   if (!a.mode.empty()) {
     s.sim.mode = a.mode;
     s.resolved["sim"]["mode"] = a.mode;
@@ -133,7 +137,8 @@ int cmd_run(const RunArgs& a)
       while (kids.can_start() && next < chosen.size()) {
         const size_t k = next++;
         const stdfs::path d = dir.staging() / folders[k];
-        kids.start(k, [&s, &chosen, k, d, trace](int err_fd) { return simulate(s, chosen[k], d, err_fd, trace); });
+        kids.start(
+            k, [&s, &chosen, k, d, trace, rows](int err_fd) { return simulate(s, chosen[k], d, err_fd, trace, rows); });
       }
       const auto done = kids.wait();
       if (!done) break;
@@ -161,6 +166,7 @@ int cmd_run(const RunArgs& a)
   RunReport how;
   how.trace = a.trace;
   how.strict = a.strict;
+  how.no_rows = rows == 0;
   return finish_run(s, dir, names, folders, how);
 }
 

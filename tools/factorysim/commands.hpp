@@ -16,6 +16,7 @@ struct RunArgs {
   bool strict = false; // exit 3 when a placement misses its SLOs or is unstable
   std::string trace;   // a Chrome/Perfetto trace of the run(s) to write here
   long trace_events = 200000;
+  std::string request_rows = "all"; // requests.csv: all, none, or N (every N-th request)
 };
 int cmd_run(const RunArgs& a);
 

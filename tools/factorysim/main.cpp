@@ -22,6 +22,8 @@ int main(int argc, char** argv)
   r->add_option("--trace-events", run.trace_events,
                 "keep at most this many trace events per placement (default 200000)")
       ->check(CLI::Range(1L, 100000000L));
+  r->add_option("--request-rows", run.request_rows,
+                "requests.csv: all (default), none, or N: every N-th request (ids 0, N, 2N, ...), for long runs");
   fs::cli::CapacityArgs cap;
   auto* c = app.add_subcommand("capacity", "find each placement's capacity: the highest load it serves within the SLOs "
                                            "(bracket, then bisect; one simulation per probe)");
