@@ -537,3 +537,29 @@ TEST_CASE("sweep: a failing point is recorded with its error, the others run, an
   CHECK(csv.find(",tp1x8,failed,\"error: placement \"\"tp1x8\"\" failed: ") != std::string::npos);
   CHECK(csv.find("more than sim.max_requests = 100 requests") != std::string::npos);
 }
+
+TEST_CASE("run --request-rows: every N-th request in id order, none (a stale file goes), a bad value is exit 2")
+{
+  Scratch t;
+  const std::string base = "run scenarios/default.json --placement colocated --set workload.duration_s=60 -o " +
+                           (t / "o").string() + " --request-rows ";
+  Result r = cli(base + "all", t);
+  REQUIRE(r.code == 0);
+  const std::string all = slurp(t / "o" / "colocated" / "requests.csv");
+  r = cli(base + "7", t);
+  REQUIRE(r.code == 0);
+  const std::string every7 = slurp(t / "o" / "colocated" / "requests.csv");
+  // The sampled file is the full file's header and rows 0, 7, 14, ... as they are.
+  std::istringstream in(all);
+  std::string line, want;
+  for (long k = -1; std::getline(in, line); ++k)
+    if (k < 0 || k % 7 == 0) want += line + "\n";
+  CHECK(every7 == want);
+  CHECK(std::count(every7.begin(), every7.end(), '\n') > 50);
+  r = cli(base + "none", t);
+  REQUIRE(r.code == 0);
+  CHECK_FALSE(stdfs::exists(t / "o" / "colocated" / "requests.csv"));
+  CHECK(stdfs::exists(t / "o" / "colocated" / "summary.json"));
+  rejected(cli(base + "0", t), "--request-rows 0: expected all, none or a whole number >= 1");
+  rejected(cli(base + "x", t), "--request-rows x");
+}

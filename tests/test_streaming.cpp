@@ -1,0 +1,172 @@
+// Streaming runs: percentiles exact below a threshold and within a stated bound above it, mergeable partial
+// results (ranks), list workloads drawn request by request, memory that follows what is in flight.
+#include "request_stats.hpp"
+#include "summary.hpp"
+#include "support.hpp"
+#include "workload.hpp"
+#include <doctest/doctest.h>
+#include <random>
+
+using namespace fs;
+
+namespace {
+
+std::vector<double> lognormal_values(size_t n, uint64_t seed)
+{
+  std::mt19937_64 rng(seed);
+  std::lognormal_distribution<double> d(-1.5, 1.2); // seconds: TTFT-like, spanning four decades
+  std::vector<double> xs(n);
+  for (double& x : xs)
+    x = d(rng);
+  return xs;
+}
+
+void check_within(const Percentiles& got, const Percentiles& want, double rel)
+{
+  CHECK(got.n == want.n);
+  CHECK(got.mean == doctest::Approx(want.mean).epsilon(1e-9));
+  for (auto [g, w] :
+       {std::pair{got.p1, want.p1}, {got.p10, want.p10}, {got.p50, want.p50}, {got.p90, want.p90}, {got.p99, want.p99}})
+    CHECK(std::abs(g - w) <= rel * w);
+}
+
+Json streaming_scenario(long n)
+{
+  return {{"name", "stream"},
+          {"seed", 11},
+          {"model", "Llama-3.1-8B"},
+          {"pools", {{{"name", "h"}, {"server", "HGX-H100-8"}, {"servers", 1}}}},
+          {"placements", {{{"name", "co"}, {"type", "colocated"}, {"pool", "h"}, {"instances", 8}, {"tp", 1}}}},
+          {"workload",
+           {{"type", "poisson"},
+            {"qps", 100},
+            {"num_requests", n},
+            {"input", {{"type", "lognormal"}, {"mean", 600}, {"median", 400}, {"max", 4000}}},
+            {"output", {{"type", "lognormal"}, {"mean", 120}, {"median", 80}, {"max", 600}}}}},
+          {"slo", {{"ttft_s", 1.0}, {"tpot_s", 0.05}}}};
+}
+
+} // namespace
+
+TEST_CASE("quantiles: exact up to the threshold, within 0.5% of a sample value past it")
+{
+  const std::vector<double> xs = lognormal_values(200'000, 3);
+  Quantiles exact(1'000'000), hist(1'000);
+  for (double x : xs) {
+    exact.add(x);
+    hist.add(x);
+  }
+  CHECK(exact.exact());
+  CHECK_FALSE(hist.exact());
+  const Percentiles want = percentiles(xs);
+  const Percentiles e = exact.result();
+  CHECK(e.p50 == want.p50);
+  CHECK(e.p99 == want.p99);
+  CHECK(e.mean == doctest::Approx(want.mean).epsilon(1e-12));
+  // The stated bound: half a 1% bin around a value whose rank is within one of the exact percentile's.
+  check_within(hist.result(), want, 0.006);
+
+  // Zeros (below 1e-9) and a few values stay exact: below the threshold nothing is binned.
+  Quantiles few(10);
+  for (double x : {0.0, 0.0, 2.0, 1.0})
+    few.add(x);
+  CHECK(few.result().p50 == 0.5);
+}
+
+TEST_CASE("quantiles and request stats merge: split halves give the whole, through JSON as ranks send them")
+{
+  const std::vector<double> xs = lognormal_values(50'000, 5);
+  for (long threshold : {1'000'000L, 2'000L}) {
+    CAPTURE(threshold);
+    Quantiles whole(threshold), a(threshold), b(threshold);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      whole.add(xs[i]);
+      (i % 3 == 0 ? a : b).add(xs[i]);
+    }
+    Quantiles merged = Quantiles::from_json(a.to_json());
+    merged.merge(Quantiles::from_json(b.to_json()));
+    const Percentiles m = merged.result(), w = whole.result();
+    CHECK(m.n == w.n);
+    CHECK(m.p50 == doctest::Approx(w.p50).epsilon(1e-12));
+    CHECK(m.p99 == doctest::Approx(w.p99).epsilon(1e-12));
+    CHECK(m.p1 == doctest::Approx(w.p1).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("fifth means: binned past the threshold, close to the exact ones")
+{
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> arrival(10, 1010), noise(0, 0.2);
+  FifthMeans exact(10, 1'000'000), binned(10, 100);
+  for (int i = 0; i < 100'000; ++i) {
+    const double a = arrival(rng), t = 0.1 + a / 1000 + noise(rng); // TTFT rising across the window
+    exact.add(a, t);
+    binned.add(a, t);
+  }
+  const Window w{10, 1010};
+  const auto [e0, l0] = exact.means(w);
+  const auto [e1, l1] = binned.means(w);
+  CHECK(l0 > e0 + 0.5);
+  CHECK(e1 == doctest::Approx(e0).epsilon(0.002));
+  CHECK(l1 == doctest::Approx(l0).epsilon(0.002));
+  const auto [e2, l2] = FifthMeans::from_json(binned.to_json()).means(w);
+  CHECK(e2 == doctest::Approx(e1).epsilon(1e-12));
+  CHECK(l2 == doctest::Approx(l1).epsilon(1e-12));
+}
+
+TEST_CASE("a list workload drawn request by request is the list generate() gives")
+{
+  const Scenario s = parse_scenario(streaming_scenario(5'000), "t.json");
+  REQUIRE(s.list);
+  CHECK(s.requests == nullptr); // nothing kept after parsing: a run draws it again
+  const std::vector<RequestSpec> all = generate_workload(s.workload, s.seed);
+  REQUIRE(long(all.size()) == s.list->count);
+  CHECK(s.list->last_arrival == all.back().arrival);
+  auto st = s.workload.generator->stream(s.seed);
+  for (const RequestSpec& r : all) {
+    const std::optional<RequestSpec> got = st->next();
+    REQUIRE(got);
+    CHECK(got->id == r.id);
+    CHECK(got->arrival == r.arrival);
+    CHECK(got->input_tokens == r.input_tokens);
+    CHECK(got->output_tokens == r.output_tokens);
+  }
+  CHECK_FALSE(st->next());
+}
+
+TEST_CASE("a streaming run holds the requests in flight, not the run; histogram percentiles stay within their bound")
+{
+  auto run = [](long exact_up_to) {
+    return test::run_in_child(
+        streaming_scenario(20'000), 0,
+        [](const Scenario& s, const RunResult& r) { return make_summary(s, s.placements[0], r); },
+        [exact_up_to](Scenario& s) { s.sim.exact_percentiles_up_to = exact_up_to; });
+  };
+  const Json exact = run(1'000'000), binned = run(100);
+  CHECK(exact["requests"]["completed"] == 20'000);
+  CHECK(exact["sim"]["exact_percentiles"] == true);
+  CHECK(binned["sim"]["exact_percentiles"] == false);
+  // 100 req/s for 200 s: a few dozen requests in flight at a time, slots reused as they leave.
+  const long held = exact["sim"]["peak_requests_held"];
+  MESSAGE("request slots held at peak: " << held << " of 20,000 requests");
+  CHECK(held < 1'000);
+  CHECK(held >= 8);
+  for (const char* m : {"ttft", "tpot", "e2e"})
+    for (const char* q : {"p50", "p90", "p99"}) {
+      CAPTURE(m);
+      CAPTURE(q);
+      const double want = exact["latency_s"][m][q], got = binned["latency_s"][m][q];
+      CHECK(std::abs(got - want) <= 0.006 * want);
+    }
+  CHECK(binned["latency_s"]["ttft"]["mean"].get<double>() ==
+        doctest::Approx(exact["latency_s"]["ttft"]["mean"].get<double>()).epsilon(1e-9));
+  CHECK(binned["slo"]["attainment"] == exact["slo"]["attainment"]);
+  Json tb = binned["throughput"], te = exact["throughput"];
+  for (const char* q : {"p1", "p10", "p50", "p90"}) {
+    const double want = te["per_user_output_tokens_per_s"][q], got = tb["per_user_output_tokens_per_s"][q];
+    CHECK(std::abs(got - want) <= 0.006 * want);
+  }
+  tb.erase("per_user_output_tokens_per_s");
+  te.erase("per_user_output_tokens_per_s");
+  CHECK(tb == te); // token counts do not depend on how percentiles are kept
+}
