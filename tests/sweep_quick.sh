@@ -1,6 +1,7 @@
 #!/bin/sh
 # The example sweep scenarios/sweeps/chips_quick.json end to end: run with -j 2, interrupted by SIGINT once its first
-# point is in, resumed; a second resume changes nothing; --target-qps ranks; the report has its plots.
+# point is in, resumed; a second resume changes nothing; --target-qps ranks; the report has its plots; the same sweep
+# with --request-rows none has the same results and no requests.csv.
 # Usage: sweep_quick.sh FACTORYSIM_BINARY (from the project root).
 set -u
 FS=$1
@@ -36,4 +37,9 @@ cmp -s "$T/first.csv" "$T/s/results.csv" || fail "results.csv changed on a resum
 [ "$(ls "$T"/s/plots/*.svg | wc -l)" -ge 2 ] || fail "fewer than 2 plots"
 grep -q "Ranking by" "$T/s/report.md" || fail "report.md has no ranking"
 grep -q "data:image/svg+xml;base64," "$T/s/report.html" || fail "report.html does not inline its plots"
-echo "sweep_quick: $rows rows, resume stable, report with plots"
+n=$(find "$T/s/points" -name requests.csv | wc -l)
+[ "$n" -gt 0 ] || fail "the points wrote no requests.csv"
+"$FS" sweep $sw -j 2 -o "$T/n" --request-rows none >"$T/o5" 2>&1 || fail "sweep --request-rows none failed"
+[ "$(find "$T/n/points" -name requests.csv | wc -l)" = 0 ] || fail "--request-rows none wrote requests.csv"
+cmp -s "$T/first.csv" "$T/n/results.csv" || fail "results.csv differs without request rows"
+echo "sweep_quick: $rows rows, resume stable, report with plots, --request-rows none"

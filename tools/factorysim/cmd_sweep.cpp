@@ -2,6 +2,7 @@
 // child process (`factorysim run`, one SimGrid engine per process), N at a time, over MPI ranks when mpirun
 // started it. A finished point is moved into OUTDIR/points/<id>/ whole, so a re-run resumes where it stopped
 // (docs/design.md, "Sweeps").
+#include "children.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 #include "sweep_mpi.hpp"
@@ -37,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 // How a point's child is started: `factorysim run SCENARIO --set ... -o TMP`, in `cwd` when not empty.
 struct Launch {
   std::string exe, scenario, cwd;
+  std::string request_rows; // each point's requests.csv (run --request-rows)
   stdfs::path out;
 };
 
@@ -91,7 +93,7 @@ pid_t spawn_point(const Launch& L, const SweepSpec& sw, const SweepPoint& p, con
     args.insert(args.end(), {"--set", s});
   for (const std::string& pl : sw.placements)
     args.insert(args.end(), {"--placement", pl});
-  args.insert(args.end(), {"-j", "1", "-o", stdfs::absolute(tmp).string()});
+  args.insert(args.end(), {"-j", "1", "--request-rows", L.request_rows, "-o", stdfs::absolute(tmp).string()});
   std::vector<char*> argv;
   for (std::string& s : args)
     argv.push_back(s.data());
@@ -238,6 +240,7 @@ int cmd_sweep(const SweepArgs& a)
   // Everything a user can get wrong is checked before any folder exists: exit 2 and nothing written.
   const SweepSpec sw = load_sweep(a.file, a.sets);
   SweepExpansion ex = expand_sweep(sw);
+  parse_request_rows(a.request_rows); // checked here, used by each point's run
   const stdfs::path out = a.out;
   std::error_code ec;
   if (stdfs::exists(out, ec) && !stdfs::is_directory(out, ec))
@@ -263,6 +266,7 @@ int cmd_sweep(const SweepArgs& a)
   }
 
   Launch L;
+  L.request_rows = a.request_rows;
   L.exe = stdfs::read_symlink("/proc/self/exe", ec).string();
   if (ec) L.exe = "/proc/self/exe";
   L.out = stdfs::absolute(out);

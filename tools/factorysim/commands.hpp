@@ -53,10 +53,11 @@ int cmd_workload_fit(const WorkloadFitArgs& a); // a runnable workload and its r
 
 struct SweepArgs {
   std::string file, out;
-  std::vector<std::string> sets; // applied to every point
-  int jobs = 0;                  // points simulated at once (per MPI rank); 0: the cores
-  double target_qps = 0;         // > 0: rank the configurations serving it
-  double timeout_s = 0;          // per point; 0: none
+  std::vector<std::string> sets;    // applied to every point
+  int jobs = 0;                     // points simulated at once (per MPI rank); 0: the cores
+  double target_qps = 0;            // > 0: rank the configurations serving it
+  double timeout_s = 0;             // per point; 0: none
+  std::string request_rows = "all"; // each point's requests.csv: all, none, or N (every N-th request)
 };
 int cmd_sweep(const SweepArgs& a);      // a grid of scenarios, resumable, over MPI ranks under mpirun
 int cmd_report(const std::string& dir); // report.md and report.html of a sweep's results, plots by gnuplot

@@ -80,6 +80,8 @@ int main(int argc, char** argv)
   sw->add_option("-o,--out", sweep.out, "results folder (points/, results.csv, results.json)")->required();
   sw->add_option("-j,--jobs", sweep.jobs, "points simulated at once (default: the cores)")->check(CLI::Range(1, 1024));
   sw->add_option("--set", sweep.sets, "override a value of every point's scenario: path=value");
+  sw->add_option("--request-rows", sweep.request_rows,
+                 "each point's requests.csv: all (default), none, or N: every N-th request (as run --request-rows)");
   sw->add_option("--target-qps", sweep.target_qps,
                  "rank the configurations serving this many requests/s within their SLOs by $/M output tokens")
       ->check(CLI::PositiveNumber);
