@@ -250,11 +250,12 @@ public:
     res.sessions = src_->sessions();
     res.stats = std::move(stats_);
     if (keep_) {
-      std::sort(kept_.begin(), kept_.end(), [](const Request& a, const Request& b) { return a.spec.id < b.spec.id; });
-      if (!res.sessions.empty())
-        for (const Request& r : kept_)
-          res.request_session.push_back(src_->session_of(r.spec.id));
-      res.requests = std::move(kept_);
+      std::sort(kept_.begin(), kept_.end(),
+                [](auto const& a, auto const& b) { return a.first.spec.id < b.first.spec.id; });
+      for (auto& [r, session] : kept_) {
+        if (!res.sessions.empty()) res.request_session.push_back(session);
+        res.requests.push_back(std::move(r));
+      }
     }
     return res;
   }
@@ -335,7 +336,7 @@ private:
     last_arrival_ = std::max(last_arrival_, r.spec.arrival);
     const long session = src_->session_of(r.spec.id);
     if (rows_) rows_->request_done(r, session);
-    if (keep_) kept_.push_back(r);
+    if (keep_) kept_.push_back({r, session});
     src_->finished(r.spec.id, t, r.dropped.empty());
     free_.push_back(&r);
     if (waiting_ && (src_->reactive() || done_ == arrived_)) cv_->notify_one();
@@ -610,8 +611,8 @@ private:
   size_t arrived_ = 0, done_ = 0; // requests that arrived; of them, completed or dropped
   double last_finish_ = -1, last_arrival_ = -1;
   RequestSink* rows_;
-  bool keep_; // RunOptions::keep_requests: a copy of each in kept_
-  std::vector<Request> kept_;
+  bool keep_;                                  // RunOptions::keep_requests: a copy of each in kept_
+  std::vector<std::pair<Request, long>> kept_; // with its session
   RequestStats stats_;
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();

@@ -119,9 +119,9 @@ std::optional<RequestSpec> ReactiveSource::take(double now)
   while (!events_.empty() && events_.front().t <= now) {
     Event e = pop();
     if (e.kind == Kind::arrival) {
-      RequestSpec r{long(taken_.size()), e.t, e.sent.input, e.sent.output,
+      RequestSpec r{next_id_++, e.t, e.sent.input, e.sent.output,
                     prefix_hashes(hash_block_, system_tokens_, uint64_t(e.sent.owner), e.context)};
-      taken_.push_back(e.sent);
+      taken_.emplace(r.id, e.sent);
       open_++;
       return r;
     }
@@ -130,7 +130,9 @@ std::optional<RequestSpec> ReactiveSource::take(double now)
       continue;
     }
     open_--;
-    const Sent& s = taken_[size_t(e.id)];
+    const auto it = taken_.find(e.id);
+    const Sent s = it->second;
+    taken_.erase(it);
     if (owners_are_sessions_) {
       SessionRecord& rec = sessions_[size_t(s.owner)];
       rec.requests++;
@@ -146,7 +148,9 @@ std::optional<RequestSpec> ReactiveSource::take(double now)
 
 long ReactiveSource::session_of(long id) const
 {
-  return owners_are_sessions_ && id >= 0 && size_t(id) < taken_.size() ? taken_[size_t(id)].owner : -1;
+  if (!owners_are_sessions_) return -1;
+  const auto it = taken_.find(id);
+  return it == taken_.end() ? -1 : it->second.owner;
 }
 
 long ReactiveSource::open_session(double t)

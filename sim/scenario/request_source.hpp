@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace fs {
@@ -127,9 +128,10 @@ private:
 
   double stop_duration_s_ = 0;
   long stop_count_ = 0;
-  std::vector<Event> events_; // a min-heap on (t, seq)
-  std::vector<Sent> taken_;   // by id
-  long seq_ = 0, open_ = 0;   // open_: taken, finish not yet processed
+  std::vector<Event> events_;            // a min-heap on (t, seq)
+  std::unordered_map<long, Sent> taken_; // by id, while in the system (memory follows what is in flight)
+  long next_id_ = 0;
+  long seq_ = 0, open_ = 0; // open_: taken, finish not yet processed
   double stopped_at_ = std::numeric_limits<double>::infinity();
 };
 
