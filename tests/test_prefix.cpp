@@ -311,6 +311,8 @@ TEST_CASE("tier loads are SimGrid activities: a remote load shares the fabric wi
              tiers.load(h0, {{from, bytes, link}}, [&] { done = simgrid::s4u::Engine::get_clock(); });
              if (pull)
                simgrid::s4u::Actor::create("pull", h1, [&] { simgrid::s4u::Comm::sendto(h1, h0, uint64_t(bytes)); });
+             // Load workers are daemons (as in a run, whose source actor keeps the engine going): one actor lasts.
+             simgrid::s4u::Actor::create("clock", h1, [] { simgrid::s4u::this_actor::sleep_for(100); });
              e.run();
              return Json(done);
            })

@@ -62,42 +62,61 @@ s4u::Disk* KvTiers::pick(Device& d)
 
 void KvTiers::load(s4u::Host* to, const std::vector<TierLoad>& loads, std::function<void()> done)
 {
-  struct Leg {
-    s4u::Disk* disk;
-    double bytes;
-    double link;
-    bool remote;
-  };
-  std::vector<Leg> legs;
+  LoadJob j{to, {}, std::move(done)};
   for (const TierLoad& l : loads)
-    legs.push_back({pick(devices_.at(l.from)), l.bytes, l.link, l.from->tier == KvTier::remote});
-  s4u::Actor::create("kvload", to, [legs = std::move(legs), to, done = std::move(done)] {
-    const double start = s4u::Engine::get_clock();
-    std::vector<s4u::ActivityPtr> acts;
-    // Loads over the same path share it: PCIe/C2C from host DRAM and NVMe, the NICs from the store.
-    std::map<double, double> per_link;
-    double latency = 0;
-    for (const Leg& l : legs) {
-      acts.push_back(l.disk->read_async(uint64_t(l.bytes))); // the store streams as it reads: both at once
-      if (l.remote) {
-        s4u::Host* from = l.disk->get_host();
-        acts.push_back(s4u::Comm::sendto_async(from, to, uint64_t(l.bytes)));
-        std::vector<s4u::Link*> route;
-        double lat = 0;
-        from->route_to(to, route, &lat);
-        latency = std::max(latency, lat);
-      }
-      per_link[l.link] += l.bytes;
+    j.legs.push_back({pick(devices_.at(l.from)), l.bytes, l.link, l.from->tier == KvTier::remote});
+  jobs_.push_back(std::move(j));
+  if (idle_ > 0) {
+    idle_--;
+    cv_->notify_one();
+  } else {
+    s4u::Actor::create("kvload", to, [this] { load_worker(); })->daemonize();
+  }
+}
+
+void KvTiers::load_worker()
+{
+  std::unique_lock lock(*mutex_);
+  while (true) {
+    while (jobs_.empty()) {
+      idle_++; // load() claims this worker (decrements) when it hands it a job
+      cv_->wait(lock);
     }
-    for (auto& a : acts)
-      a->wait();
-    // No faster than the instance's own links (SimGrid cannot cap a host-to-host transfer's rate, as for pulls).
-    double capped = start + latency;
-    for (auto const& [link, bytes] : per_link)
-      capped = std::max(capped, start + latency + bytes / link);
-    if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
-    done();
-  });
+    const LoadJob j = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    run_load(j);
+    lock.lock();
+  }
+}
+
+void KvTiers::run_load(const LoadJob& j)
+{
+  const double start = s4u::Engine::get_clock();
+  std::vector<s4u::ActivityPtr> acts;
+  // Loads over the same path share it: PCIe/C2C from host DRAM and NVMe, the NICs from the store.
+  std::map<double, double> per_link;
+  double latency = 0;
+  for (const Leg& l : j.legs) {
+    acts.push_back(l.disk->read_async(uint64_t(l.bytes))); // the store streams as it reads: both at once
+    if (l.remote) {
+      s4u::Host* from = l.disk->get_host();
+      acts.push_back(s4u::Comm::sendto_async(from, j.to, uint64_t(l.bytes)));
+      std::vector<s4u::Link*> route;
+      double lat = 0;
+      from->route_to(j.to, route, &lat);
+      latency = std::max(latency, lat);
+    }
+    per_link[l.link] += l.bytes;
+  }
+  for (auto& a : acts)
+    a->wait();
+  // No faster than the instance's own links (SimGrid cannot cap a host-to-host transfer's rate, as for pulls).
+  double capped = start + latency;
+  for (auto const& [link, bytes] : per_link)
+    capped = std::max(capped, start + latency + bytes / link);
+  if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
+  j.done();
 }
 
 void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)

@@ -8,6 +8,7 @@
 #include "prefix_cache.hpp"
 #include "scenario.hpp"
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,8 +38,28 @@ private:
     size_t next = 0;      // remote: the store server the next load or write uses (round robin)
     bool writing = false; // a background writer is draining the store's pending writes
   };
+  // One step's loads, read and moved together; reusable workers run them (an actor per load mapped and unmapped a
+  // stack each time, as KV pulls did).
+  struct Leg {
+    simgrid::s4u::Disk* disk;
+    double bytes;
+    double link; // bytes/s of the instance's own path for it
+    bool remote;
+  };
+  struct LoadJob {
+    simgrid::s4u::Host* to;
+    std::vector<Leg> legs;
+    std::function<void()> done;
+  };
+  void load_worker();
+  static void run_load(const LoadJob& j);
   void write_loop(KvStore* st, Device& d, simgrid::s4u::Host* from);
   simgrid::s4u::Disk* pick(Device& d);
+
+  std::deque<LoadJob> jobs_; // loads started, no worker on them yet
+  long idle_ = 0;            // workers waiting for a job, not yet claimed
+  simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
+  simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
 
   std::vector<std::unique_ptr<KvStore>> stores_;
   std::map<const KvStore*, Device> devices_;
