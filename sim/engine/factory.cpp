@@ -627,6 +627,10 @@ private:
 
 } // namespace
 
+namespace {
+constexpr long large_factory_instances = 16'000; // actors past which stacks go without guard pages (see below)
+} // namespace
+
 RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt)
 {
   int argc = 2;
@@ -642,6 +646,13 @@ RunResult run_placement(const Scenario& s, size_t placement_index, const RunOpti
 #endif
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
+  // Each actor's stack is a memory mapping, and its guard page another that keeps it from merging with the next:
+  // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Large factories
+  // run without guard pages (the stacks then merge; an actor's stack stays 8 MiB, far above what it uses).
+  long instances = 0;
+  for (const StageConfig& st : s.placements.at(placement_index).stages)
+    instances += st.instances;
+  if (instances > large_factory_instances) s4u::Engine::set_config("contexts/guard-size:0");
   Factory f(s, s.placements.at(placement_index), opt);
   return f.run();
 }
