@@ -1,6 +1,7 @@
 // Pods (scenario "pods", docs/design.md "Pods"): the global router, the pods' input checks, and runs split into
 // pods in one process. The split over MPI ranks is tested through the CLI (test_cli.cpp).
 #include "pods.hpp"
+#include "scenario_pods.hpp"
 #include "summary.hpp"
 #include "support.hpp"
 #include <cmath>
@@ -162,4 +163,17 @@ TEST_CASE("pods: load snapshots approach the live router as sync_s shrinks")
     last = agree;
   }
   CHECK(last > 0.85);
+}
+
+TEST_CASE("pods: whether pods share a switch's uplink")
+{
+  Json d = two_pods(10, 10); // 4 servers, 1 a rack: 2 racks a pod
+  CHECK(pods_shared_switch(parse_scenario(d, "t.json")) == "");
+  d["fabric"]["servers_per_rack"] = 4; // one rack for both pods
+  CHECK(pods_shared_switch(parse_scenario(d, "t.json")) == "rack 0 holds servers of pods 0 and 1");
+  d["fabric"] = {{"type", "fat_tree"}, {"k", 4}}; // edge switches of 2 servers, fat-tree pods of 4
+  CHECK(pods_shared_switch(parse_scenario(d, "t.json")) == "fat-tree pod 0 holds servers of pods 0 and 1");
+  d["pools"][0]["servers"] = 8;
+  d["pods"]["count"] = 2;
+  CHECK(pods_shared_switch(parse_scenario(d, "t.json")) == "");
 }

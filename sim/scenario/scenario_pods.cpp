@@ -1,6 +1,7 @@
 #include "scenario_pods.hpp"
 #include "placement.hpp"
 #include "schema.hpp"
+#include "topology.hpp"
 #include <map>
 
 namespace fs {
@@ -34,6 +35,30 @@ void parse_pods(Scenario& s, const JsonNode& root)
   p.sync_s = n->non_negative("sync_s", 0);
   if (n->has("sync_s") && p.router == "round_robin") n->fail("sync_s", "a round_robin split exchanges no loads");
   n->done();
+}
+
+std::string pods_shared_switch(const Scenario& s)
+{
+  const int P = s.pods.count;
+  if (P == 1) return "";
+  // Servers in the order the platform puts them under switches (every pool's, pool by pool, platform.cpp).
+  std::vector<int> pod;
+  for (const ServerPool& pool : s.pools)
+    for (int i = 0; i < pool.servers; ++i)
+      pod.push_back(i / (pool.servers / P));
+  std::vector<std::pair<long, std::string>> levels; // servers under one switch, its name
+  if (s.fabric.type == "fat_tree") {
+    const FatTreeShape ft = fat_tree_shape(s);
+    levels = {{ft.k / 2, "edge switch"}, {long(ft.k / 2) * (ft.k / 2), "fat-tree pod"}};
+  } else {
+    levels = {{s.fabric.servers_per_rack, "rack"}};
+  }
+  for (auto const& [size, name] : levels)
+    for (size_t i = 1; i < pod.size(); ++i)
+      if (long(i) % size != 0 && pod[i] != pod[i - 1])
+        return name + " " + std::to_string(long(i) / size) + " holds servers of pods " + std::to_string(pod[i - 1]) +
+               " and " + std::to_string(pod[i]);
+  return "";
 }
 
 void check_pods(const Scenario& s, const JsonNode& root)

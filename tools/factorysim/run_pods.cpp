@@ -6,6 +6,7 @@
 #include "factory.hpp"
 #include "output.hpp"
 #include "pods.hpp"
+#include "scenario_pods.hpp"
 #include "summary.hpp"
 #include "sweep_mpi.hpp"
 #include <cstdio>
@@ -134,6 +135,10 @@ int cmd_run_mpi(const RunArgs& a)
                                 "snapshots every sync_s seconds) or pods.router \"round_robin\" (a static split)");
     if (!a.trace.empty()) throw InputError("--trace: not available for an MPI run");
     if (w.rank == 0) dir = std::make_unique<ResultDir>(a.out_dir);
+    if (const std::string shared = pods_shared_switch(s); w.rank == 0 && w.size > 1 && !shared.empty())
+      std::cerr << "warning: " << shared << ": its uplink carries several pods' traffic, of which each rank "
+                << "simulates its own pods' only (make each pool's servers per pod a multiple of the servers under a "
+                << "switch for an exact split)\n";
   } catch (const InputError& e) {
     if (w.rank == 0) std::cerr << "error: " << e.what() << "\n";
     failed = 2;
