@@ -417,13 +417,11 @@ private:
           if (s_.pods.live()) pod_router_.snapshot(pod_loads());
           pod = pod_router_.pick(double(spec->input_tokens + spec->output_tokens));
           if (s_.pods.windowed() && !sync_) { // how often the snapshot's pick is the live one
-            const std::vector<double> now = pod_loads();
+            const std::vector<double> live = pod_loads();
             pod_picks_++;
-            pod_live_picks_ += now[size_t(pod)] == *std::min_element(now.begin(), now.end());
+            pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
           }
-          if (sync_ && !sync_->mine(pod)) {
-            continue;
-          }
+          if (sync_ && !sync_->mine(pod)) continue;
         }
         Request& r = new_request(std::move(*spec));
         if (!host_) {
