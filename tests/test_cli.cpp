@@ -563,3 +563,91 @@ TEST_CASE("run --request-rows: every N-th request in id order, none (a stale fil
   rejected(cli(base + "0", t), "--request-rows 0: expected all, none or a whole number >= 1");
   rejected(cli(base + "x", t), "--request-rows x");
 }
+
+namespace {
+
+// Two pods of a small factory (tests/test_pods.cpp has the same): Llama-3.1-8B on 4 H100 servers, one per rack.
+Json two_pods()
+{
+  Json d = default_scenario();
+  d["model"] = "Llama-3.1-8B";
+  d["pools"][0]["servers"] = 4;
+  d["fabric"]["servers_per_rack"] = 1;
+  d["placements"][0]["instances"] = 8;
+  d["placements"][0]["tp"] = 1;
+  d["placements"][1]["prefill"] = {{"pool", "h100"}, {"instances", 8}, {"tp", 1}};
+  d["placements"][1]["decode"] = {{"pool", "h100"}, {"instances", 8}, {"tp", 1}};
+  d["workload"]["qps"] = 40;
+  d["workload"]["duration_s"] = 10;
+  d["sim"]["warmup_s"] = 1;
+  d["pods"] = {{"count", 2}, {"sync_s", 0.5}};
+  return d;
+}
+
+bool have_mpirun()
+{
+  if (std::system("command -v mpirun >/dev/null 2>&1") == 0) return true;
+  MESSAGE("mpirun is not installed: pods over MPI are not tested");
+  return false;
+}
+
+const char* mpirun2 = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader "
+                      "ASAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np 2";
+
+} // namespace
+
+TEST_CASE("pods over MPI: a 2-rank run equals the one-process run with the same load snapshots")
+{
+  if (!have_mpirun()) return;
+  Scratch t;
+  const auto f = write(t, "pods.json", two_pods().dump());
+  for (const std::string placement : {"colocated", "disaggregated"}) {
+    CAPTURE(placement);
+    Result r = cli("run " + f.string() + " --placement " + placement + " -o " + (t / "one").string(), t);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    r = cli("run " + f.string() + " --placement " + placement + " -o " + (t / "two").string(), t, mpirun2);
+    REQUIRE_MESSAGE(r.code == 0, (r.out + r.err));
+    CHECK_MESSAGE(r.out.find("2 pods over 2 MPI ranks (loads exchanged every 0.5 s)") != std::string::npos, r.out);
+    CHECK_FALSE(stdfs::exists(t / "two" / placement / "requests.csv"));
+    const Json one = fs::read_json_file((t / "one" / placement / "summary.json").string());
+    const Json two = fs::read_json_file((t / "two" / placement / "summary.json").string());
+    CHECK(two["sim"]["ranks"] == 2);
+    CHECK(two["sim"]["per_rank"]["requests"][0].get<long>() > 0);
+    CHECK(two["sim"]["per_rank"]["requests"][1].get<long>() > 0);
+    CHECK(one["requests"] == two["requests"]);
+    // Equal up to summation order (the ranks' sums are added at the end).
+    for (const char* p :
+         {"/throughput/output_tokens_per_s", "/throughput/input_tokens_per_s", "/latency_s/ttft/p50",
+          "/latency_s/ttft/p99", "/latency_s/ttft/mean", "/latency_s/tpot/p50", "/latency_s/tpot/p99",
+          "/latency_s/e2e/p99", "/cost/usd_per_million_output_tokens", "/slo/attainment", "/power_kw"}) {
+      CAPTURE(p);
+      const double a = one.at(Json::json_pointer(p)).get<double>(), b = two.at(Json::json_pointer(p)).get<double>();
+      CHECK(b == doctest::Approx(a).epsilon(1e-9));
+    }
+  }
+}
+
+TEST_CASE("pods over MPI: one placement, snapshots or a static split, else exit 2 and nothing written")
+{
+  if (!have_mpirun()) return;
+  Scratch t;
+  const auto f = write(t, "pods.json", two_pods().dump());
+  const std::string out = " -o " + (t / "o").string();
+  auto refused = [&](const Result& r, const std::string& what) {
+    CHECK_MESSAGE(r.code == 2, r.err);
+    CHECK_MESSAGE(r.err.find(what) != std::string::npos, r.err);
+    CHECK_FALSE(stdfs::exists(t / "o"));
+  };
+  refused(cli("run " + f.string() + out, t, mpirun2),
+          "error: an MPI run simulates one placement, its pods split over the ranks: name it with one --placement (" +
+              f.string() + " has: colocated, disaggregated)");
+  refused(cli("run " + f.string() + " --placement colocated --placement disaggregated" + out, t, mpirun2),
+          "name it with one --placement");
+  refused(cli("run " + f.string() + " --placement colocated --set pods.sync_s=0" + out, t, mpirun2),
+          f.string() + ": pods.sync_s = 0 (live loads) needs one process");
+  refused(cli("run " + f.string() + " --placement colocated --set pods.count=1" + out, t, mpirun2),
+          "pods.count = 1 is fewer pods than the 2 MPI ranks");
+  // Without MPI too: bad pods input is exit 2 naming the path.
+  rejected(cli("run " + f.string() + " --set pods.count=3" + out, t),
+           f.string() + ": pods.count: pool \"h100\" has 4 servers, not a multiple of 3 pods", t / "o");
+}

@@ -5,8 +5,10 @@
 #include "memory.hpp"
 #include "placement.hpp"
 #include "platform.hpp"
+#include "pods.hpp"
 #include "prefix_cache.hpp"
 #include "progress.hpp"
+#include "scenario_pods.hpp"
 #include "step_time_afd.hpp"
 #include "trace_recorder.hpp"
 #include "workload.hpp"
@@ -64,13 +66,15 @@ class Factory : public InstanceListener {
 public:
   Factory(const Scenario& s, const PlacementConfig& pc, const RunOptions& opt)
       : s_(s), pc_(pc), trace_(opt.trace), rows_(opt.rows), keep_(opt.keep_requests),
-        stats_(s.window.start, s.sim.exact_percentiles_up_to)
+        stats_(s.window.start, s.sim.exact_percentiles_up_to), pods_(s.pods.count), sync_(opt.pods), pod_router_(s.pods)
   {
     TraceRecorder* trace = opt.trace;
     pf_ = build_platform(s);
-    std::map<std::string, ChipAllocator> alloc;
-    for (auto const& p : s.pools)
-      alloc.emplace(p.name, ChipAllocator(p.servers, p.server.chips_per_server));
+    // Pods (scenario "pods"): each takes its chips from its own contiguous share of every pool.
+    std::vector<std::map<std::string, ChipAllocator>> alloc{size_t(pods_)};
+    for (auto& a : alloc)
+      for (auto const& p : s.pools)
+        a.emplace(p.name, ChipAllocator(p.servers / pods_, p.server.chips_per_server));
     std::map<std::string, std::vector<Instance*>> by_stage;
     std::set<std::string> labels;
     tiers_ = std::make_unique<KvTiers>(s, pf_);
@@ -90,7 +94,7 @@ public:
         // The FFN chips of every instance first, in the order the scenario check took them.
         const ServerSpec& fs = s.pool(st.ffn.pool).server;
         for (int i = 0; i < st.instances; ++i)
-          if (alloc.at(st.ffn.pool).take(st.ffn.chips) < 0)
+          if (alloc[size_t(pod_of(i, st.instances, pods_))].at(st.ffn.pool).take(st.ffn.chips) < 0)
             throw std::logic_error("FFN chip allocation failed after the scenario check passed");
         FfnSide f;
         f.chip = fs.chip;
@@ -104,7 +108,8 @@ public:
         rc.ffn = f;
       }
       for (int i = 0; i < st.instances; ++i) {
-        const int server = alloc.at(st.pool).take(st.par.chips());
+        const int pod = pod_of(i, st.instances, pods_);
+        const int server = alloc[size_t(pod)].at(st.pool).take(st.par.chips());
         if (server < 0) throw std::logic_error("chip allocation failed after the scenario check passed");
         InstanceSetup setup;
         setup.id = int(instances_.size());
@@ -114,7 +119,7 @@ public:
         setup.chip = sv.chip.name;
         setup.role = st.role;
         setup.par = st.par;
-        setup.host = pf_.servers.at(st.pool).at(server);
+        setup.host = pf_.servers.at(st.pool).at(size_t(pod * (pool.servers / pods_) + server));
         setup.kv_capacity_tokens = mp.kv_tokens;
         setup.exact = s.sim.mode == "exact";
         setup.ffn_pool = st.ffn.pool;
@@ -140,47 +145,55 @@ public:
         const long B = st.scheduler.block_size_tokens;
         capacity_.push_back(mp.kv_tokens / B * B);
         by_stage[st.name].push_back(instances_.back().get());
+        pod_of_.push_back(pod);
       }
     }
     uint64_t router_seed = s.seed;
-    auto make_group = [&](const std::vector<const StageConfig*>& stages) {
+    // Each pod has its own groups (and routers): a request stays in its pod.
+    auto make_group = [&](const std::vector<const StageConfig*>& stages, int pod) {
       auto g = std::make_unique<Group>();
       g->router = router_registry().make(s.router, ++router_seed);
       for (const StageConfig* st : stages)
         for (Instance* m : by_stage[st->name])
-          g->members.push_back(m);
+          if (pod_of_[size_t(m->setup().id)] == pod) g->members.push_back(m);
       return g;
     };
     std::vector<const StageConfig*> entry;
     for (const StageConfig& st : pc.stages)
       if (pc.is_entry(st)) entry.push_back(&st);
-    entry_ = make_group(entry);
-    for (const StageConfig& st : pc.stages) {
-      if (st.to.empty()) continue;
-      std::vector<const StageConfig*> next;
-      for (const std::string& t : st.to)
-        next.push_back(&pc.stage(t));
-      next_[st.name] = make_group(next);
+    next_.resize(size_t(pods_));
+    for (int pod = 0; pod < pods_; ++pod) {
+      entry_.push_back(make_group(entry, pod));
+      for (const StageConfig& st : pc.stages) {
+        if (st.to.empty()) continue;
+        std::vector<const StageConfig*> next;
+        for (const std::string& t : st.to)
+          next.push_back(&pc.stage(t));
+        next_[size_t(pod)][st.name] = make_group(next, pod);
+      }
     }
     // What the decode side of each prefill instance can hold at most.
     next_capacity_.assign(instances_.size(), 0);
-    for (Instance* m : entry_->members)
-      if (m->setup().role == Role::prefill)
-        for (Instance* d : next_.at(m->setup().stage)->members)
-          next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
-    for (Instance* m : entry_->members) {
-      const int id = m->setup().id;
-      Group& g = *entry_;
-      if (m->setup().role != Role::prefill) {
-        g.min_capacity = std::min(g.min_capacity, capacity_[id]);
-        continue;
+    for (int pod = 0; pod < pods_; ++pod)
+      for (Instance* m : entry_[size_t(pod)]->members)
+        if (m->setup().role == Role::prefill)
+          for (Instance* d : next_[size_t(pod)].at(m->setup().stage)->members)
+            next_capacity_[m->setup().id] = std::max(next_capacity_[m->setup().id], capacity_[d->setup().id]);
+    for (int pod = 0; pod < pods_; ++pod)
+      for (Instance* m : entry_[size_t(pod)]->members) {
+        const int id = m->setup().id;
+        Group& g = *entry_[size_t(pod)];
+        if (m->setup().role != Role::prefill) {
+          g.min_capacity = std::min(g.min_capacity, capacity_[id]);
+          continue;
+        }
+        g.min_prefill_capacity = std::min(g.min_prefill_capacity, capacity_[id]);
+        g.min_next_capacity = std::min(g.min_next_capacity, next_capacity_[id]);
       }
-      g.min_prefill_capacity = std::min(g.min_prefill_capacity, capacity_[id]);
-      g.min_next_capacity = std::min(g.min_next_capacity, next_capacity_[id]);
-    }
-    for (auto& [stage, g] : next_)
-      for (Instance* m : g->members)
-        g->min_capacity = std::min(g->min_capacity, capacity_[m->setup().id]);
+    for (auto& groups : next_)
+      for (auto& [stage, g] : groups)
+        for (Instance* m : g->members)
+          g->min_capacity = std::min(g->min_capacity, capacity_[m->setup().id]);
     index_groups(s.sim.index_routers);
     for (auto const& l : labels)
       calibration_ += (calibration_.empty() ? "" : ",") + l;
@@ -216,6 +229,7 @@ public:
       } catch (...) {
         failure = std::current_exception();
       }
+      source_done_ = true;
     });
     progress_.emplace(pc_.name,
                       s_.requests ? long(s_.requests->size())
@@ -225,15 +239,15 @@ public:
                       : s_.list                            ? s_.list->last_arrival
                                                            : std::numeric_limits<double>::infinity());
     const auto t0 = std::chrono::steady_clock::now();
-    s4u::Engine::get_instance()->run();
+    run_engine();
     progress_->clear();
     if (failure) std::rethrow_exception(failure);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.simulated_s = s4u::Engine::get_clock();
     for (auto& inst : instances_) {
       const InstanceSetup& su = inst->setup();
-      res.instances.push_back(
-          {su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens, inst->stats(), su.ffn_pool});
+      res.instances.push_back({su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens,
+                               inst->stats(), su.ffn_pool, pod_of_[size_t(su.id)]});
     }
     if (s_.window.rule == "makespan" || std::isinf(collector_.window.end)) {
       // An offline batch is measured until its last request finished: nothing was counted after that.
@@ -246,6 +260,8 @@ public:
     if (tools_) res.tools = {s_.tool_pool, tools_->cores(), tools_->busy_core_s()};
     res.events = collector_.events;
     res.peak_requests_held = long(store_.size());
+    res.pod_picks = pod_picks_;
+    res.pod_live_picks = pod_live_picks_;
     res.calibration = calibration_;
     res.sessions = src_->sessions();
     res.stats = std::move(stats_);
@@ -260,10 +276,38 @@ public:
     return res;
   }
 
+  // Pods with load snapshots (pods.sync_s): the engine runs in windows of sync_s; at the end of each, every pod's load
+  // is taken (and summed over the processes sharing the pods), for the global router's picks in the next window.
+  void run_engine()
+  {
+    s4u::Engine* e = s4u::Engine::get_instance();
+    if (!s_.pods.windowed()) {
+      e->run();
+      return;
+    }
+    for (long k = 1;; ++k) {
+      e->run_until(double(k) * s_.pods.sync_s);
+      std::vector<double> load = pod_loads();
+      if (sync_) sync_->sum(load);
+      pod_router_.snapshot(load);
+      if (sync_ ? sync_->all(source_done_) : source_done_) break;
+    }
+    e->run();
+  }
+
+  // Each pod's outstanding tokens now: this process's pods (zero for the others').
+  std::vector<double> pod_loads() const
+  {
+    std::vector<double> load(size_t(pods_), 0.0);
+    for (size_t id = 0; id < instances_.size(); ++id)
+      if (!sync_ || sync_->mine(pod_of_[id])) load[size_t(pod_of_[id])] += double(instances_[id]->outstanding_now());
+    return load;
+  }
+
   void on_prefilled(Instance& from, Request* r) override
   {
     const long need = r->context + r->remaining_output();
-    Group& g = *next_.at(from.setup().stage);
+    Group& g = *next_[size_t(pod_of_[size_t(from.setup().id)])].at(from.setup().stage);
     refresh_index();
     Instance* to = g.pick(*r, need <= g.min_capacity, [&](int id) { return capacity_[id] >= need; });
     if (!to) throw std::logic_error("no decode instance can hold a request that passed the arrival check");
@@ -369,9 +413,20 @@ private:
     while (true) {
       const double now = s4u::Engine::get_clock();
       while (std::optional<RequestSpec> spec = src_->take(now)) {
+        int pod = 0;
+        if (pods_ > 1) { // the global router; another rank's pods take the arrival there
+          if (s_.pods.live()) pod_router_.snapshot(pod_loads());
+          pod = pod_router_.pick(double(spec->input_tokens + spec->output_tokens));
+          if (s_.pods.windowed() && !sync_) { // how often the snapshot's pick is the live one
+            const std::vector<double> live = pod_loads();
+            pod_picks_++;
+            pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
+          }
+          if (sync_ && !sync_->mine(pod)) continue;
+        }
         Request& r = new_request(std::move(*spec));
         if (!host_) {
-          admit(r);
+          admit(r, pod);
           continue;
         }
         const double work = s_.host.work().before_s(r.spec.input_tokens);
@@ -462,9 +517,12 @@ private:
     dirty_.assign(instances_.size(), false);
     change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
     member_of_.resize(instances_.size());
-    std::vector<Group*> groups{entry_.get()};
-    for (auto& [stage, g] : next_)
-      groups.push_back(g.get());
+    std::vector<Group*> groups;
+    for (int pod = 0; pod < pods_; ++pod) {
+      groups.push_back(entry_[size_t(pod)].get());
+      for (auto& [stage, g] : next_[size_t(pod)])
+        groups.push_back(g.get());
+    }
     for (Group* g : groups) {
       g->shortcut = on ? g->router->shortcut() : Router::Shortcut::views;
       if (g->shortcut != Router::Shortcut::least_outstanding) continue;
@@ -541,8 +599,8 @@ private:
     return k;
   }
 
-  // Hands an arrived (and, with host work, tokenised) request to an entry instance, or drops it.
-  void admit(Request& r)
+  // Hands an arrived (and, with host work, tokenised) request to an entry instance of its pod, or drops it.
+  void admit(Request& r, int pod = 0)
   {
     const long need = r.spec.input_tokens + r.spec.output_tokens;
     if (need > s_.model.max_context_tokens) {
@@ -551,7 +609,7 @@ private:
       return;
     }
     r.target_prefill = r.spec.input_tokens;
-    Instance* to = pick_entry(r, need);
+    Instance* to = pick_entry(r, need, pod);
     if (!to) {
       drop(r, "needs " + std::to_string(need) + " KV tokens; no instance of placement \"" + pc_.name +
                   "\" can hold that many");
@@ -563,13 +621,13 @@ private:
 
   // An entry instance whose cache holds what it must: the whole request, or for a prefill instance the prompt,
   // with a decode side that holds the whole request.
-  Instance* pick_entry(const Request& r, long need)
+  Instance* pick_entry(const Request& r, long need, int pod)
   {
     const long prompt = r.spec.input_tokens;
-    const Group& g = *entry_;
+    Group& g = *entry_[size_t(pod)];
     const bool all_fit = need <= g.min_capacity && prompt <= g.min_prefill_capacity && need <= g.min_next_capacity;
     refresh_index();
-    return entry_->pick(r, all_fit, [&](int id) {
+    return g.pick(r, all_fit, [&](int id) {
       if (instances_[id]->setup().role == Role::prefill) return capacity_[id] >= prompt && next_capacity_[id] >= need;
       return capacity_[id] >= need;
     });
@@ -587,9 +645,9 @@ private:
   Platform pf_;
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
   std::vector<std::unique_ptr<Instance>> instances_;
-  std::vector<long> capacity_; // KV tokens each instance holds, whole blocks
-  std::unique_ptr<Group> entry_;
-  std::map<std::string, std::unique_ptr<Group>> next_; // prefill stage -> its decode instances
+  std::vector<long> capacity_;                                      // KV tokens each instance holds, whole blocks
+  std::vector<std::unique_ptr<Group>> entry_;                       // per pod
+  std::vector<std::map<std::string, std::unique_ptr<Group>>> next_; // per pod: prefill stage -> its decode instances
   std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
   // The least-outstanding index (index_groups): per instance, whether a group indexes it, the groups and slots, whether
   // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
@@ -623,6 +681,14 @@ private:
   long kv_idle_ = 0;                 // workers waiting for a job, not yet claimed
   s4u::MutexPtr kv_mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr kv_cv_ = s4u::ConditionVariable::create();
+  // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
+  // router, whether the source is done.
+  int pods_;
+  std::vector<int> pod_of_;
+  PodSync* sync_;
+  PodRouter pod_router_;
+  bool source_done_ = false;
+  long pod_picks_ = 0, pod_live_picks_ = 0; // RunResult::pod_picks, pod_live_picks
 };
 
 } // namespace

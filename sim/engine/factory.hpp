@@ -18,6 +18,7 @@ struct InstanceReport {
   long kv_capacity_tokens = 0;
   InstanceStats stats;
   std::string ffn_pool; // attention/FFN split: the pool whose chips ran its FFN (stats.offload_phases_window)
+  int pod = 0;          // scenario "pods": the pod it belongs to
 };
 
 // The host (CPU) pool's work in the run (scenario "host"); cores 0 when not modelled.
@@ -52,6 +53,9 @@ struct RunResult {
   double wall_s = 0, simulated_s = 0;
   long events = 0;
   long peak_requests_held = 0; // request slots the run allocated: the most requests in flight at once
+  // Pods with load snapshots in one process: arrivals routed, and of them those sent to a pod the live router (loads
+  // at that instant) would have picked too (0, 0 otherwise).
+  long pod_picks = 0, pod_live_picks = 0;
 };
 
 // Takes each request when it leaves the system (finished or dropped), e.g. to write its row (summary.hpp).
@@ -62,10 +66,12 @@ public:
 };
 
 class TraceRecorder;
+class PodSync; // pods.hpp
 struct RunOptions {
   TraceRecorder* trace = nullptr; // records the run's timeline (trace_recorder.hpp); null records nothing
   RequestSink* rows = nullptr;    // null: nothing
   bool keep_requests = false;     // RunResult::requests (tests): memory grows with the run, not with what is in flight
+  PodSync* pods = nullptr;        // null: every pod in this process; else only this rank's (pods.hpp)
 };
 RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt = {});
 

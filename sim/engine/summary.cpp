@@ -350,6 +350,12 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"mode", s.sim.mode},
         {"network_model", s.fabric.network_model}}}};
   summary["sessions"] = sessions;
+  if (s.pods.count > 1) {
+    Json& p = summary["pods"] = {{"count", s.pods.count}, {"router", s.pods.router}};
+    if (s.pods.router == "least_outstanding") p["sync_s"] = s.pods.sync_s;
+    // With load snapshots in one process: the share of arrivals sent where the live router would have sent them.
+    p["live_agreement"] = r.pod_picks > 0 ? Json(double(r.pod_live_picks) / double(r.pod_picks)) : Json(nullptr);
+  }
   if (!sessions.is_null()) summary["cost"]["usd_per_session"] = sessions["usd_per_session"];
   return summary;
 }

@@ -119,6 +119,17 @@ struct KvCacheConfig {
   bool enabled() const { return prefix_caching; }
 };
 
+// The factory as identical pods (scenario "pods"; docs/design.md, "Pods"): every pool's servers and every stage's
+// instances split evenly, each request served inside the pod a global router picks for it on arrival.
+struct PodsConfig {
+  int count = 1;                            // 1: one pod, the whole factory (no global router)
+  std::string router = "least_outstanding"; // least_outstanding | round_robin (a static split)
+  double sync_s = 0;                        // least_outstanding: 0 live loads, > 0 loads as of each multiple
+  bool given = false;                       // the scenario has the key (resolved_scenario.json carries it)
+  bool live() const { return router == "least_outstanding" && sync_s == 0; }
+  bool windowed() const { return count > 1 && router == "least_outstanding" && sync_s > 0; }
+};
+
 struct SimConfig {
   std::string mode = "fast"; // fast (closed-form decode runs) | exact (one wake-up per step)
   double warmup_s = -1;      // < 0: the first 10% of the arrival span
@@ -172,6 +183,7 @@ struct Scenario {
   Economics economics;
   Sources economics_sources;
   SimConfig sim;
+  PodsConfig pods;
   // A list workload (open-loop arrivals, a trace, an offline batch) is generated once while parsing, counted and
   // not kept: each run draws it again, request by request, from the workload and the seed (WorkloadGenerator::
   // stream). Workloads that create their requests during the run (closed loops, sessions, agent graphs) have none.

@@ -5,6 +5,7 @@
 #include "placement.hpp"
 #include "router.hpp"
 #include "scenario.hpp"
+#include "scenario_pods.hpp"
 #include "scheduler.hpp"
 #include "schema.hpp"
 #include "topology.hpp"
@@ -619,7 +620,8 @@ const ObjectSpec& scenario_spec()
          required(object("workload", workload_spec(), "the requests")), object("slo", slo_spec(), "latency targets"),
          object("host", host_spec(), "host (CPU) work per request on a pool's cores (default: not modelled)"),
          object("kv_cache", kv_cache_spec(), "prefix caching and KV tiers (default: no prefix caching)"),
-         object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation")}};
+         object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation"),
+         object("pods", pods_spec(), "the factory as identical pods behind a global router (default: one pod)")}};
   }();
   return o;
 }
@@ -744,6 +746,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     s.sim.exact_percentiles_up_to = sim->integer("exact_percentiles_up_to", s.sim.exact_percentiles_up_to);
     sim->done();
   }
+  parse_pods(s, root);
   root.done();
   resolve_tool_pool(s, root);
   generate_requests(s, root, sim);
@@ -752,6 +755,7 @@ Scenario parse_scenario(const Json& doc, const std::string& file)
     size_parallelism(s, s.placements[i], placement_nodes[i]);
     check_stages(s, s.placements[i], placement_nodes[i]);
   }
+  check_pods(s, root);
   s.resolved = resolved_json(s, cat);
   if (s.fabric.type == "fat_tree") s.resolved["fabric"]["k"] = s.fabric.k;
   return s;

@@ -96,6 +96,10 @@ Json resolved_json(const Scenario& s, const Catalog& cat)
               {"max_requests", s.sim.max_requests},
               {"exact_percentiles_up_to", s.sim.exact_percentiles_up_to}}}};
   if (s.host.enabled()) j["host"] = host_json(s.host);
+  if (s.pods.given) {
+    j["pods"] = {{"count", s.pods.count}, {"router", s.pods.router}};
+    if (s.pods.router == "least_outstanding") j["pods"]["sync_s"] = s.pods.sync_s;
+  }
   if (s.kv_cache.enabled()) {
     j["kv_cache"] = kv_cache_json(s.kv_cache);
     for (auto const& [pool, dev, n] : kv_storage(s))

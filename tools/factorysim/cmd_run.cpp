@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "output.hpp"
 #include "scenario.hpp"
+#include "sweep_mpi.hpp"
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -111,6 +112,7 @@ int finish_run(const Scenario& s, ResultDir& dir, const std::vector<std::string>
 
 int cmd_run(const RunArgs& a)
 {
+  if (mpi_launched()) return cmd_run_mpi(a); // no fork after MPI_Init: each rank simulates its pods in-process
   if (a.scenario.empty()) return run_default_study(a);
   // Everything a user can get wrong is checked here, before any folder exists: exit 2 and nothing written.
   Scenario s = load_scenario(a.scenario, a.sets);

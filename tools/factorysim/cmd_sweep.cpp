@@ -98,6 +98,13 @@ pid_t spawn_point(const Launch& L, const SweepSpec& sw, const SweepPoint& p, con
   for (std::string& s : args)
     argv.push_back(s.data());
   argv.push_back(nullptr);
+  // The child is no MPI rank: without the launcher's variables, `factorysim run` does not take itself for one.
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (!v.starts_with("OMPI_COMM_WORLD_") && !v.starts_with("PMI_") && !v.starts_with("PMIX_")) env.push_back(*e);
+  }
+  env.push_back(nullptr);
   const std::string log = stdfs::absolute(tmp / "run.log").string();
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -116,7 +123,7 @@ pid_t spawn_point(const Launch& L, const SweepSpec& sw, const SweepPoint& p, con
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   // posix_spawn, not fork: safe after MPI_Init (no copy of the MPI library's state runs any code).
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, L.exe.c_str(), &fa, &at, argv.data(), environ);
+  const int rc = posix_spawn(&pid, L.exe.c_str(), &fa, &at, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   if (rc != 0) throw std::runtime_error(std::string("cannot start ") + L.exe + ": " + std::strerror(rc));

@@ -19,6 +19,7 @@ struct RunArgs {
   std::string request_rows = "all"; // requests.csv: all, none, or N (every N-th request)
 };
 int cmd_run(const RunArgs& a);
+int cmd_run_mpi(const RunArgs& a); // under mpirun: one placement, its pods split over the ranks (run_pods.cpp)
 
 struct CapacityArgs {
   std::string scenario;

@@ -1,6 +1,8 @@
-// MPI for sweeps (docs/design.md, "Sweeps over MPI"): only when the process was started by mpirun is MPI
-// initialised; otherwise every call is a no-op on a world of one rank. Built without MPI, the same.
+// MPI for sweeps and pod runs (docs/design.md, "Sweeps over MPI", "Pods"): only when the process was started by mpirun
+// is MPI initialised; otherwise every call is a no-op on a world of one rank. Built without MPI, the same.
 #pragma once
+#include <string>
+#include <vector>
 
 namespace fs::cli {
 
@@ -15,5 +17,15 @@ void mpi_barrier(const MpiWorld& w);
 // The largest `v` over the ranks (every rank gets it).
 int mpi_max(const MpiWorld& w, int v);
 void mpi_stop(MpiWorld& w);
+// Whether an MPI launcher started this process (what mpi_start checks).
+bool mpi_launched();
+// Element-wise sums over the ranks, in place (every rank gets them).
+void mpi_sum(const MpiWorld& w, std::vector<double>& v);
+// Whether `v` is true on every rank (every rank gets it).
+bool mpi_all(const MpiWorld& w, bool v);
+// Every rank's `bytes`, in rank order, on rank 0 (other ranks get nothing).
+std::vector<std::string> mpi_gather(const MpiWorld& w, const std::string& bytes);
+// Ends every rank now (a failure inside a collective run): exit code `code`.
+[[noreturn]] void mpi_abort(const MpiWorld& w, int code);
 
 } // namespace fs::cli
