@@ -453,10 +453,9 @@ private:
     for (int id : dirty_list_) {
       dirty_[id] = false;
       const Instance& inst = *instances_[id];
-      const long v = inst.outstanding_now();
+      const auto [v, t] = inst.outstanding_and_change();
       for (auto [g, k] : member_of_[id])
         g->least.set(k, v);
-      const double t = inst.view_changes_at();
       if (t != change_at_[id]) {
         change_at_[id] = t;
         if (!std::isinf(t)) changes_.emplace(t, id);

@@ -118,12 +118,15 @@ long Instance::outstanding_now() const
   return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * long(flights_[0].plan.decode.size());
 }
 
-double Instance::view_changes_at() const
+double Instance::view_changes_at() const { return outstanding_and_change().second; }
+
+std::pair<long, double> Instance::outstanding_and_change() const
 {
-  if (!run_active_) return std::numeric_limits<double>::infinity();
+  constexpr double never = std::numeric_limits<double>::infinity();
+  if (!run_active_) return {core_.outstanding(), never};
   const Flight& f = flights_[0];
   const long ended = ended_steps(s4u::Engine::get_clock());
-  return ended < f.steps ? f.ends[ended] : std::numeric_limits<double>::infinity();
+  return {core_.outstanding() - ended * long(f.plan.decode.size()), ended < f.steps ? f.ends[ended] : never};
 }
 
 InstanceStats Instance::stats() const
@@ -157,8 +160,8 @@ void Instance::launch(int ve)
   if (k > 1) core_.reserve_run(p, k);
   f.active = true;
   f.steps = k;
-  f.ends.resize(k);
-  f.sums.resize(k);
+  if (f.ends.size() < size_t(k)) f.ends.resize(k); // grown only: a resize down and up would zero what we overwrite
+  if (f.sums.empty()) f.sums.resize(1);
   if (pipelined) {
     // A micro-batch enters stage s when it has left stage s-1 (plus the hop) and stage s is free.
     f.staged = model_->step(p.batch);
@@ -172,14 +175,14 @@ void Instance::launch(int ve)
     }
     f.ends[0] = e;
   } else {
+    // A decode run keeps only its step ends: an event usually cuts it short, and land() times the steps it took.
     if (p.decode_only())
-      model_->decode_run(p.batch, k, f.sums.data());
-    else
+      model_->decode_run_ends(p.batch, k, now, f.ends.data());
+    else {
       f.sums[0] = model_->summary(p.batch);
-    double t = now;
-    for (int j = 0; j < k; ++j)
-      f.ends[j] = t += f.sums[j].total_s;
-    stage_free_[0] = t;
+      f.ends[0] = now + f.sums[0].total_s;
+    }
+    stage_free_[0] = f.ends[k - 1];
   }
   if (k > 1) {
     run_active_ = true;
@@ -273,6 +276,11 @@ void Instance::account(const Flight& f, int j)
 void Instance::land(int ve)
 {
   Flight& f = flights_[ve];
+  core_.prefetch(f.plan);
+  if (setup_.par.pp == 1 && f.plan.decode_only()) { // the summaries of the steps it took (launch kept their ends)
+    if (f.sums.size() < size_t(f.steps)) f.sums.resize(f.steps);
+    model_->decode_run(f.plan.batch, f.steps, f.sums.data());
+  }
   for (int j = 0; j < f.steps; ++j)
     account(f, j);
   f.active = false;

@@ -67,6 +67,8 @@ public:
   const InstanceSetup& setup() const { return setup_; }
   InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
   long outstanding_now() const; // view().outstanding, alone
+  // outstanding_now() and view_changes_at() together (what a least-outstanding index needs).
+  std::pair<long, double> outstanding_and_change() const;
   // When view() changes next with no outside event and no wake-up (a step of a fast run ends); +inf: not before one.
   double view_changes_at() const;
   InstanceStats stats() const;
@@ -83,14 +85,18 @@ private:
     bool loaded = false;  // planned, loads done: launch it
     StepPlan plan;
     int steps = 1;
-    std::vector<double> ends;        // per step: when its tokens are out
-    std::vector<StepSummary> sums;   // per step
+    std::vector<double> ends;        // per step: when its tokens are out (grown, never shrunk: `steps` count)
+    std::vector<StepSummary> sums;   // per step (likewise); a decode run's are made when it lands
     StepTime staged;                 // pipelined (pp > 1, one step): its stages
     std::vector<double> stage_start; // pipelined: when each stage started on it
     double end() const { return ends[steps - 1]; }
   };
 
   void on_tokens(double t, double input, double output) override { collector_.tokens(t, input, output); }
+  void on_decode_tokens(const double* ends, int steps, double output) override
+  {
+    collector_.decode_tokens(ends, steps, output);
+  }
   // The listener's calls may yield to other actors (SimGrid simcalls), which may read this instance's view: it is
   // marked changed first.
   void on_prefilled(Request* r, double) override
