@@ -161,11 +161,10 @@ void Instance::launch(int ve)
   f.active = true;
   f.steps = k;
   if (f.ends.size() < size_t(k)) f.ends.resize(k); // grown only: a resize down and up would zero what we overwrite
-  if (f.sums.empty()) f.sums.resize(1);
   if (pipelined) {
     // A micro-batch enters stage s when it has left stage s-1 (plus the hop) and stage s is free.
     f.staged = model_->step(p.batch);
-    f.sums[0] = f.staged.summary();
+    f.sum = f.staged.summary();
     f.stage_start.resize(f.staged.stages.size());
     double e = now + f.staged.host_s;
     for (size_t s = 0; s < f.staged.stages.size(); ++s) {
@@ -179,8 +178,8 @@ void Instance::launch(int ve)
     if (p.decode_only())
       model_->decode_run_ends(p.batch, k, now, f.ends.data());
     else {
-      f.sums[0] = model_->summary(p.batch);
-      f.ends[0] = now + f.sums[0].total_s;
+      f.sum = model_->summary(p.batch);
+      f.ends[0] = now + f.sum.total_s;
     }
     stage_free_[0] = f.ends[k - 1];
   }
@@ -245,12 +244,11 @@ void Instance::truncate_runs(double now)
   run_cut_ = true;
 }
 
-void Instance::account(const Flight& f, int j)
+void Instance::account(const Flight& f, int j, const StepSummary& st)
 {
   const double tp = setup_.par.tp;
   const Window& w = collector_.window;
   if (setup_.par.pp == 1) {
-    const StepSummary& st = f.sums[j];
     const double start = f.ends[j] - st.busy_s;
     const double frac = st.busy_s > 0 ? w.overlap(start, f.ends[j]) / st.busy_s : 0.0;
     stats_.busy_chip_s_window += st.busy_s * tp * frac;
@@ -265,7 +263,6 @@ void Instance::account(const Flight& f, int j)
       stats_.phases_window += stage.phases.scaled(tp * frac);
     }
   }
-  const StepSummary& st = f.sums[j];
   stats_.phases += st.phases.scaled(tp);
   stats_.busy_s += st.busy_s / double(setup_.par.pp);
   stats_.comm += st.comm;
@@ -277,12 +274,18 @@ void Instance::land(int ve)
 {
   Flight& f = flights_[ve];
   core_.prefetch(f.plan);
-  if (setup_.par.pp == 1 && f.plan.decode_only()) { // the summaries of the steps it took (launch kept their ends)
-    if (f.sums.size() < size_t(f.steps)) f.sums.resize(f.steps);
-    model_->decode_run(f.plan.batch, f.steps, f.sums.data());
+  const StepSummary* sums = &f.sum;
+  if (setup_.par.pp == 1 && f.plan.decode_only()) {
+    // The summaries of the steps it took (launch kept only their ends), in a scratch that every instance of the
+    // thread shares: it stays in cache.
+    thread_local std::vector<StepSummary> scratch;
+    if (scratch.size() < size_t(f.steps)) scratch.resize(f.steps);
+    model_->decode_run(f.plan.batch, f.steps, scratch.data());
+    sums = scratch.data();
+    if (setup_.trace) f.sum = scratch[0]; // what a trace shows
   }
   for (int j = 0; j < f.steps; ++j)
-    account(f, j);
+    account(f, j, sums[j]);
   f.active = false;
   in_flight_--;
   if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)

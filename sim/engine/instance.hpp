@@ -86,7 +86,7 @@ private:
     StepPlan plan;
     int steps = 1;
     std::vector<double> ends;        // per step: when its tokens are out (grown, never shrunk: `steps` count)
-    std::vector<StepSummary> sums;   // per step (likewise); a decode run's are made when it lands
+    StepSummary sum;                 // its step's (not kept for a decode run; with a trace, its first step's)
     StepTime staged;                 // pipelined (pp > 1, one step): its stages
     std::vector<double> stage_start; // pipelined: when each stage started on it
     double end() const { return ends[steps - 1]; }
@@ -115,7 +115,7 @@ private:
   void launch(int ve); // starts flights_[ve], whose plan is set
   void truncate_runs(double now);
   void land(int ve);
-  void account(const Flight& f, int step);
+  void account(const Flight& f, int step, const StepSummary& sum); // `sum`: its step's (pp = 1)
   bool can_use_event() const; // would an outside event change what this instance does before its next landing?
   long ended_steps(double now) const;
 
