@@ -75,9 +75,8 @@ void Instance::kv_released(Request* r)
 
 long Instance::ended_steps(double now) const
 {
-  if (!run_active_) return 0;
-  const Flight& f = flights_[0];
-  return std::upper_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin();
+  if (!run_.active) return 0;
+  return std::upper_bound(run_.ends, run_.ends + run_.steps, now) - run_.ends;
 }
 
 InstanceView Instance::view() const
@@ -95,7 +94,7 @@ InstanceView Instance::view() const
   v.kv_free_blocks = core_.kv().available_blocks();
   v.kv_capacity_blocks = core_.kv().capacity_blocks();
   v.kv_block_tokens = core_.kv().block_tokens();
-  if (run_active_) {
+  if (run_.active) {
     // The run reserved the blocks of all its steps and applies its tokens when it lands; the step-by-step
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
@@ -114,8 +113,8 @@ InstanceView Instance::view() const
 
 long Instance::outstanding_now() const
 {
-  if (!run_active_) return core_.outstanding();
-  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * long(flights_[0].plan.decode.size());
+  if (!run_.active) return core_.outstanding();
+  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * run_.seqs;
 }
 
 double Instance::view_changes_at() const { return outstanding_and_change().second; }
@@ -123,10 +122,9 @@ double Instance::view_changes_at() const { return outstanding_and_change().secon
 std::pair<long, double> Instance::outstanding_and_change() const
 {
   constexpr double never = std::numeric_limits<double>::infinity();
-  if (!run_active_) return {core_.outstanding(), never};
-  const Flight& f = flights_[0];
+  if (!run_.active) return {core_.outstanding(), never};
   const long ended = ended_steps(s4u::Engine::get_clock());
-  return {core_.outstanding() - ended * long(f.plan.decode.size()), ended < f.steps ? f.ends[ended] : never};
+  return {core_.outstanding() - ended * run_.seqs, ended < run_.steps ? run_.ends[ended] : never};
 }
 
 InstanceStats Instance::stats() const
@@ -184,7 +182,7 @@ void Instance::launch(int ve)
     stage_free_[0] = f.ends[k - 1];
   }
   if (k > 1) {
-    run_active_ = true;
+    run_ = {f.ends.data(), long(p.decode.size()), k, true};
     run_cut_ = false;
     const long B = core_.kv().block_tokens();
     run_base_blocks_ = 0;
@@ -233,11 +231,11 @@ void Instance::truncate_runs(double now)
 {
   // A run cut by an outside event stops at the first step end at or after it: where the step-by-step engine
   // would have seen the event.
-  if (!run_active_) return;
+  if (!run_.active) return;
   Flight& f = flights_[0];
   const int steps = int(std::lower_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
   if (steps < f.steps) {
-    f.steps = steps;
+    f.steps = run_.steps = steps;
     core_.trim_run(f.plan, steps); // views now see the blocks the step-by-step engine would hold
   }
   stage_free_[0] = f.end();
@@ -288,14 +286,14 @@ void Instance::land(int ve)
     account(f, j, sums[j]);
   f.active = false;
   in_flight_--;
-  if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)
+  if (ve == 0) run_.active = false; // a fast run is always virtual engine 0's (pp = 1)
   core_.complete(ve, f.plan, f.steps, f.ends.data());
   if (setup_.trace) record_flight(*setup_.trace, setup_.id, f, view());
 }
 
 bool Instance::can_use_event() const
 {
-  if (run_active_) return !run_cut_; // an arrival cuts a fast run short, once
+  if (run_.active) return !run_cut_; // an arrival cuts a fast run short, once
   for (const Flight& f : flights_)
     if (!f.active) return true; // an idle virtual engine could start a micro-batch
   return false;

@@ -123,14 +123,22 @@ private:
   std::unique_ptr<StepTimeModel> model_;
   Collector& collector_;
   InstanceListener& listener_;
+  // A fast run in flight (pp = 1, so flights_[0]) as the least-outstanding index reads it: its step ends, sequences
+  // and steps (fewer once cut short), in one line beside the core's outstanding tokens (its first field).
+  struct RunView {
+    const double* ends = nullptr;
+    long seqs = 0;
+    int steps = 0;
+    bool active = false;
+  };
+  alignas(64) RunView run_;
   EngineCore core_;
   InstanceStats stats_;
   std::vector<Flight> flights_; // per virtual engine
   int in_flight_ = 0;
   std::vector<double> stage_free_; // when each pipeline stage finishes its current micro-batch
   long events_ = 0;
-  // A fast run in flight (pp = 1, so it is flights_[0]): views between its step ends see exact-mode state.
-  bool run_active_ = false;
+  // Views between the step ends of a fast run in flight (run_) see exact-mode state.
   bool run_cut_ = false;           // already cut short by an event: later events wait for its (new) end
   long run_base_blocks_ = 0;       // sum over its sequences of whole blocks of context before the run
   std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences

@@ -191,7 +191,8 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
     r->in_step = false;
     r->context += steps;
     r->generated += steps;
-    kv_.trim(r->kv, r->context); // a run cut short returns the blocks of the steps it did not take
+    // A run cut short returns the blocks of the steps it did not take (unless trim_run did: then a no-op, skipped).
+    if (r->kv.tokens() != r->context) kv_.trim(r->kv, r->context);
     if (r->remaining_output() == 0) done.push_back(r);
   }
   add_load(ve, -long(steps) * long(p.decode.size()));

@@ -85,6 +85,7 @@ private:
   void add_load(int ve, long tokens);
   void leave(EngineState& s, Request* r);
 
+  long outstanding_ = 0; // the sum of load_; first, so that an instance can keep what an index reads beside it
   CoreConfig cfg_;
   const Scheduler& sched_;
   CoreListener& listener_;
@@ -93,7 +94,6 @@ private:
   long cached_tokens_ = 0, restored_tokens_ = 0;
   std::vector<EngineState> ves_;
   std::vector<long> load_; // outstanding tokens per virtual engine
-  long outstanding_ = 0;   // their sum
   long preemptions_ = 0;
   std::vector<Request*> done_, handed_;                 // scratch of complete()
   mutable std::vector<std::pair<long, long>> run_seqs_; // scratch of decode_run_limit()
