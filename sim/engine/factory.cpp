@@ -99,6 +99,11 @@ public:
         f.latency_s = sv.nic.latency_s + fs.nic.latency_s + hops * s.fabric.link_latency_s();
         rc.ffn = f;
       }
+      // One step-time model for the stage's instances (one config): what it reads stays in cache. Its scratch and
+      // memo are safe to share: actors run one at a time, and no model call yields.
+      const std::shared_ptr<const StepTimeModel> model(rc.ffn ? std::make_unique<AfdStepTime>(rc)
+                                                              : step_time_registry().make(sv.chip.step_time_model, rc));
+      labels.insert(model->calibration_label());
       for (int i = 0; i < st.instances; ++i) {
         const int server = alloc.at(st.pool).take(st.par.chips());
         if (server < 0) throw std::logic_error("chip allocation failed after the scenario check passed");
@@ -128,11 +133,8 @@ public:
           pc.offload_preempted = s.kv_cache.offload_preempted;
           setup.prefix = pc;
         }
-        auto model =
-            rc.ffn ? std::make_unique<AfdStepTime>(rc) : step_time_registry().make(sv.chip.step_time_model, rc);
-        labels.insert(model->calibration_label());
         instances_.push_back(
-            std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), std::move(model), collector_, *this));
+            std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), model, collector_, *this));
         const long B = st.scheduler.block_size_tokens;
         capacity_.push_back(mp.kv_tokens / B * B);
         by_stage[st.name].push_back(instances_.back().get());

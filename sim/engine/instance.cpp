@@ -23,7 +23,7 @@ CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
 } // namespace
 
 Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
-                   std::unique_ptr<StepTimeModel> model, Collector& collector, InstanceListener& listener)
+                   std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener)
     : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
       core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0),
       run_rem_hist_(sc.block_size_tokens, 0), mutex_(s4u::Mutex::create()), cv_(s4u::ConditionVariable::create())

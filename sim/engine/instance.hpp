@@ -54,8 +54,8 @@ struct InstanceSetup {
 
 class Instance : public CoreListener {
 public:
-  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched, std::unique_ptr<StepTimeModel> model,
-           Collector& collector, InstanceListener& listener);
+  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
+           std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener);
 
   void submit(Request* r);         // from the router
   void submit_handoff(Request* r); // prefilled elsewhere, routed here for decode
@@ -120,7 +120,7 @@ private:
   long ended_steps(double now) const;
 
   InstanceSetup setup_;
-  std::unique_ptr<StepTimeModel> model_;
+  std::shared_ptr<const StepTimeModel> model_; // shared by the instances of its stage
   Collector& collector_;
   InstanceListener& listener_;
   // A fast run in flight (pp = 1, so flights_[0]) as the least-outstanding index reads it: its step ends, sequences
