@@ -452,6 +452,8 @@ private:
       change_at_[id] = std::numeric_limits<double>::infinity();
       on_changed(*instances_[id]);
     }
+    for (int id : dirty_list_) // ask for their (cold) lines together rather than missing on them one at a time
+      instances_[id]->prefetch_index();
     for (int id : dirty_list_) {
       dirty_[id] = false;
       const Instance& inst = *instances_[id];

@@ -69,6 +69,7 @@ public:
   long outstanding_now() const; // view().outstanding, alone
   // outstanding_now() and view_changes_at() together (what a least-outstanding index needs).
   std::pair<long, double> outstanding_and_change() const;
+  void prefetch_index() const { __builtin_prefetch(&run_); } // hints what outstanding_and_change() reads first
   // When view() changes next with no outside event and no wake-up (a step of a fast run ends); +inf: not before one.
   double view_changes_at() const;
   InstanceStats stats() const;

@@ -113,7 +113,8 @@ int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
   if (!p.decode_only() || p.preempted || !p.pulls.empty()) return 1;
   long k = max_steps;
   // One pass over the (cold) requests; the search below reads this copy.
-  std::vector<std::pair<long, long>>& seqs = run_seqs_; // per sequence: tokens after its base, blocks held
+  // Per sequence: tokens after its base, blocks held. A scratch every core of the thread shares: it stays in cache.
+  thread_local std::vector<std::pair<long, long>> seqs;
   seqs.clear();
   for (const Request* r : p.decode) {
     k = std::min(k, r->remaining_output());
@@ -145,6 +146,7 @@ void EngineCore::reserve_run(const StepPlan& p, int steps)
 
 void EngineCore::trim_run(const StepPlan& p, int steps)
 {
+  prefetch(p); // the run's requests went cold while it ran
   for (Request* r : p.decode)
     kv_.trim(r->kv, r->context + steps);
 }

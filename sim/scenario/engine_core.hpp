@@ -95,8 +95,7 @@ private:
   std::vector<EngineState> ves_;
   std::vector<long> load_; // outstanding tokens per virtual engine
   long preemptions_ = 0;
-  std::vector<Request*> done_, handed_;                 // scratch of complete()
-  mutable std::vector<std::pair<long, long>> run_seqs_; // scratch of decode_run_limit()
+  std::vector<Request*> done_, handed_; // scratch of complete()
 };
 
 } // namespace fs
