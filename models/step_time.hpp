@@ -91,6 +91,9 @@ public:
   // Summaries of `n` decode steps in a row, step j with every sequence's context grown by j tokens
   // (fast mode's closed-form runs). The default calls step() n times.
   virtual void decode_run(const StepBatch& first, int n, StepSummary* out) const;
+  // When those `n` steps end if the first starts at `start`: ends[j] = start + their total_s up to j, added in step
+  // order (what decode_run's summaries give), without keeping the summaries. The default calls decode_run.
+  virtual void decode_run_ends(const StepBatch& first, int n, double start, double* ends) const;
   virtual std::string calibration_label() const = 0;
 };
 

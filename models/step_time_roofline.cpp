@@ -44,6 +44,20 @@ void StepTimeModel::decode_run(const StepBatch& first, int n, StepSummary* out) 
   }
 }
 
+void StepTimeModel::decode_run_ends(const StepBatch& first, int n, double start, double* ends) const
+{
+  StepBatch b = first;
+  StepSummary sums[16];
+  double t = start;
+  for (int j0 = 0; j0 < n; j0 += 16) {
+    const int m = std::min(16, n - j0);
+    decode_run(b, m, sums);
+    for (int j = 0; j < m; ++j)
+      ends[j0 + j] = t += sums[j].total_s;
+    b.decode_context_sum += double(m) * double(b.decode_seqs); // whole tokens: the same sum step by step
+  }
+}
+
 RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(make_efficiency(cfg.chip)) {}
 
 void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const
@@ -106,6 +120,8 @@ void RooflineStepTime::layer_and_head(const StepBatch& batch, bool skip_decode_a
                                       CommBreakdown& layer_comm, StageTime& head, CommBreakdown& head_comm) const
 {
   const bool ep = cfg_.par.ep > 1;
+  // Scratch shared by every model of the thread: one stays in cache where one per replica would not.
+  thread_local std::vector<Op> ops_;
   if (ep)
     ep_layer_ops(cfg_.model, cfg_.par, batch, cfg_.dtypes, ops_);
   else
@@ -171,36 +187,74 @@ StepSummary RooflineStepTime::summary(const StepBatch& batch) const
   return s;
 }
 
-void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* out) const
+const RooflineStepTime::DecodeFixed& RooflineStepTime::decode_fixed(const StepBatch& first) const
 {
-  if (n <= 0) return;
-  if (cfg_.par.pp > 1 || cfg_.par.ep > 1 || !first.prefill.empty() || first.decode_seqs == 0)
-    return StepTimeModel::decode_run(first, n, out);
-  // Everything but the decode attention, once; then the attention of each step's context.
+  // Without prefill chunks and the decode attention, a layer's ops depend on the batch size and logits alone.
+  const size_t n = size_t(first.decode_seqs);
+  DecodeFixed* f = &scratch_fixed_;
+  if (n < max_memo_seqs) {
+    if (decode_fixed_.size() <= n) decode_fixed_.resize(n + 1);
+    f = &decode_fixed_[n];
+    if (f->logits_tokens == first.logits_tokens) return *f;
+  }
   StageTime layer, last;
   CommBreakdown layer_comm, head_comm;
   layer_and_head(first, true, layer, layer_comm, last, head_comm);
   const double L = cfg_.model.num_layers;
-  StageTime fixed;
-  CommBreakdown fixed_comm;
-  add_scaled(fixed, layer, L);
-  add_scaled(fixed, last, 1);
-  add_scaled(fixed_comm, layer_comm, L);
-  add_scaled(fixed_comm, head_comm, 1);
-  const double host = eff_->step_overhead_s();
+  *f = DecodeFixed{};
+  f->logits_tokens = first.logits_tokens;
+  add_scaled(f->st, layer, L);
+  add_scaled(f->st, last, 1);
+  add_scaled(f->comm, layer_comm, L);
+  add_scaled(f->comm, head_comm, 1);
+  return *f;
+}
+
+template <class F> void RooflineStepTime::each_decode_step(const StepBatch& first, int n, F&& f) const
+{
+  // Everything but the decode attention, once (and once per batch size: runs repeat sizes); then the attention of
+  // each step's context.
+  const DecodeFixed& fx = decode_fixed(first);
+  const double L = cfg_.model.num_layers;
   for (int j = 0; j < n; ++j) {
     const Op attn = decode_attention_op(cfg_.model, cfg_.par.tp, first.decode_seqs,
                                         first.decode_context_sum + double(j) * double(first.decode_seqs), cfg_.dtypes);
-    StageTime st = fixed;
-    CommBreakdown comm = fixed_comm;
+    StageTime st = fx.st;
+    CommBreakdown comm = fx.comm;
     add_ops(&attn, &attn + 1, L, st, comm);
+    f(j, st, comm);
+  }
+}
+
+bool RooflineStepTime::closed_form_run(const StepBatch& first) const
+{
+  return cfg_.par.pp == 1 && cfg_.par.ep == 1 && first.prefill.empty() && first.decode_seqs > 0;
+}
+
+void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* out) const
+{
+  if (n <= 0) return;
+  if (!closed_form_run(first)) return StepTimeModel::decode_run(first, n, out);
+  const double host = eff_->step_overhead_s();
+  each_decode_step(first, n, [&](int j, const StageTime& st, const CommBreakdown& comm) {
     StepSummary& s = out[j];
+    s.offload = {};
     s.host_s = host;
     s.busy_s = st.busy_s;
     s.total_s = host + st.busy_s;
     s.phases = st.phases;
     s.comm = comm;
-  }
+  });
+}
+
+void RooflineStepTime::decode_run_ends(const StepBatch& first, int n, double start, double* ends) const
+{
+  if (n <= 0) return;
+  if (!closed_form_run(first)) return StepTimeModel::decode_run_ends(first, n, start, ends);
+  const double host = eff_->step_overhead_s();
+  double t = start;
+  each_decode_step(first, n,
+                   [&](int j, const StageTime& st, const CommBreakdown&) { ends[j] = t += host + st.busy_s; });
 }
 
 const StepTimeRegistry& step_time_registry()

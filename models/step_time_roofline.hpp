@@ -13,6 +13,7 @@ public:
   StepSummary summary(const StepBatch& batch) const override;
   // Only the decode attention changes from step to step of a run: the rest of the layer is timed once.
   void decode_run(const StepBatch& first, int n, StepSummary* out) const override;
+  void decode_run_ends(const StepBatch& first, int n, double start, double* ends) const override;
   std::string calibration_label() const override { return eff_->label(); }
   double host_s() const { return eff_->step_overhead_s(); } // per step, before the chips start
   // Adds the time of `ops` on one chip of this replica to `st` and `comm` (the attention/FFN split times each side).
@@ -30,9 +31,22 @@ private:
   void layer_and_head(const StepBatch& batch, bool skip_decode_attention, StageTime& layer, CommBreakdown& layer_comm,
                       StageTime& head, CommBreakdown& head_comm) const;
 
+  // A decode run's time without its decode attention (every layer and the head), for its batch.
+  struct DecodeFixed {
+    long logits_tokens = -1; // of the batch it was timed for (-1: none yet)
+    StageTime st;
+    CommBreakdown comm;
+  };
+  const DecodeFixed& decode_fixed(const StepBatch& first) const;
+  bool closed_form_run(const StepBatch& first) const; // decode_run's shortcut applies (pp = ep = 1, decode only)
+  // Calls f(j, stage, comm) with the time of step j < n of a decode run (closed_form_run).
+  template <class F> void each_decode_step(const StepBatch& first, int n, F&& f) const;
+  static constexpr size_t max_memo_seqs = 4096;
+
   ReplicaConfig cfg_;
   std::unique_ptr<EfficiencyModel> eff_;
-  mutable std::vector<Op> ops_; // scratch: a model times one replica, from one actor
+  mutable std::vector<DecodeFixed> decode_fixed_; // memo per decode batch size (below max_memo_seqs)
+  mutable DecodeFixed scratch_fixed_;
 };
 
 } // namespace fs

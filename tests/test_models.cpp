@@ -189,3 +189,54 @@ TEST_CASE("cost: capex amortisation + energy")
   CHECK(r.energy_usd_per_hour == doctest::Approx(4.0 * 1.5 * 0.10));
   CHECK(usd_per_million(3.6, 1000) == doctest::Approx(1.0)); // $3.6/h over 3.6 M tokens/h
 }
+
+TEST_CASE("decode runs: ends alone, a shorter run and a memoized batch size give the full computation's times")
+{
+  // Fast mode times a run's steps by their ends when it starts and makes the summaries of the steps it took when it
+  // lands: both must be the numbers of the one computation, bit for bit.
+  auto same = [](const StepSummary& a, const StepSummary& b) {
+    CHECK(a.total_s == b.total_s);
+    CHECK(a.busy_s == b.busy_s);
+    CHECK(a.host_s == b.host_s);
+    CHECK(a.phases.compute == b.phases.compute);
+    CHECK(a.phases.memory == b.phases.memory);
+    CHECK(a.phases.launch == b.phases.launch);
+    CHECK(a.phases.comm == b.phases.comm);
+    CHECK(a.offload.total() == b.offload.total());
+    CHECK(a.comm.allreduce_s == b.comm.allreduce_s);
+  };
+  // pp = 1: the closed form (a memo per batch size); pp = 2: the step-by-step default, in chunks of 16.
+  for (int pp : {1, 2}) {
+    const RooflineStepTime model(replica("Llama-3.1-70B", "H100", 4, pp));
+    const int n = 40;
+    for (long seqs : {1L, 37L, 256L, 37L, 1L}) { // sizes again: the memo answers
+      StepBatch b = decode_batch(seqs, 1000 + 7 * seqs);
+      std::vector<StepSummary> full(n), part(n);
+      model.decode_run(b, n, full.data());
+      std::vector<double> ends(n);
+      const double start = 12.5;
+      model.decode_run_ends(b, n, start, ends.data());
+      double t = start;
+      for (int j = 0; j < n; ++j)
+        CHECK(ends[j] == (t += full[j].total_s));
+      model.decode_run(b, 9, part.data()); // a run truncated after 9 steps, timed again when it lands
+      for (int j = 0; j < 9; ++j)
+        same(part[j], full[j]);
+      const RooflineStepTime fresh(replica("Llama-3.1-70B", "H100", 4, pp)); // nothing memoized
+      fresh.decode_run(b, n, part.data());
+      for (int j = 0; j < n; ++j)
+        same(part[j], full[j]);
+      // Step j is the batch grown by j tokens per sequence.
+      b.decode_context_sum += 5.0 * double(seqs);
+      model.decode_run(b, 1, part.data());
+      same(part[0], full[5]);
+    }
+    // Equal sizes with other logits (a batch whose prompts end) are not taken from the memo.
+    StepBatch b = decode_batch(37, 900);
+    StepSummary a, c;
+    model.decode_run(b, 1, &a);
+    b.logits_tokens = 38;
+    model.decode_run(b, 1, &c);
+    CHECK(c.total_s > a.total_s);
+  }
+}

@@ -175,12 +175,12 @@ TEST_CASE("percentiles interpolate between closest ranks (numpy's default)")
 TEST_CASE("MinIndex gives the first slot holding the smallest value, as least_outstanding does over views")
 {
   std::mt19937_64 rng(5);
-  for (size_t n : {1, 2, 3, 7, 8, 33}) {
+  for (size_t n : {1, 2, 3, 7, 8, 33, 128}) { // 128: a deep tree, where set() stops climbing when a winner holds
     MinIndex idx(n);
     std::vector<InstanceView> v(n);
     for (size_t k = 0; k < n; ++k)
       idx.set(k, 0);
-    for (int step = 0; step < 300; ++step) {
+    for (int step = 0; step < 3000; ++step) {
       const size_t k = std::uniform_int_distribution<size_t>(0, n - 1)(rng);
       v[k].outstanding = std::uniform_int_distribution<long>(0, 5)(rng); // many ties
       idx.set(k, v[k].outstanding);

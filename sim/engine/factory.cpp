@@ -107,6 +107,11 @@ public:
         f.latency_s = sv.nic.latency_s + fs.nic.latency_s + hops * s.fabric.link_latency_s();
         rc.ffn = f;
       }
+      // One step-time model for the stage's instances (one config): what it reads stays in cache. Its scratch and
+      // memo are safe to share: actors run one at a time, and no model call yields.
+      const std::shared_ptr<const StepTimeModel> model(rc.ffn ? std::make_unique<AfdStepTime>(rc)
+                                                              : step_time_registry().make(sv.chip.step_time_model, rc));
+      labels.insert(model->calibration_label());
       for (int i = 0; i < st.instances; ++i) {
         const int pod = pod_of(i, st.instances, pods_);
         const int server = alloc[size_t(pod)].at(st.pool).take(st.par.chips());
@@ -137,11 +142,8 @@ public:
           pc.offload_preempted = s.kv_cache.offload_preempted;
           setup.prefix = pc;
         }
-        auto model =
-            rc.ffn ? std::make_unique<AfdStepTime>(rc) : step_time_registry().make(sv.chip.step_time_model, rc);
-        labels.insert(model->calibration_label());
         instances_.push_back(
-            std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), std::move(model), collector_, *this));
+            std::make_unique<Instance>(setup, st.scheduler, *schedulers_.back(), model, collector_, *this));
         const long B = st.scheduler.block_size_tokens;
         capacity_.push_back(mp.kv_tokens / B * B);
         by_stage[st.name].push_back(instances_.back().get());
@@ -546,13 +548,14 @@ private:
       change_at_[id] = std::numeric_limits<double>::infinity();
       on_changed(*instances_[id]);
     }
+    for (int id : dirty_list_) // ask for their (cold) lines together rather than missing on them one at a time
+      instances_[id]->prefetch_index();
     for (int id : dirty_list_) {
       dirty_[id] = false;
       const Instance& inst = *instances_[id];
-      const long v = inst.outstanding_now();
+      const auto [v, t] = inst.outstanding_and_change();
       for (auto [g, k] : member_of_[id])
         g->least.set(k, v);
-      const double t = inst.view_changes_at();
       if (t != change_at_[id]) {
         change_at_[id] = t;
         if (!std::isinf(t)) changes_.emplace(t, id);

@@ -23,7 +23,7 @@ CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
 } // namespace
 
 Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
-                   std::unique_ptr<StepTimeModel> model, Collector& collector, InstanceListener& listener)
+                   std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener)
     : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
       core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0),
       run_rem_hist_(sc.block_size_tokens, 0), mutex_(s4u::Mutex::create()), cv_(s4u::ConditionVariable::create())
@@ -75,9 +75,8 @@ void Instance::kv_released(Request* r)
 
 long Instance::ended_steps(double now) const
 {
-  if (!run_active_) return 0;
-  const Flight& f = flights_[0];
-  return std::upper_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin();
+  if (!run_.active) return 0;
+  return std::upper_bound(run_.ends, run_.ends + run_.steps, now) - run_.ends;
 }
 
 InstanceView Instance::view() const
@@ -95,7 +94,7 @@ InstanceView Instance::view() const
   v.kv_free_blocks = core_.kv().available_blocks();
   v.kv_capacity_blocks = core_.kv().capacity_blocks();
   v.kv_block_tokens = core_.kv().block_tokens();
-  if (run_active_) {
+  if (run_.active) {
     // The run reserved the blocks of all its steps and applies its tokens when it lands; the step-by-step
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
@@ -114,16 +113,18 @@ InstanceView Instance::view() const
 
 long Instance::outstanding_now() const
 {
-  if (!run_active_) return core_.outstanding();
-  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * long(flights_[0].plan.decode.size());
+  if (!run_.active) return core_.outstanding();
+  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * run_.seqs;
 }
 
-double Instance::view_changes_at() const
+double Instance::view_changes_at() const { return outstanding_and_change().second; }
+
+std::pair<long, double> Instance::outstanding_and_change() const
 {
-  if (!run_active_) return std::numeric_limits<double>::infinity();
-  const Flight& f = flights_[0];
+  constexpr double never = std::numeric_limits<double>::infinity();
+  if (!run_.active) return {core_.outstanding(), never};
   const long ended = ended_steps(s4u::Engine::get_clock());
-  return ended < f.steps ? f.ends[ended] : std::numeric_limits<double>::infinity();
+  return {core_.outstanding() - ended * run_.seqs, ended < run_.steps ? run_.ends[ended] : never};
 }
 
 InstanceStats Instance::stats() const
@@ -157,12 +158,11 @@ void Instance::launch(int ve)
   if (k > 1) core_.reserve_run(p, k);
   f.active = true;
   f.steps = k;
-  f.ends.resize(k);
-  f.sums.resize(k);
+  if (f.ends.size() < size_t(k)) f.ends.resize(k); // grown only: a resize down and up would zero what we overwrite
   if (pipelined) {
     // A micro-batch enters stage s when it has left stage s-1 (plus the hop) and stage s is free.
     f.staged = model_->step(p.batch);
-    f.sums[0] = f.staged.summary();
+    f.sum = f.staged.summary();
     f.stage_start.resize(f.staged.stages.size());
     double e = now + f.staged.host_s;
     for (size_t s = 0; s < f.staged.stages.size(); ++s) {
@@ -172,17 +172,17 @@ void Instance::launch(int ve)
     }
     f.ends[0] = e;
   } else {
+    // A decode run keeps only its step ends: an event usually cuts it short, and land() times the steps it took.
     if (p.decode_only())
-      model_->decode_run(p.batch, k, f.sums.data());
-    else
-      f.sums[0] = model_->summary(p.batch);
-    double t = now;
-    for (int j = 0; j < k; ++j)
-      f.ends[j] = t += f.sums[j].total_s;
-    stage_free_[0] = t;
+      model_->decode_run_ends(p.batch, k, now, f.ends.data());
+    else {
+      f.sum = model_->summary(p.batch);
+      f.ends[0] = now + f.sum.total_s;
+    }
+    stage_free_[0] = f.ends[k - 1];
   }
   if (k > 1) {
-    run_active_ = true;
+    run_ = {f.ends.data(), long(p.decode.size()), k, true};
     run_cut_ = false;
     const long B = core_.kv().block_tokens();
     run_base_blocks_ = 0;
@@ -231,23 +231,22 @@ void Instance::truncate_runs(double now)
 {
   // A run cut by an outside event stops at the first step end at or after it: where the step-by-step engine
   // would have seen the event.
-  if (!run_active_) return;
+  if (!run_.active) return;
   Flight& f = flights_[0];
   const int steps = int(std::lower_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
   if (steps < f.steps) {
-    f.steps = steps;
+    f.steps = run_.steps = steps;
     core_.trim_run(f.plan, steps); // views now see the blocks the step-by-step engine would hold
   }
   stage_free_[0] = f.end();
   run_cut_ = true;
 }
 
-void Instance::account(const Flight& f, int j)
+void Instance::account(const Flight& f, int j, const StepSummary& st)
 {
   const double tp = setup_.par.tp;
   const Window& w = collector_.window;
   if (setup_.par.pp == 1) {
-    const StepSummary& st = f.sums[j];
     const double start = f.ends[j] - st.busy_s;
     const double frac = st.busy_s > 0 ? w.overlap(start, f.ends[j]) / st.busy_s : 0.0;
     stats_.busy_chip_s_window += st.busy_s * tp * frac;
@@ -262,7 +261,6 @@ void Instance::account(const Flight& f, int j)
       stats_.phases_window += stage.phases.scaled(tp * frac);
     }
   }
-  const StepSummary& st = f.sums[j];
   stats_.phases += st.phases.scaled(tp);
   stats_.busy_s += st.busy_s / double(setup_.par.pp);
   stats_.comm += st.comm;
@@ -273,18 +271,29 @@ void Instance::account(const Flight& f, int j)
 void Instance::land(int ve)
 {
   Flight& f = flights_[ve];
+  core_.prefetch(f.plan);
+  const StepSummary* sums = &f.sum;
+  if (setup_.par.pp == 1 && f.plan.decode_only()) {
+    // The summaries of the steps it took (launch kept only their ends), in a scratch that every instance of the
+    // thread shares: it stays in cache.
+    thread_local std::vector<StepSummary> scratch;
+    if (scratch.size() < size_t(f.steps)) scratch.resize(f.steps);
+    model_->decode_run(f.plan.batch, f.steps, scratch.data());
+    sums = scratch.data();
+    if (setup_.trace) f.sum = scratch[0]; // what a trace shows
+  }
   for (int j = 0; j < f.steps; ++j)
-    account(f, j);
+    account(f, j, sums[j]);
   f.active = false;
   in_flight_--;
-  if (ve == 0) run_active_ = false; // a fast run is always virtual engine 0's (pp = 1)
+  if (ve == 0) run_.active = false; // a fast run is always virtual engine 0's (pp = 1)
   core_.complete(ve, f.plan, f.steps, f.ends.data());
   if (setup_.trace) record_flight(*setup_.trace, setup_.id, f, view());
 }
 
 bool Instance::can_use_event() const
 {
-  if (run_active_) return !run_cut_; // an arrival cuts a fast run short, once
+  if (run_.active) return !run_cut_; // an arrival cuts a fast run short, once
   for (const Flight& f : flights_)
     if (!f.active) return true; // an idle virtual engine could start a micro-batch
   return false;

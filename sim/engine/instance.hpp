@@ -54,8 +54,8 @@ struct InstanceSetup {
 
 class Instance : public CoreListener {
 public:
-  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched, std::unique_ptr<StepTimeModel> model,
-           Collector& collector, InstanceListener& listener);
+  Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
+           std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener);
 
   void submit(Request* r);         // from the router
   void submit_handoff(Request* r); // prefilled elsewhere, routed here for decode
@@ -67,6 +67,9 @@ public:
   const InstanceSetup& setup() const { return setup_; }
   InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
   long outstanding_now() const; // view().outstanding, alone
+  // outstanding_now() and view_changes_at() together (what a least-outstanding index needs).
+  std::pair<long, double> outstanding_and_change() const;
+  void prefetch_index() const { __builtin_prefetch(&run_); } // hints what outstanding_and_change() reads first
   // When view() changes next with no outside event and no wake-up (a step of a fast run ends); +inf: not before one.
   double view_changes_at() const;
   InstanceStats stats() const;
@@ -83,14 +86,18 @@ private:
     bool loaded = false;  // planned, loads done: launch it
     StepPlan plan;
     int steps = 1;
-    std::vector<double> ends;        // per step: when its tokens are out
-    std::vector<StepSummary> sums;   // per step
+    std::vector<double> ends;        // per step: when its tokens are out (grown, never shrunk: `steps` count)
+    StepSummary sum;                 // its step's (not kept for a decode run; with a trace, its first step's)
     StepTime staged;                 // pipelined (pp > 1, one step): its stages
     std::vector<double> stage_start; // pipelined: when each stage started on it
     double end() const { return ends[steps - 1]; }
   };
 
   void on_tokens(double t, double input, double output) override { collector_.tokens(t, input, output); }
+  void on_decode_tokens(const double* ends, int steps, double output) override
+  {
+    collector_.decode_tokens(ends, steps, output);
+  }
   // The listener's calls may yield to other actors (SimGrid simcalls), which may read this instance's view: it is
   // marked changed first.
   void on_prefilled(Request* r, double) override
@@ -109,22 +116,30 @@ private:
   void launch(int ve); // starts flights_[ve], whose plan is set
   void truncate_runs(double now);
   void land(int ve);
-  void account(const Flight& f, int step);
+  void account(const Flight& f, int step, const StepSummary& sum); // `sum`: its step's (pp = 1)
   bool can_use_event() const; // would an outside event change what this instance does before its next landing?
   long ended_steps(double now) const;
 
   InstanceSetup setup_;
-  std::unique_ptr<StepTimeModel> model_;
+  std::shared_ptr<const StepTimeModel> model_; // shared by the instances of its stage
   Collector& collector_;
   InstanceListener& listener_;
+  // A fast run in flight (pp = 1, so flights_[0]) as the least-outstanding index reads it: its step ends, sequences
+  // and steps (fewer once cut short), in one line beside the core's outstanding tokens (its first field).
+  struct RunView {
+    const double* ends = nullptr;
+    long seqs = 0;
+    int steps = 0;
+    bool active = false;
+  };
+  alignas(64) RunView run_;
   EngineCore core_;
   InstanceStats stats_;
   std::vector<Flight> flights_; // per virtual engine
   int in_flight_ = 0;
   std::vector<double> stage_free_; // when each pipeline stage finishes its current micro-batch
   long events_ = 0;
-  // A fast run in flight (pp = 1, so it is flights_[0]): views between its step ends see exact-mode state.
-  bool run_active_ = false;
+  // Views between the step ends of a fast run in flight (run_) see exact-mode state.
   bool run_cut_ = false;           // already cut short by an event: later events wait for its (new) end
   long run_base_blocks_ = 0;       // sum over its sequences of whole blocks of context before the run
   std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences

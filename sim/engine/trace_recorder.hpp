@@ -24,7 +24,7 @@ public:
 // after it (router.hpp's InstanceView).
 template <class Flight, class View> void record_flight(TraceRecorder& t, int id, const Flight& f, const View& v)
 {
-  const double start = f.stage_start.empty() ? f.ends[0] - f.sums[0].total_s : f.stage_start[0];
+  const double start = f.stage_start.empty() ? f.ends[0] - f.sum.total_s : f.stage_start[0];
   long prefill = 0;
   for (auto const& [r, chunk] : f.plan.prefill)
     prefill += chunk;

@@ -24,8 +24,6 @@ long EngineCore::load_of(const Request* r) const
 
 int EngineCore::least_loaded_ve() const { return int(std::min_element(load_.begin(), load_.end()) - load_.begin()); }
 
-long EngineCore::outstanding() const { return std::accumulate(load_.begin(), load_.end(), 0L); }
-
 long EngineCore::waiting() const
 {
   long n = 0;
@@ -54,20 +52,38 @@ void EngineCore::recount()
       n += load_of(r);
     load_[v] = n;
   }
+  outstanding_ = std::accumulate(load_.begin(), load_.end(), 0L);
+}
+
+void EngineCore::add_load(int ve, long tokens)
+{
+  load_[ve] += tokens;
+  outstanding_ += tokens;
+}
+
+void EngineCore::prefetch(const StepPlan& p) const
+{
+  // A batch's requests went cold while its step ran (other instances ran meanwhile): ask for all their lines at
+  // once rather than missing on them one request at a time in complete().
+  // What a decode step reads of a request is in its first two (aligned) cache lines (request.hpp).
+  for (const Request* r : p.decode) {
+    __builtin_prefetch(r, 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(r) + 64, 1);
+  }
 }
 
 void EngineCore::submit(Request* r)
 {
   r->ve = least_loaded_ve();
   ves_[r->ve].waiting.push_back(r);
-  load_[r->ve] += load_of(r);
+  add_load(r->ve, load_of(r));
 }
 
 void EngineCore::submit_handoff(Request* r)
 {
   r->ve = least_loaded_ve();
   ves_[r->ve].incoming.push_back(r);
-  load_[r->ve] += load_of(r);
+  add_load(r->ve, load_of(r));
 }
 
 void EngineCore::loaded(Request* r, double now)
@@ -96,13 +112,19 @@ int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
 {
   if (!p.decode_only() || p.preempted || !p.pulls.empty()) return 1;
   long k = max_steps;
-  for (const Request* r : p.decode)
+  // One pass over the (cold) requests; the search below reads this copy.
+  // Per sequence: tokens after its base, blocks held. A scratch every core of the thread shares: it stays in cache.
+  thread_local std::vector<std::pair<long, long>> seqs;
+  seqs.clear();
+  for (const Request* r : p.decode) {
     k = std::min(k, r->remaining_output());
+    seqs.emplace_back(r->context - r->kv.base_tokens(), r->kv.blocks());
+  }
   // The plan reserved one token per sequence; find the longest run whose extra blocks are all free.
   auto extra = [&](long steps) {
     long n = 0;
-    for (const Request* r : p.decode)
-      n += kv_.extra_blocks(r->kv, r->context + steps);
+    for (auto [tokens, blocks] : seqs) // KvCache::extra_blocks
+      n += std::max(0L, kv_.blocks_for(tokens + steps) - blocks);
     return n;
   };
   long lo = 1, hi = std::max(1L, k);
@@ -124,6 +146,7 @@ void EngineCore::reserve_run(const StepPlan& p, int steps)
 
 void EngineCore::trim_run(const StepPlan& p, int steps)
 {
+  prefetch(p); // the run's requests went cold while it ran
   for (Request* r : p.decode)
     kv_.trim(r->kv, r->context + steps);
 }
@@ -131,15 +154,14 @@ void EngineCore::trim_run(const StepPlan& p, int steps)
 void EngineCore::leave(EngineState& s, Request* r)
 {
   s.running.erase(std::find(s.running.begin(), s.running.end(), r));
-  load_[r->ve] -= load_of(r);
+  add_load(r->ve, -load_of(r));
 }
 
 void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* ends)
 {
   EngineState& s = ves_[ve];
   const double t_end = ends[steps - 1];
-  for (int j = 0; j < steps; ++j)
-    listener_.on_tokens(ends[j], 0, double(p.decode.size()));
+  if (!p.decode.empty()) listener_.on_decode_tokens(ends, steps, double(p.decode.size()));
   std::vector<Request*>& done = done_;
   std::vector<Request*>& handed = handed_;
   done.clear();
@@ -164,16 +186,17 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
       else if (cfg_.role == Role::prefill)
         handed.push_back(r);
     }
-    load_[ve] += load_of(r) - before;
+    add_load(ve, load_of(r) - before);
   }
   for (Request* r : p.decode) {
     r->in_step = false;
     r->context += steps;
     r->generated += steps;
-    kv_.trim(r->kv, r->context); // a run cut short returns the blocks of the steps it did not take
-    load_[ve] -= steps;
+    // A run cut short returns the blocks of the steps it did not take (unless trim_run did: then a no-op, skipped).
+    if (r->kv.tokens() != r->context) kv_.trim(r->kv, r->context);
     if (r->remaining_output() == 0) done.push_back(r);
   }
+  add_load(ve, -long(steps) * long(p.decode.size()));
   for (Request* r : done) {
     leave(s, r);
     kv_.free(r->kv);

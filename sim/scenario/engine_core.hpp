@@ -14,6 +14,12 @@ class CoreListener {
 public:
   virtual ~CoreListener() = default;
   virtual void on_tokens(double t, double input, double output) = 0;
+  // `output` tokens at each of the step ends `ends[0..steps)` (increasing): a decode run.
+  virtual void on_decode_tokens(const double* ends, int steps, double output)
+  {
+    for (int j = 0; j < steps; ++j)
+      on_tokens(ends[j], 0, output);
+  }
   virtual void on_prefilled(Request* r, double t) = 0; // prefill role: KV held here until release_outgoing
   virtual void on_finished(Request* r, double t) = 0;
 };
@@ -58,14 +64,17 @@ public:
   void trim_run(const StepPlan& p, int steps);
   // Applies the first `steps` steps of `p` (ends[j] = end of step j) and frees what a truncated run reserved.
   void complete(int ve, const StepPlan& p, int steps, const double* ends);
+  // Hints the CPU to fetch what complete() will touch of `p`'s requests (no effect on results).
+  void prefetch(const StepPlan& p) const;
 
   Role role() const { return cfg_.role; }
   const KvCache& kv() const { return kv_; }
   const PrefixCache* prefix() const { return prefix_.get(); }
   long cached_tokens() const { return cached_tokens_; }     // prompt tokens admitted from the KV hierarchy
   long restored_tokens() const { return restored_tokens_; } // preempted tokens brought back, not recomputed
-  long outstanding() const; // tokens of work owed: queued prefill + remaining decode (prefill role: prefill only)
-  long waiting() const;     // requests not yet admitted (prompts, recomputes, hand-offs)
+  // Tokens of work owed: queued prefill + remaining decode (prefill role: prefill only).
+  long outstanding() const { return outstanding_; }
+  long waiting() const; // requests not yet admitted (prompts, recomputes, hand-offs)
   long running() const;
   long preemptions() const { return preemptions_; }
 
@@ -73,8 +82,10 @@ private:
   long load_of(const Request* r) const;
   int least_loaded_ve() const;
   void recount();
+  void add_load(int ve, long tokens);
   void leave(EngineState& s, Request* r);
 
+  long outstanding_ = 0; // the sum of load_; first, so that an instance can keep what an index reads beside it
   CoreConfig cfg_;
   const Scheduler& sched_;
   CoreListener& listener_;

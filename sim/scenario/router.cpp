@@ -32,10 +32,14 @@ MinIndex::MinIndex(size_t n)
 
 void MinIndex::set(size_t slot, long value)
 {
+  if (value_[slot] == value) return;
   value_[slot] = value;
   for (size_t k = (leaves_ + slot) / 2; k >= 1; k /= 2) {
     const uint32_t a = win_[2 * k], b = win_[2 * k + 1];
-    win_[k] = before(b, a) ? b : a;
+    const uint32_t w = before(b, a) ? b : a;
+    // The same winner, not `slot`: this subtree's smallest value is unchanged, and so is everything above it.
+    if (w == win_[k] && w != slot) return;
+    win_[k] = w;
   }
 }
 
