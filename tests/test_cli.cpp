@@ -651,3 +651,14 @@ TEST_CASE("pods over MPI: one placement, snapshots or a static split, else exit 
   rejected(cli("run " + f.string() + " --set pods.count=3" + out, t),
            f.string() + ": pods.count: pool \"h100\" has 4 servers, not a multiple of 3 pods", t / "o");
 }
+
+TEST_CASE("one task of an MPI launcher (e.g. srun's PMI variables) runs like a plain run: every placement, rows")
+{
+  Scratch t;
+  const Result r = cli("run scenarios/default.json --set workload.duration_s=60 --set sim.warmup_s=5 -o " +
+                           (t / "o").string(),
+                       t, "PMI_SIZE=1 PMIX_RANK=0");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(stdfs::exists(t / "o" / "colocated" / "requests.csv"));
+  CHECK(stdfs::exists(t / "o" / "disaggregated" / "requests.csv"));
+}

@@ -112,7 +112,9 @@ int finish_run(const Scenario& s, ResultDir& dir, const std::vector<std::string>
 
 int cmd_run(const RunArgs& a)
 {
-  if (mpi_launched()) return cmd_run_mpi(a); // no fork after MPI_Init: each rank simulates its pods in-process
+  // Several ranks: no fork after MPI_Init, each rank simulates its pods in-process. One task of a launcher (e.g. a
+  // Slurm step's srun, which sets PMI variables for every task) runs as without one.
+  if (mpi_launched() && mpi_launched_size() > 1) return cmd_run_mpi(a);
   if (a.scenario.empty()) return run_default_study(a);
   // Everything a user can get wrong is checked here, before any folder exists: exit 2 and nothing written.
   Scenario s = load_scenario(a.scenario, a.sets);

@@ -142,6 +142,9 @@ int cmd_run_mpi(const RunArgs& a)
   } catch (const InputError& e) {
     if (w.rank == 0) std::cerr << "error: " << e.what() << "\n";
     failed = 2;
+  } catch (const std::exception& e) { // the output folder (rank 0's): the other ranks wait in the exchange below
+    std::cerr << "error: " << e.what() << "\n";
+    failed = 1;
   }
   // Input errors are the same on every rank (each parsed the same files), but the output folder is rank 0's alone.
   failed = mpi_max(w, failed);
@@ -180,6 +183,9 @@ int cmd_run_mpi(const RunArgs& a)
       write_file(d / "resolved_scenario.json", s.resolved.dump(2) + "\n");
     } catch (const OutputError& e) {
       std::cerr << "error: cannot write the results: " << e.what() << "\n";
+      code = 1;
+    } catch (const std::exception& e) { // e.g. the merged counts fail the conservation check
+      std::cerr << "error: placement \"" << name << "\": " << e.what() << "\n";
       code = 1;
     }
     if (code == 0) {

@@ -1,4 +1,6 @@
 #include "sweep_mpi.hpp"
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <numeric>
 #ifdef FS_WITH_MPI
@@ -71,23 +73,37 @@ std::vector<std::string> mpi_gather([[maybe_unused]] const MpiWorld& w, const st
 {
 #ifdef FS_WITH_MPI
   if (w.active) {
-    const int n = int(bytes.size());
-    std::vector<int> sizes(size_t(w.size)), offsets(size_t(w.size));
-    MPI_Gather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-    std::string all;
-    if (w.rank == 0) {
-      std::exclusive_scan(sizes.begin(), sizes.end(), offsets.begin(), 0);
-      all.resize(size_t(offsets.back() + sizes.back()));
-    }
-    MPI_Gatherv(bytes.data(), n, MPI_CHAR, all.data(), sizes.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+    // Point to point, in pieces under MPI's int counts: a rank's part can pass 2 GB (exact percentiles of a long run).
+    constexpr size_t piece = size_t(1) << 30;
     std::vector<std::string> out;
-    if (w.rank == 0)
-      for (int r = 0; r < w.size; ++r)
-        out.push_back(all.substr(size_t(offsets[size_t(r)]), size_t(sizes[size_t(r)])));
+    if (w.rank != 0) {
+      const uint64_t n = bytes.size();
+      MPI_Send(&n, 1, MPI_UINT64_T, 0, 0, MPI_COMM_WORLD);
+      for (size_t at = 0; at < bytes.size(); at += piece)
+        MPI_Send(bytes.data() + at, int(std::min(piece, bytes.size() - at)), MPI_CHAR, 0, 1, MPI_COMM_WORLD);
+      return out;
+    }
+    out.push_back(bytes);
+    for (int r = 1; r < w.size; ++r) {
+      uint64_t n = 0;
+      MPI_Recv(&n, 1, MPI_UINT64_T, r, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      std::string part(size_t(n), '\0');
+      for (size_t at = 0; at < part.size(); at += piece)
+        MPI_Recv(part.data() + at, int(std::min(piece, part.size() - at)), MPI_CHAR, r, 1, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+      out.push_back(std::move(part));
+    }
     return out;
   }
 #endif
   return {bytes};
+}
+
+int mpi_launched_size()
+{
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"})
+    if (const char* s = std::getenv(v)) return std::max(1, std::atoi(s));
+  return 1;
 }
 
 void mpi_abort([[maybe_unused]] const MpiWorld& w, int code)

@@ -19,6 +19,8 @@ int mpi_max(const MpiWorld& w, int v);
 void mpi_stop(MpiWorld& w);
 // Whether an MPI launcher started this process (what mpi_start checks).
 bool mpi_launched();
+// How many ranks the launcher started (from its environment; 1 when it does not say).
+int mpi_launched_size();
 // Element-wise sums over the ranks, in place (every rank gets them).
 void mpi_sum(const MpiWorld& w, std::vector<double>& v);
 // Whether `v` is true on every rank (every rank gets it).
