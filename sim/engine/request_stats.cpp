@@ -5,23 +5,32 @@
 
 namespace fs {
 
+namespace {
+// p1 ... p99 of p.n values whose k-th smallest (0-based) is at(k): linear interpolation between closest ranks.
+template <class At> void interpolate(Percentiles& p, At&& at)
+{
+  auto q = [&](double f) {
+    const double pos = f * double(p.n - 1);
+    const long lo = long(std::floor(pos)), hi = std::min(lo + 1, p.n - 1);
+    const double a = at(lo), b = at(hi);
+    return a + (b - a) * (pos - double(lo));
+  };
+  p.p1 = q(0.01);
+  p.p10 = q(0.1);
+  p.p50 = q(0.5);
+  p.p90 = q(0.9);
+  p.p99 = q(0.99);
+}
+} // namespace
+
 Percentiles percentiles(std::vector<double> xs)
 {
   Percentiles p;
   p.n = long(xs.size());
   if (xs.empty()) return p;
   std::sort(xs.begin(), xs.end());
-  auto q = [&](double f) {
-    const double pos = f * double(xs.size() - 1);
-    const size_t lo = size_t(std::floor(pos)), hi = std::min(lo + 1, xs.size() - 1);
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - double(lo));
-  };
   p.mean = std::accumulate(xs.begin(), xs.end(), 0.0) / double(xs.size());
-  p.p1 = q(0.01);
-  p.p10 = q(0.1);
-  p.p50 = q(0.5);
-  p.p90 = q(0.9);
-  p.p99 = q(0.99);
+  interpolate(p, [&](long k) { return xs[size_t(k)]; });
   return p;
 }
 
@@ -113,17 +122,7 @@ Percentiles Quantiles::result() const
   Percentiles p;
   p.n = n_;
   p.mean = sum_ / double(n_);
-  auto q = [&](double f) {
-    const double pos = f * double(n_ - 1);
-    const long lo = long(std::floor(pos)), hi = std::min(lo + 1, n_ - 1);
-    const double a = rank_value(lo), b = rank_value(hi);
-    return a + (b - a) * (pos - double(lo));
-  };
-  p.p1 = q(0.01);
-  p.p10 = q(0.1);
-  p.p50 = q(0.5);
-  p.p90 = q(0.9);
-  p.p99 = q(0.99);
+  interpolate(p, [&](long k) { return rank_value(k); });
   return p;
 }
 
