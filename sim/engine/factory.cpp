@@ -331,13 +331,18 @@ public:
     const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
-    kv_jobs_.push_back({from, &to, r, bytes, src, dst, nvlink, nic_rate});
-    if (kv_idle_ > 0) {
-      kv_idle_--;
-      kv_cv_->notify_one();
-    } else {
-      s4u::Actor::create("kv", dst, [this] { kv_worker(); })->daemonize();
+    const KvJob job{from, &to, r, bytes, src, dst, nvlink, nic_rate};
+    if (kv_idle_.empty()) {
+      kv_workers_.push_back(std::make_unique<KvWorker>());
+      KvWorker* w = kv_workers_.back().get();
+      w->job = job;
+      s4u::Actor::create("kv", dst, [this, w] { kv_worker(*w); })->daemonize();
+      return;
     }
+    KvWorker* w = kv_idle_.back();
+    kv_idle_.pop_back();
+    w->job = job;
+    w->cv->notify_one();
   }
 
   void on_changed(Instance& i) override
@@ -468,19 +473,22 @@ private:
     double nvlink, nic_rate;
   };
 
-  void kv_worker()
+  // A worker waits on its own condition variable, under a mutex only it takes: handing it a job costs one simcall.
+  struct KvWorker {
+    std::optional<KvJob> job;
+    s4u::MutexPtr mutex = s4u::Mutex::create();
+    s4u::ConditionVariablePtr cv = s4u::ConditionVariable::create();
+  };
+
+  void kv_worker(KvWorker& w)
   {
-    std::unique_lock lock(*kv_mutex_);
+    std::unique_lock lock(*w.mutex);
     while (true) {
-      while (kv_jobs_.empty()) {
-        kv_idle_++; // start_pull claims this worker (decrements) when it hands it a job
-        kv_cv_->wait(lock);
-      }
-      const KvJob j = kv_jobs_.front();
-      kv_jobs_.pop_front();
-      lock.unlock();
-      pull(j);
-      lock.lock();
+      pull(*w.job);
+      w.job.reset();
+      kv_idle_.push_back(&w); // start_pull hands it the next job (and removes it from here)
+      while (!w.job)
+        w.cv->wait(lock);
     }
   }
 
@@ -494,10 +502,7 @@ private:
       // passed on), so a transfer that finished sooner waits out the difference.
       const double start = s4u::Engine::get_clock();
       s4u::Comm::sendto(j.src, j.dst, uint64_t(j.bytes));
-      std::vector<s4u::Link*> route;
-      double latency = 0;
-      j.src->route_to(j.dst, route, &latency);
-      const double capped = start + latency + j.bytes / j.nic_rate;
+      const double capped = start + route_latency(j.src, j.dst) + j.bytes / j.nic_rate;
       if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
     }
     collector_.events++;
@@ -507,6 +512,17 @@ private:
     j.r->kv_bytes_transferred += j.bytes;
     j.from->kv_released(j.r);
     j.dest->kv_arrived(j.r);
+  }
+
+  // The latency of the route between two servers, computed once per pair (a route lookup walks the platform's zones).
+  double route_latency(s4u::Host* src, s4u::Host* dst)
+  {
+    auto [it, fresh] = route_latency_.try_emplace({src, dst}, 0.0);
+    if (fresh) {
+      std::vector<s4u::Link*> route;
+      src->route_to(dst, route, &it->second);
+    }
+    return it->second;
   }
 
   // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
@@ -678,12 +694,11 @@ private:
   std::string calibration_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
-  bool waiting_ = false;             // the source actor waits for its next time or a finish
-  std::optional<Progress> progress_; // a line on stderr when it is a terminal
-  std::deque<KvJob> kv_jobs_;        // pulls started, no worker on them yet
-  long kv_idle_ = 0;                 // workers waiting for a job, not yet claimed
-  s4u::MutexPtr kv_mutex_ = s4u::Mutex::create();
-  s4u::ConditionVariablePtr kv_cv_ = s4u::ConditionVariable::create();
+  bool waiting_ = false;                              // the source actor waits for its next time or a finish
+  std::optional<Progress> progress_;                  // a line on stderr when it is a terminal
+  std::vector<std::unique_ptr<KvWorker>> kv_workers_; // every KV pull worker
+  std::vector<KvWorker*> kv_idle_;                    // those waiting for a job
+  std::map<std::pair<s4u::Host*, s4u::Host*>, double> route_latency_;
   // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
   // router, whether the source is done.
   int pods_;

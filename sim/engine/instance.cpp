@@ -39,28 +39,24 @@ void Instance::notify()
 
 void Instance::submit(Request* r)
 {
-  std::unique_lock lock(*mutex_);
   core_.submit(r);
   notify();
 }
 
 void Instance::submit_handoff(Request* r)
 {
-  std::unique_lock lock(*mutex_);
   core_.submit_handoff(r);
   notify();
 }
 
 void Instance::kv_arrived(Request* r)
 {
-  std::unique_lock lock(*mutex_);
   core_.loaded(r, s4u::Engine::get_clock());
   notify();
 }
 
 void Instance::loads_done(int ve)
 {
-  std::unique_lock lock(*mutex_);
   flights_[ve].loading = false;
   flights_[ve].loaded = true;
   notify();
@@ -68,8 +64,11 @@ void Instance::loads_done(int ve)
 
 void Instance::kv_released(Request* r)
 {
-  std::unique_lock lock(*mutex_);
   core_.release_outgoing(r); // freed memory may let a waiting request in
+  if (core_.all_idle()) {    // nothing that memory could let in: no wake-up (the usual prefill instance)
+    listener_.on_changed(*this);
+    return;
+  }
   notify();
 }
 
@@ -301,12 +300,15 @@ bool Instance::can_use_event() const
 
 void Instance::run()
 {
+  // Only this actor takes its mutex (a condition variable needs one): outside calls change its state without it, at
+  // once, and count an event. They may come while this actor is suspended in a simcall in the middle of a wake-up
+  // (its listener's calls): events counted from the top of the loop make it go round again rather than wait.
   std::unique_lock lock(*mutex_);
   while (true) {
+    const long seen = events_;
     launch_idle();
     listener_.on_changed(*this); // what this wake-up did is done: it waits from here
     if (in_flight_ == 0) {       // nothing to compute until something arrives or memory frees up
-      const long seen = events_;
       waiting_event_ = true;
       while (events_ == seen)
         cv_->wait(lock);
@@ -319,16 +321,13 @@ void Instance::run()
     for (const Flight& f : flights_)
       if (f.active) next = std::min(next, f.end());
     if (can_use_event()) {
-      const long seen = events_;
       waiting_event_ = true;
       while (events_ == seen && s4u::Engine::get_clock() < next)
         cv_->wait_until(lock, next);
       waiting_event_ = false;
       if (events_ != seen) truncate_runs(s4u::Engine::get_clock());
     } else {
-      lock.unlock();
-      s4u::this_actor::sleep_until(next);
-      lock.lock();
+      s4u::this_actor::sleep_until(next); // holding its own mutex: nobody else takes it
     }
     stats_.wakeups++;
     collector_.events++;

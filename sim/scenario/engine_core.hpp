@@ -3,6 +3,7 @@
 // (sim/engine/instance.cpp) decides when steps start and end; unit tests drive it directly.
 #pragma once
 #include "scheduler.hpp"
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -48,6 +49,10 @@ public:
 
   int virtual_engines() const { return int(ves_.size()); }
   bool idle(int ve) const { return ves_[ve].idle(); }
+  bool all_idle() const
+  {
+    return std::all_of(ves_.begin(), ves_.end(), [](const EngineState& s) { return s.idle(); });
+  }
   // The next step of virtual engine `ve` (see Scheduler::plan), written into `p`; its blocks are reserved.
   void plan(int ve, StepPlan& p);
   StepPlan plan(int ve)
