@@ -218,10 +218,8 @@ public:
       src_ = list_source(s_.workload.generator->stream(s_.seed));
     else
       src_ = s_.workload.generator->source({s_.seed, s_.sim.max_requests, tools_});
-    for (auto& inst : instances_) {
-      Instance* p = inst.get();
-      s4u::Actor::create(p->setup().name, p->setup().host, [p] { p->run(); })->daemonize();
-    }
+    for (auto& inst : instances_)
+      inst->start();
     // An exception escaping an actor aborts SimGrid: the source's (a workload sending past sim.max_requests) ends
     // the run and is thrown from here.
     std::exception_ptr failure;

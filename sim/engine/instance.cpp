@@ -2,7 +2,7 @@
 #include "trace_recorder.hpp"
 #include <algorithm>
 #include <limits>
-#include <mutex>
+#include <simgrid/kernel/Timer.hpp>
 
 namespace s4u = simgrid::s4u;
 
@@ -26,15 +26,8 @@ Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Schedul
                    std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener)
     : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
       core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0),
-      run_rem_hist_(sc.block_size_tokens, 0), mutex_(s4u::Mutex::create()), cv_(s4u::ConditionVariable::create())
+      run_rem_hist_(sc.block_size_tokens, 0)
 {
-}
-
-void Instance::notify()
-{
-  events_++;
-  listener_.on_changed(*this);
-  if (waiting_event_) cv_->notify_one();
 }
 
 void Instance::submit(Request* r)
@@ -298,49 +291,107 @@ bool Instance::can_use_event() const
   return false;
 }
 
-void Instance::run()
+// The instance has no actor: it runs in SimGrid's kernel, on timers (a kernel timer costs a heap entry; an actor
+// costs a stack and two context switches per wake-up, which is most of a large factory's time). A wake-up runs to
+// its end without yielding, so outside calls (submit, KV arrivals, ...) never see it half done; they change its
+// state at once and, when it listens for events, set a timer at the current time that wakes it in this instant.
+void Instance::start() { settle(); }
+
+Instance::~Instance()
 {
-  // Only this actor takes its mutex (a condition variable needs one): outside calls change its state without it, at
-  // once, and count an event. They may come while this actor is suspended in a simcall in the middle of a wake-up
-  // (its listener's calls): events counted from the top of the loop make it go round again rather than wait.
-  std::unique_lock lock(*mutex_);
+  // Kernel timers outlive the engine's run (a static heap): none may call into a destroyed instance.
+  if (timer_) timer_->remove();
+  if (wake_timer_) wake_timer_->remove();
+}
+
+void Instance::arm(double t)
+{
+  if (timer_ && timer_at_ == t) return;
+  if (timer_) timer_->remove();
+  timer_at_ = t;
+  timer_ = simgrid::kernel::timer::Timer::set(t, [this] {
+    timer_ = nullptr; // the kernel deletes it after this call
+    on_timer();
+  });
+}
+
+void Instance::notify()
+{
+  events_++;
+  listener_.on_changed(*this);
+  if (!listening_ || wake_timer_) return;
+  wake_timer_ = simgrid::kernel::timer::Timer::set(s4u::Engine::get_clock(), [this] {
+    wake_timer_ = nullptr;
+    on_event();
+  });
+}
+
+void Instance::land_done()
+{
+  // Every micro-batch that is done, in the order they finish; a truncated run waits for its new end.
+  const double now = s4u::Engine::get_clock();
   while (true) {
-    const long seen = events_;
+    int first = -1;
+    for (int v = 0; v < int(flights_.size()); ++v)
+      if (flights_[v].active && flights_[v].end() <= now && (first < 0 || flights_[v].end() < flights_[first].end()))
+        first = v;
+    if (first < 0) break;
+    land(first);
+  }
+}
+
+void Instance::woke()
+{
+  stats_.wakeups++;
+  collector_.events++;
+}
+
+void Instance::on_timer()
+{
+  // The earliest micro-batch ended (or a fast run's last step): what the step-by-step engine does at a step end.
+  listening_ = false;
+  woke();
+  land_done();
+  settle();
+}
+
+void Instance::on_event()
+{
+  if (!listening_ || events_ == seen_) return; // already seen (a step end at the same instant came first)
+  listening_ = false;
+  // A run cut by the event stops at the first step end at or after it; an idle instance plans at once.
+  truncate_runs(s4u::Engine::get_clock());
+  woke();
+  land_done();
+  settle();
+}
+
+void Instance::settle()
+{
+  while (true) {
+    seen_ = events_;
     launch_idle();
     listener_.on_changed(*this); // what this wake-up did is done: it waits from here
     if (in_flight_ == 0) {       // nothing to compute until something arrives or memory frees up
-      waiting_event_ = true;
-      while (events_ == seen)
-        cv_->wait(lock);
-      waiting_event_ = false;
-      stats_.wakeups++;
-      collector_.events++;
-      continue;
+      if (events_ != seen_) {
+        woke();
+        continue;
+      }
+      if (timer_) timer_->remove();
+      timer_ = nullptr;
+      listening_ = true;
+      return;
     }
     double next = std::numeric_limits<double>::infinity();
     for (const Flight& f : flights_)
       if (f.active) next = std::min(next, f.end());
-    if (can_use_event()) {
-      waiting_event_ = true;
-      while (events_ == seen && s4u::Engine::get_clock() < next)
-        cv_->wait_until(lock, next);
-      waiting_event_ = false;
-      if (events_ != seen) truncate_runs(s4u::Engine::get_clock());
-    } else {
-      s4u::this_actor::sleep_until(next); // holding its own mutex: nobody else takes it
-    }
-    stats_.wakeups++;
-    collector_.events++;
-    // Land every micro-batch that is done, in the order they finish; a truncated run waits for its new end.
-    const double now = s4u::Engine::get_clock();
-    while (true) {
-      int first = -1;
-      for (int v = 0; v < int(flights_.size()); ++v)
-        if (flights_[v].active && flights_[v].end() <= now && (first < 0 || flights_[v].end() < flights_[first].end()))
-          first = v;
-      if (first < 0) break;
-      land(first);
-    }
+    arm(next);
+    listening_ = can_use_event(); // else outside events wait for the next landing
+    if (!listening_ || events_ == seen_) return;
+    listening_ = false; // an event came while it planned: as if it woke at once
+    truncate_runs(s4u::Engine::get_clock());
+    woke();
+    land_done();
   }
 }
 

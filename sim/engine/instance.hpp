@@ -1,5 +1,5 @@
-// One engine replica (tp x pp chips) as a SimGrid actor. Its EngineCore (pure) plans steps and applies their
-// results; this actor decides when they start and end: a micro-batch per virtual engine flows through the
+// One engine replica (tp x pp chips), driven by SimGrid kernel timers. Its EngineCore (pure) plans steps and applies
+// their results; this class decides when they start and end: a micro-batch per virtual engine flows through the
 // pipeline stages (a stage works on one micro-batch at a time), and decode steps whose batch cannot change are
 // advanced together in one wake-up (fast mode, pp = 1).
 #pragma once
@@ -9,6 +9,7 @@
 #include "step_time.hpp"
 #include <array>
 #include <memory>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ public:
   virtual void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) = 0;
   virtual void flush_writes(Instance& from) = 0;
   virtual void on_finished(Request* r) = 0;
-  // Its view may have changed (an outside event, or a wake-up of its actor that is over).
+  // Its view may have changed (an outside event, or a wake-up that is over).
   virtual void on_changed(Instance&) {}
 };
 
@@ -62,7 +63,8 @@ public:
   void kv_arrived(Request* r);     // decode side: its pull finished
   void kv_released(Request* r);    // prefill side: its KV has left
   void loads_done(int ve);         // the KV loads of virtual engine `ve`'s planned step have ended
-  void run();                      // actor body
+  void start();                    // at time 0: it waits for requests (it has no actor: see instance.cpp)
+  ~Instance() override;
 
   const InstanceSetup& setup() const { return setup_; }
   InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
@@ -98,8 +100,7 @@ private:
   {
     collector_.decode_tokens(ends, steps, output);
   }
-  // The listener's calls may yield to other actors (SimGrid simcalls), which may read this instance's view: it is
-  // marked changed first.
+  // What the listener does may read this instance's view (a router's pick): it is marked changed first.
   void on_prefilled(Request* r, double) override
   {
     listener_.on_changed(*this);
@@ -111,7 +112,13 @@ private:
     listener_.on_finished(r);
   }
 
-  void notify();       // an outside event: wake the actor if it waits for one
+  void notify();       // an outside event: wake it (in this instant) if it listens for one
+  void settle();       // plans what it can, then sets when it wakes next
+  void on_timer();     // its earliest micro-batch ended
+  void on_event();     // an outside event woke it
+  void land_done();    // lands every micro-batch ended by now
+  void arm(double t);  // its timer at t
+  void woke();         // counts a wake-up
   bool launch_idle();  // plans every idle virtual engine; true when something was launched
   void launch(int ve); // starts flights_[ve], whose plan is set
   void truncate_runs(double now);
@@ -143,9 +150,13 @@ private:
   bool run_cut_ = false;           // already cut short by an event: later events wait for its (new) end
   long run_base_blocks_ = 0;       // sum over its sequences of whole blocks of context before the run
   std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences
-  simgrid::s4u::MutexPtr mutex_;
-  simgrid::s4u::ConditionVariablePtr cv_;
-  bool waiting_event_ = false;
+  // Its timer: when its earliest micro-batch ends (none while idle). Whether outside events wake it now
+  // (listening_), its wake-up set for this instant by one (wake_timer_), and the events it has seen.
+  simgrid::kernel::timer::Timer* timer_ = nullptr;
+  simgrid::kernel::timer::Timer* wake_timer_ = nullptr;
+  double timer_at_ = 0;
+  bool listening_ = false;
+  long seen_ = 0;
 };
 
 } // namespace fs
