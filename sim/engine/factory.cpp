@@ -710,7 +710,7 @@ private:
 } // namespace
 
 namespace {
-constexpr long large_factory_instances = 16'000; // actors past which stacks go without guard pages (see below)
+constexpr long large_factory_instances = 16'000; // instances past which stacks go without guard pages (see below)
 } // namespace
 
 RunResult run_placement(const Scenario& s, size_t placement_index, const RunOptions& opt)
@@ -729,7 +729,8 @@ RunResult run_placement(const Scenario& s, size_t placement_index, const RunOpti
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
   // Each actor's stack is a memory mapping, and its guard page another that keeps it from merging with the next:
-  // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Large factories
+  // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Instances have no
+  // actor, but KV pull workers number the pulls in flight at once, which grow with the factory: large factories
   // run without guard pages (the stacks then merge; an actor's stack stays 8 MiB, far above what it uses).
   long instances = 0;
   for (const StageConfig& st : s.placements.at(placement_index).stages)
