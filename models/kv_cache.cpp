@@ -31,7 +31,7 @@ bool KvCache::make_room(long blocks)
   return blocks <= free_blocks();
 }
 
-bool KvCache::reserve(KvSeq& s, long tokens)
+bool KvCache::grow(KvSeq& s, long tokens)
 {
   own(s);
   if (s.outgoing_) broken("reserve on an outgoing sequence");

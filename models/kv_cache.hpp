@@ -64,7 +64,15 @@ public:
   void set_evictor(KvEvictor* e) { evictor_ = e; }
 
   // Grows (or starts) `s` to hold `tokens` tokens. False, and nothing changes, when the blocks are not free.
-  bool reserve(KvSeq& s, long tokens);
+  bool reserve(KvSeq& s, long tokens)
+  {
+    // Most calls (a decode step's next token) fit the blocks it holds: inline, no division.
+    if (s.owner_ == this && !s.outgoing_ && tokens - s.base_ <= s.blocks_ * block_) {
+      if (tokens > s.tokens_) s.tokens_ = tokens;
+      return true;
+    }
+    return grow(s, tokens);
+  }
   // Shrinks `s` to `tokens` tokens, returning whole blocks it no longer needs.
   void trim(KvSeq& s, long tokens);
   // Returns every block of `s`.
@@ -87,7 +95,8 @@ public:
 
 private:
   void own(const KvSeq& s) const;
-  bool make_room(long blocks); // frees evictable cached chunks until `blocks` are free
+  bool grow(KvSeq& s, long tokens); // reserve() when it needs blocks or starts the sequence
+  bool make_room(long blocks);      // frees evictable cached chunks until `blocks` are free
 
   int block_ = 16;
   long capacity_ = 0, used_ = 0, outgoing_ = 0, peak_ = 0, seqs_ = 0, cached_ = 0;

@@ -22,8 +22,12 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <simgrid/kernel/Timer.hpp>
+#include <simgrid/kernel/resource/Action.hpp>
+#include <unordered_map>
 
 namespace s4u = simgrid::s4u;
+using simgrid::kernel::timer::Timer;
 
 namespace fs {
 
@@ -197,6 +201,7 @@ public:
         for (Instance* m : g->members)
           g->min_capacity = std::min(g->min_capacity, capacity_[m->setup().id]);
     index_groups(s.sim.index_routers);
+    watch_transfers();
     for (auto const& l : labels)
       calibration_ += (calibration_.empty() ? "" : ",") + l;
     // One FCFS queue per CPU pool: host work and tool calls share the cores of one pool.
@@ -204,6 +209,12 @@ public:
       if (!p.empty()) cpu_.try_emplace(p, s.pool(p).cpu_cores(), s.window.start, s.window.end);
     if (s.host.enabled()) host_ = &cpu_.at(s.host.pool);
     if (!s.tool_pool.empty()) tools_ = &cpu_.at(s.tool_pool);
+  }
+
+  ~Factory() override
+  {
+    current_ = nullptr;
+    if (source_timer_) source_timer_->remove(); // kernel timers outlive the run
   }
 
   RunResult run()
@@ -220,16 +231,16 @@ public:
       src_ = s_.workload.generator->source({s_.seed, s_.sim.max_requests, tools_});
     for (auto& inst : instances_)
       inst->start();
-    // An exception escaping an actor aborts SimGrid: the source's (a workload sending past sim.max_requests) ends
-    // the run and is thrown from here.
-    std::exception_ptr failure;
-    s4u::Actor::create("source", pf_.servers.begin()->second.front(), [this, &failure] {
-      try {
-        source();
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      source_done_ = true;
+    // The source runs on kernel timers like the instances; one actor waits until it is done, so that SimGrid's run
+    // lasts until then (it ends when only daemon actors are left) and reports a deadlock if requests stall.
+    source_timer_ = Timer::set(0.0, [this] {
+      source_timer_ = nullptr;
+      source_wake();
+    });
+    s4u::Actor::create("factory", pf_.servers.begin()->second.front(), [this] {
+      std::unique_lock lock(*mutex_);
+      while (!source_done_)
+        cv_->wait(lock);
     });
     progress_.emplace(pc_.name,
                       s_.requests ? long(s_.requests->size())
@@ -241,7 +252,7 @@ public:
     const auto t0 = std::chrono::steady_clock::now();
     run_engine();
     progress_->clear();
-    if (failure) std::rethrow_exception(failure);
+    if (failure_) std::rethrow_exception(failure_);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.simulated_s = s4u::Engine::get_clock();
     for (auto& inst : instances_) {
@@ -329,18 +340,18 @@ public:
     const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
-    const KvJob job{from, &to, r, bytes, src, dst, nvlink, nic_rate};
-    if (kv_idle_.empty()) {
-      kv_workers_.push_back(std::make_unique<KvWorker>());
-      KvWorker* w = kv_workers_.back().get();
-      w->job = job;
-      s4u::Actor::create("kv", dst, [this, w] { kv_worker(*w); })->daemonize();
+    KvJob job{from, &to, r, bytes, nullptr, 0};
+    const double now = s4u::Engine::get_clock();
+    if (src == dst) { // same server: scale-up links (no contention modelled)
+      Timer::set(now + bytes / nvlink, [this, job]() mutable { pulled(job); });
       return;
     }
-    KvWorker* w = kv_idle_.back();
-    kv_idle_.pop_back();
-    w->job = job;
-    w->cv->notify_one();
+    // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
+    // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not passed
+    // on), so a transfer that finished sooner waits out the difference.
+    job.capped = now + route_latency(src, dst) + bytes / nic_rate;
+    job.comm = s4u::Comm::sendto_async(src, dst, uint64_t(bytes)); // started at once (we run in SimGrid's kernel)
+    pulls_.emplace(job.comm->get_impl(), std::move(job));
   }
 
   void on_changed(Instance& i) override
@@ -388,7 +399,7 @@ private:
     if (keep_) kept_.push_back({r, session});
     src_->finished(r.spec.id, t, r.dropped.empty());
     free_.push_back(&r);
-    if (waiting_ && (src_->reactive() || done_ == arrived_)) cv_->notify_one();
+    if (src_->reactive() || done_ == arrived_) wake_source();
   }
 
   // A slot for a request that arrives: one that left the system, else a new one (pointers into store_ stay valid).
@@ -409,100 +420,127 @@ private:
 
   // Arrivals in order, as the source gives them; with host work, each first waits for a host core to handle and
   // tokenise it, and enters the accelerators when that is done (in the order those finish). Wakes at the next
-  // arrival, or when a request finishes if that can create one.
-  void source()
+  // arrival, or when a request finishes if that can create one. An exception (a workload sending past
+  // sim.max_requests) ends the run and is thrown from run().
+  void source_wake()
   {
-    using Ready = std::pair<double, Request*>;
-    std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
-    std::unique_lock lock(*mutex_);
-    while (true) {
-      const double now = s4u::Engine::get_clock();
-      while (std::optional<RequestSpec> spec = src_->take(now)) {
-        int pod = 0;
-        if (pods_ > 1) { // the global router; another rank's pods take the arrival there
-          if (s_.pods.live()) pod_router_.snapshot(pod_loads());
-          pod = pod_router_.pick(double(spec->input_tokens + spec->output_tokens));
-          if (s_.pods.windowed() && !sync_) { // how often the snapshot's pick is the live one
-            const std::vector<double> live = pod_loads();
-            pod_picks_++;
-            pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
-          }
-          if (sync_ && !sync_->mine(pod)) continue;
-        }
-        Request& r = new_request(std::move(*spec));
-        if (!host_) {
-          admit(r, pod);
-          continue;
-        }
-        const double work = s_.host.work().before_s(r.spec.input_tokens);
-        const CoreQueue::Job j = host_->submit(r.spec.arrival, work);
-        r.host_queue_s = j.wait(r.spec.arrival);
-        r.host_work_s = work;
-        ready.emplace(j.finish, &r);
-      }
-      note_stop();
-      for (; !ready.empty() && ready.top().first <= now; ready.pop())
-        admit(*ready.top().second);
-      if (src_->exhausted() && ready.empty() && done_ == arrived_) break;
-      const double next =
-          std::min(src_->next_time(), ready.empty() ? std::numeric_limits<double>::infinity() : ready.top().first);
-      if (!std::isinf(next) && !src_->reactive()) { // a list: nothing but the next arrival can wake it
-        s4u::this_actor::sleep_until(next);
-      } else {
-        waiting_ = true;
-        if (std::isinf(next))
-          cv_->wait(lock);
-        else
-          cv_->wait_until(lock, next);
-        waiting_ = false;
-      }
-      collector_.events++;
+    source_listening_ = false;
+    collector_.events++;
+    try {
+      if (source_step()) return;
+    } catch (...) {
+      failure_ = std::current_exception();
+      for (auto& inst : instances_) // nothing more happens but the transfers under way
+        inst->halt();
     }
+    source_done_ = true;
+    cv_->notify_one();
+  }
+
+  // One wake-up of the source; true while it has more to do (its timer or listening set).
+  bool source_step()
+  {
+    const double now = s4u::Engine::get_clock();
+    while (std::optional<RequestSpec> spec = src_->take(now)) {
+      int pod = 0;
+      if (pods_ > 1) { // the global router; another rank's pods take the arrival there
+        if (s_.pods.live()) pod_router_.snapshot(pod_loads());
+        pod = pod_router_.pick(double(spec->input_tokens + spec->output_tokens));
+        if (s_.pods.windowed() && !sync_) { // how often the snapshot's pick is the live one
+          const std::vector<double> live = pod_loads();
+          pod_picks_++;
+          pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
+        }
+        if (sync_ && !sync_->mine(pod)) continue;
+      }
+      Request& r = new_request(std::move(*spec));
+      if (!host_) {
+        admit(r, pod);
+        continue;
+      }
+      const double work = s_.host.work().before_s(r.spec.input_tokens);
+      const CoreQueue::Job j = host_->submit(r.spec.arrival, work);
+      r.host_queue_s = j.wait(r.spec.arrival);
+      r.host_work_s = work;
+      ready_.emplace(j.finish, &r);
+    }
+    note_stop();
+    for (; !ready_.empty() && ready_.top().first <= now; ready_.pop())
+      admit(*ready_.top().second);
+    if (src_->exhausted() && ready_.empty() && done_ == arrived_) return false;
+    const double next =
+        std::min(src_->next_time(), ready_.empty() ? std::numeric_limits<double>::infinity() : ready_.top().first);
+    if (!std::isinf(next))
+      source_timer_ = Timer::set(next, [this] {
+        source_timer_ = nullptr;
+        source_wake();
+      });
+    // A list's next arrival alone wakes it, unless every request arrived: then the last finish does.
+    source_listening_ = src_->reactive() || std::isinf(next);
+    return true;
+  }
+
+  // A finish (or drop) may let the source send more: it wakes in this instant (its timer, if any, is replaced).
+  void wake_source()
+  {
+    if (!source_listening_) return;
+    source_listening_ = false;
+    if (source_timer_) source_timer_->remove();
+    source_timer_ = Timer::set(s4u::Engine::get_clock(), [this] {
+      source_timer_ = nullptr;
+      source_wake();
+    });
+  }
+
+  // SimGrid's signals are process-wide and cannot be disconnected: one callback, connected once, passes a network
+  // action's state change to the factory whose run is under way.
+  static inline Factory* current_ = nullptr;
+  void watch_transfers()
+  {
+    static const bool connected = [] {
+      s4u::Link::on_communication_state_change_cb(
+          [](simgrid::kernel::resource::NetworkAction& na, simgrid::kernel::resource::Action::State) {
+            // A NetworkAction is an Action (its only base; its class is not in SimGrid's public headers).
+            if (current_) current_->on_comm_state(reinterpret_cast<simgrid::kernel::resource::Action&>(na));
+          });
+      return true;
+    }();
+    (void)connected;
+    current_ = this;
   }
 
   // One KV pull, from start to the decode side having it. Reusable workers run them: an actor per pull cost a stack
   // mapped and unmapped per request (a third of a 512-GPU disaggregated run's time in the kernel).
+  // One KV pull, from start to the decode side having it. No actor runs it: the transfer starts from the instance's
+  // wake-up, and its end is seen by a callback on the network model's actions (on_comm_state).
   struct KvJob {
     Instance* from;
     Instance* dest;
     Request* r;
     double bytes;
-    s4u::Host *src, *dst;
-    double nvlink, nic_rate;
+    s4u::CommPtr comm; // held until the pull is over (dropping a running one would cancel it)
+    double capped;     // its end at its chips' NIC rate
   };
 
-  // A worker waits on its own condition variable, under a mutex only it takes: handing it a job costs one simcall.
-  struct KvWorker {
-    std::optional<KvJob> job;
-    s4u::MutexPtr mutex = s4u::Mutex::create();
-    s4u::ConditionVariablePtr cv = s4u::ConditionVariable::create();
-  };
-
-  void kv_worker(KvWorker& w)
+  // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
+  // that finished ends the pull, at once or when its NIC rate allows.
+  void on_comm_state(simgrid::kernel::resource::Action& a)
   {
-    std::unique_lock lock(*w.mutex);
-    while (true) {
-      pull(*w.job);
-      w.job.reset();
-      kv_idle_.push_back(&w); // start_pull hands it the next job (and removes it from here)
-      while (!w.job)
-        w.cv->wait(lock);
-    }
+    if (a.get_state() != simgrid::kernel::resource::Action::State::FINISHED) return;
+    done_comms_.clear(); // a model update comes after the kernel finished the activities of the previous one
+    auto it = pulls_.find(a.get_activity());
+    if (it == pulls_.end()) return; // a tier load or write
+    KvJob job = std::move(it->second);
+    pulls_.erase(it);
+    // After the model update: the kernel finishes the transfer's activity before any timer runs.
+    Timer::set(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { pulled(job); });
   }
 
-  void pull(const KvJob& j)
+  void pulled(KvJob& j)
   {
-    if (j.src == j.dst) {
-      s4u::this_actor::sleep_for(j.bytes / j.nvlink); // same server: scale-up links (no contention modelled)
-    } else {
-      // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
-      // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not
-      // passed on), so a transfer that finished sooner waits out the difference.
-      const double start = s4u::Engine::get_clock();
-      s4u::Comm::sendto(j.src, j.dst, uint64_t(j.bytes));
-      const double capped = start + route_latency(j.src, j.dst) + j.bytes / j.nic_rate;
-      if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
-    }
+    // Timers run before the kernel finishes the activities that ended in the same update: the transfer is released
+    // at the next one (on_comm_state).
+    if (j.comm) done_comms_.push_back(std::move(j.comm));
     collector_.events++;
     if (trace_)
       trace_->kv_transfer(j.r->spec.id, j.from->setup().id, j.dest->setup().id, j.r->decode_admitted,
@@ -690,12 +728,17 @@ private:
   std::vector<std::pair<Request, long>> kept_; // with its session
   RequestStats stats_;
   std::string calibration_;
+  // The source's timer (its next arrival or host-queue finish, or this instant), whether a finish wakes it, the
+  // requests waiting for a host core to finish their tokenising, what it threw; the waiting actor's mutex and cv.
+  Timer* source_timer_ = nullptr;
+  bool source_listening_ = false;
+  std::priority_queue<std::pair<double, Request*>, std::vector<std::pair<double, Request*>>, std::greater<>> ready_;
+  std::exception_ptr failure_;
   s4u::MutexPtr mutex_ = s4u::Mutex::create();
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
-  bool waiting_ = false;                              // the source actor waits for its next time or a finish
-  std::optional<Progress> progress_;                  // a line on stderr when it is a terminal
-  std::vector<std::unique_ptr<KvWorker>> kv_workers_; // every KV pull worker
-  std::vector<KvWorker*> kv_idle_;                    // those waiting for a job
+  std::optional<Progress> progress_;             // a line on stderr when it is a terminal
+  std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
+  std::vector<s4u::CommPtr> done_comms_;         // transfers of pulls that ended, released at the next update
   std::map<std::pair<s4u::Host*, s4u::Host*>, double> route_latency_;
   // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
   // router, whether the source is done.

@@ -297,6 +297,15 @@ bool Instance::can_use_event() const
 // state at once and, when it listens for events, set a timer at the current time that wakes it in this instant.
 void Instance::start() { settle(); }
 
+void Instance::halt()
+{
+  if (timer_) timer_->remove();
+  if (wake_timer_) wake_timer_->remove();
+  timer_ = wake_timer_ = nullptr;
+  listening_ = false;
+  halted_ = true;
+}
+
 Instance::~Instance()
 {
   // Kernel timers outlive the engine's run (a static heap): none may call into a destroyed instance.
@@ -368,7 +377,7 @@ void Instance::on_event()
 
 void Instance::settle()
 {
-  while (true) {
+  while (!halted_) {
     seen_ = events_;
     launch_idle();
     listener_.on_changed(*this); // what this wake-up did is done: it waits from here

@@ -64,6 +64,7 @@ public:
   void kv_released(Request* r);    // prefill side: its KV has left
   void loads_done(int ve);         // the KV loads of virtual engine `ve`'s planned step have ended
   void start();                    // at time 0: it waits for requests (it has no actor: see instance.cpp)
+  void halt();                     // the run failed: it does nothing more
   ~Instance() override;
 
   const InstanceSetup& setup() const { return setup_; }
@@ -155,7 +156,7 @@ private:
   simgrid::kernel::timer::Timer* timer_ = nullptr;
   simgrid::kernel::timer::Timer* wake_timer_ = nullptr;
   double timer_at_ = 0;
-  bool listening_ = false;
+  bool listening_ = false, halted_ = false;
   long seen_ = 0;
 };
 
