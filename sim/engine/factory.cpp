@@ -213,8 +213,13 @@ public:
 
   ~Factory() override
   {
+    // Kernel timers live in a process-wide heap that outlives the engine: none may call into this factory later (a
+    // run that ended early may leave some, e.g. a pull's). Instances remove their own.
     current_ = nullptr;
-    if (source_timer_) source_timer_->remove(); // kernel timers outlive the run
+    instances_.clear();
+    auto& timers = simgrid::kernel::timer::kernel_timers();
+    while (!timers.empty())
+      timers.top().second->remove();
   }
 
   RunResult run()
@@ -301,10 +306,16 @@ public:
       std::vector<double> load = pod_loads();
       if (sync_) sync_->sum(load);
       pod_router_.snapshot(load);
-      if (sync_ ? sync_->all(source_done_) : source_done_) break;
+      // SimGrid's run_until moves the clock to the window's end even when nothing is left to happen: a stalled
+      // engine (requests that never finish) would loop here forever. Stop, and let run() below report it.
+      const bool over = source_done_ || stalled();
+      if (sync_ ? sync_->all(over) : over) break;
     }
     e->run();
   }
+
+  // Nothing can happen anymore: no timer (source, instances, capped pulls), no transfer, no tier load or write.
+  bool stalled() const { return Timer::next() < 0 && pulls_.empty() && !tiers_->busy(); }
 
   // Each pod's outstanding tokens now: this process's pods (zero for the others').
   std::vector<double> pod_loads() const

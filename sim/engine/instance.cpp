@@ -68,7 +68,16 @@ void Instance::kv_released(Request* r)
 long Instance::ended_steps(double now) const
 {
   if (!run_.active) return 0;
-  return std::upper_bound(run_.ends, run_.ends + run_.steps, now) - run_.ends;
+  // From the last look: usually no step or one has ended since (a binary search over a cold array of up to
+  // max_fast_steps ends missed the cache at every level, in every refresh of the routing index).
+  int k = run_.ended;
+  if (k < run_.steps && run_.ends[k] <= now) {
+    ++k;
+    if (k < run_.steps && run_.ends[k] <= now)
+      k = int(std::upper_bound(run_.ends + k, run_.ends + run_.steps, now) - run_.ends);
+    run_.ended = k;
+  }
+  return k;
 }
 
 InstanceView Instance::view() const
@@ -174,7 +183,7 @@ void Instance::launch(int ve)
     stage_free_[0] = f.ends[k - 1];
   }
   if (k > 1) {
-    run_ = {f.ends.data(), long(p.decode.size()), k, true};
+    run_ = {f.ends.data(), long(p.decode.size()), k, 0, true};
     run_cut_ = false;
     const long B = core_.kv().block_tokens();
     run_base_blocks_ = 0;
@@ -225,9 +234,12 @@ void Instance::truncate_runs(double now)
   // would have seen the event.
   if (!run_.active) return;
   Flight& f = flights_[0];
-  const int steps = int(std::lower_bound(f.ends.begin(), f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
+  // The steps seen ended (ended_steps) end at or before now: search from the last of them.
+  const int from = std::max(0, int(ended_steps(now)) - 1);
+  const int steps = int(std::lower_bound(f.ends.begin() + from, f.ends.begin() + f.steps, now) - f.ends.begin()) + 1;
   if (steps < f.steps) {
     f.steps = run_.steps = steps;
+    run_.ended = std::min(run_.ended, steps);
     core_.trim_run(f.plan, steps); // views now see the blocks the step-by-step engine would hold
   }
   stage_free_[0] = f.end();

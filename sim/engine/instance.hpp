@@ -138,6 +138,7 @@ private:
     const double* ends = nullptr;
     long seqs = 0;
     int steps = 0;
+    mutable int ended = 0; // steps ended as of the last look (the clock only moves on)
     bool active = false;
   };
   alignas(64) RunView run_;

@@ -66,6 +66,7 @@ void KvTiers::load(s4u::Host* to, const std::vector<TierLoad>& loads, std::funct
   for (const TierLoad& l : loads)
     j.legs.push_back({pick(devices_.at(l.from)), l.bytes, l.link, l.from->tier == KvTier::remote});
   jobs_.push_back(std::move(j));
+  loading_++;
   if (idle_ > 0) {
     idle_--;
     cv_->notify_one();
@@ -86,6 +87,7 @@ void KvTiers::load_worker()
     jobs_.pop_front();
     lock.unlock();
     run_load(j);
+    loading_--;
     lock.lock();
   }
 }
@@ -128,6 +130,11 @@ void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)
     io->wait();
   }
   d.writing = false;
+}
+
+bool KvTiers::busy() const
+{
+  return loading_ > 0 || std::any_of(devices_.begin(), devices_.end(), [](auto const& d) { return d.second.writing; });
 }
 
 void KvTiers::flush(s4u::Host* from)
