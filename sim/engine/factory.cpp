@@ -213,8 +213,8 @@ public:
 
   ~Factory() override
   {
-    // Kernel timers live in a process-wide heap that outlives the engine: none may call into this factory later (a
-    // run that ended early may leave some, e.g. a pull's). Instances remove their own.
+    // Kernel timers live in a process-wide heap until the engine is destroyed (after the factory): none may call into
+    // this factory after it is gone (a failed run may leave some, e.g. a pull's). Instances remove their own.
     current_ = nullptr;
     instances_.clear();
     auto& timers = simgrid::kernel::timer::kernel_timers();
@@ -354,14 +354,15 @@ public:
     KvJob job{from, &to, r, bytes, nullptr, 0};
     const double now = s4u::Engine::get_clock();
     if (src == dst) { // same server: scale-up links (no contention modelled)
-      Timer::set(now + bytes / nvlink, [this, job]() mutable { pulled(job); });
+      Timer::set(now + bytes / nvlink, [this, job]() mutable { guarded([&] { pulled(job); }); });
       return;
     }
     // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
     // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not passed
     // on), so a transfer that finished sooner waits out the difference.
     job.capped = now + route_latency(src, dst) + bytes / nic_rate;
-    job.comm = s4u::Comm::sendto_async(src, dst, uint64_t(bytes)); // started at once (we run in SimGrid's kernel)
+    // Started at once (we run in SimGrid's kernel); a transfer of 0 bytes would never start.
+    job.comm = s4u::Comm::sendto_async(src, dst, std::max<uint64_t>(1, uint64_t(bytes)));
     pulls_.emplace(job.comm->get_impl(), std::move(job));
   }
 
@@ -440,12 +441,36 @@ private:
     try {
       if (source_step()) return;
     } catch (...) {
-      failure_ = std::current_exception();
-      for (auto& inst : instances_) // nothing more happens but the transfers under way
-        inst->halt();
+      failed(std::current_exception());
+      return;
     }
     source_done_ = true;
     cv_->notify_one();
+  }
+
+  // What a timer runs: an exception must not escape into SimGrid's kernel (it would abort the process).
+  template <class F> void guarded(F&& f)
+  {
+    try {
+      f();
+    } catch (...) {
+      failed(std::current_exception());
+    }
+  }
+
+  // The run failed (the first error is kept): nothing more happens but the transfers under way, and run() throws it.
+  void failed(std::exception_ptr e) override
+  {
+    if (!failure_) failure_ = e;
+    for (auto& inst : instances_)
+      inst->halt();
+    if (source_timer_) source_timer_->remove();
+    source_timer_ = nullptr;
+    source_listening_ = false;
+    if (!source_done_) {
+      source_done_ = true;
+      cv_->notify_one();
+    }
   }
 
   // One wake-up of the source; true while it has more to do (its timer or listening set).
@@ -520,8 +545,6 @@ private:
     current_ = this;
   }
 
-  // One KV pull, from start to the decode side having it. Reusable workers run them: an actor per pull cost a stack
-  // mapped and unmapped per request (a third of a 512-GPU disaggregated run's time in the kernel).
   // One KV pull, from start to the decode side having it. No actor runs it: the transfer starts from the instance's
   // wake-up, and its end is seen by a callback on the network model's actions (on_comm_state).
   struct KvJob {
@@ -537,14 +560,19 @@ private:
   // that finished ends the pull, at once or when its NIC rate allows.
   void on_comm_state(simgrid::kernel::resource::Action& a)
   {
-    if (a.get_state() != simgrid::kernel::resource::Action::State::FINISHED) return;
+    using State = simgrid::kernel::resource::Action::State;
+    if (a.get_state() == State::FAILED && pulls_.count(a.get_activity())) {
+      failed(std::make_exception_ptr(std::runtime_error("a KV transfer failed in the network model")));
+      return;
+    }
+    if (a.get_state() != State::FINISHED) return;
     done_comms_.clear(); // a model update comes after the kernel finished the activities of the previous one
     auto it = pulls_.find(a.get_activity());
     if (it == pulls_.end()) return; // a tier load or write
     KvJob job = std::move(it->second);
     pulls_.erase(it);
     // After the model update: the kernel finishes the transfer's activity before any timer runs.
-    Timer::set(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { pulled(job); });
+    Timer::set(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { guarded([&] { pulled(job); }); });
   }
 
   void pulled(KvJob& j)
@@ -783,9 +811,9 @@ RunResult run_placement(const Scenario& s, size_t placement_index, const RunOpti
   // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
   s4u::Engine::set_config("network/TCP-gamma:0");
   // Each actor's stack is a memory mapping, and its guard page another that keeps it from merging with the next:
-  // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Instances have no
-  // actor, but KV pull workers number the pulls in flight at once, which grow with the factory: large factories
-  // run without guard pages (the stacks then merge; an actor's stack stays 8 MiB, far above what it uses).
+  // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Instances and KV
+  // pulls have no actor, but KV tier workers number the loads in flight at once, which grow with the factory: large
+  // factories run without guard pages (the stacks then merge; an actor's stack stays 8 MiB, far above what it uses).
   long instances = 0;
   for (const StageConfig& st : s.placements.at(placement_index).stages)
     instances += st.instances;

@@ -212,7 +212,7 @@ bool Instance::launch_idle()
     if (core_.idle(v)) continue;
     StepPlan& p = f.plan;
     core_.plan(v, p);
-    listener_.on_changed(*this); // planning changed it; what follows may yield (simcalls) to an actor that routes
+    listener_.on_changed(*this); // planning changed it; what follows may route (a hand-off reads views)
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
     if (setup_.prefix) listener_.flush_writes(*this);
@@ -320,7 +320,8 @@ void Instance::halt()
 
 Instance::~Instance()
 {
-  // Kernel timers outlive the engine's run (a static heap): none may call into a destroyed instance.
+  // None of its kernel timers may call into a destroyed instance (the factory, destroyed before the engine, first
+  // destroys its instances, then removes the timers left).
   if (timer_) timer_->remove();
   if (wake_timer_) wake_timer_->remove();
 }
@@ -332,7 +333,11 @@ void Instance::arm(double t)
   timer_at_ = t;
   timer_ = simgrid::kernel::timer::Timer::set(t, [this] {
     timer_ = nullptr; // the kernel deletes it after this call
-    on_timer();
+    try {
+      on_timer();
+    } catch (...) {
+      listener_.failed(std::current_exception());
+    }
   });
 }
 
@@ -343,7 +348,11 @@ void Instance::notify()
   if (!listening_ || wake_timer_) return;
   wake_timer_ = simgrid::kernel::timer::Timer::set(s4u::Engine::get_clock(), [this] {
     wake_timer_ = nullptr;
-    on_event();
+    try {
+      on_event();
+    } catch (...) {
+      listener_.failed(std::current_exception());
+    }
   });
 }
 

@@ -8,6 +8,7 @@
 #include "router.hpp"
 #include "step_time.hpp"
 #include <array>
+#include <exception>
 #include <memory>
 #include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
@@ -32,6 +33,8 @@ public:
   virtual void on_finished(Request* r) = 0;
   // Its view may have changed (an outside event, or a wake-up that is over).
   virtual void on_changed(Instance&) {}
+  // A wake-up threw (it runs in a SimGrid kernel timer, which must not see the exception): the run fails with it.
+  virtual void failed(std::exception_ptr e) = 0;
 };
 
 struct InstanceSetup {
