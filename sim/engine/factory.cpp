@@ -1,4 +1,5 @@
 #include "factory.hpp"
+#include "event_queue.hpp"
 #include "host.hpp"
 #include "instance.hpp"
 #include "kv_tiers.hpp"
@@ -22,12 +23,10 @@
 #include <optional>
 #include <queue>
 #include <set>
-#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/kernel/resource/Action.hpp>
 #include <unordered_map>
 
 namespace s4u = simgrid::s4u;
-using simgrid::kernel::timer::Timer;
 
 namespace fs {
 
@@ -135,6 +134,7 @@ public:
         setup.kv_bytes_per_token = kv_bytes_per_token(s.model, st.dtypes.kv);
         setup.ffn_chips = st.ffn.chips;
         setup.trace = trace;
+        setup.events = &events_;
         if (trace) trace->instance(setup.id, setup.name, setup.stage);
         if (s.kv_cache.enabled()) {
           PrefixConfig pc;
@@ -213,13 +213,8 @@ public:
 
   ~Factory() override
   {
-    // Kernel timers live in a process-wide heap until the engine is destroyed (after the factory): none may call into
-    // this factory after it is gone (a failed run may leave some, e.g. a pull's). Instances remove their own.
     current_ = nullptr;
-    instances_.clear();
-    auto& timers = simgrid::kernel::timer::kernel_timers();
-    while (!timers.empty())
-      timers.top().second->remove();
+    instances_.clear(); // they cancel their events; events_ removes its kernel timer when destroyed
   }
 
   RunResult run()
@@ -238,8 +233,8 @@ public:
       inst->start();
     // The source runs on kernel timers like the instances; one actor waits until it is done, so that SimGrid's run
     // lasts until then (it ends when only daemon actors are left) and reports a deadlock if requests stall.
-    source_timer_ = Timer::set(0.0, [this] {
-      source_timer_ = nullptr;
+    source_timer_ = events_.at(0.0, [this] {
+      source_timer_ = {};
       source_wake();
     });
     s4u::Actor::create("factory", pf_.servers.begin()->second.front(), [this] {
@@ -314,8 +309,8 @@ public:
     e->run();
   }
 
-  // Nothing can happen anymore: no timer (source, instances, capped pulls), no transfer, no tier load or write.
-  bool stalled() const { return Timer::next() < 0 && pulls_.empty() && !tiers_->busy(); }
+  // Nothing can happen anymore: no event (source, instances, capped pulls), no transfer, no tier load or write.
+  bool stalled() const { return events_.empty() && pulls_.empty() && !tiers_->busy(); }
 
   // Each pod's outstanding tokens now: this process's pods (zero for the others').
   std::vector<double> pod_loads() const
@@ -354,7 +349,7 @@ public:
     KvJob job{from, &to, r, bytes, nullptr, 0};
     const double now = s4u::Engine::get_clock();
     if (src == dst) { // same server: scale-up links (no contention modelled)
-      Timer::set(now + bytes / nvlink, [this, job]() mutable { guarded([&] { pulled(job); }); });
+      events_.at(now + bytes / nvlink, [this, job]() mutable { guarded([&] { pulled(job); }); });
       return;
     }
     // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
@@ -464,8 +459,8 @@ private:
     if (!failure_) failure_ = e;
     for (auto& inst : instances_)
       inst->halt();
-    if (source_timer_) source_timer_->remove();
-    source_timer_ = nullptr;
+    events_.cancel(source_timer_);
+    source_timer_ = {};
     source_listening_ = false;
     if (!source_done_) {
       source_done_ = true;
@@ -507,8 +502,8 @@ private:
     const double next =
         std::min(src_->next_time(), ready_.empty() ? std::numeric_limits<double>::infinity() : ready_.top().first);
     if (!std::isinf(next))
-      source_timer_ = Timer::set(next, [this] {
-        source_timer_ = nullptr;
+      source_timer_ = events_.at(next, [this] {
+        source_timer_ = {};
         source_wake();
       });
     // A list's next arrival alone wakes it, unless every request arrived: then the last finish does.
@@ -521,9 +516,9 @@ private:
   {
     if (!source_listening_) return;
     source_listening_ = false;
-    if (source_timer_) source_timer_->remove();
-    source_timer_ = Timer::set(s4u::Engine::get_clock(), [this] {
-      source_timer_ = nullptr;
+    events_.cancel(source_timer_);
+    source_timer_ = events_.at(s4u::Engine::get_clock(), [this] {
+      source_timer_ = {};
       source_wake();
     });
   }
@@ -572,13 +567,13 @@ private:
     KvJob job = std::move(it->second);
     pulls_.erase(it);
     // After the model update: the kernel finishes the transfer's activity before any timer runs.
-    Timer::set(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { guarded([&] { pulled(job); }); });
+    events_.at(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { guarded([&] { pulled(job); }); });
   }
 
   void pulled(KvJob& j)
   {
-    // Timers run before the kernel finishes the activities that ended in the same update: the transfer is released
-    // at the next one (on_comm_state).
+    // Events (a kernel timer) run before the kernel finishes the activities that ended in the same update: the transfer
+    // is released at the next one (on_comm_state).
     if (j.comm) done_comms_.push_back(std::move(j.comm));
     collector_.events++;
     if (trace_)
@@ -738,6 +733,7 @@ private:
   TraceRecorder* trace_;
   Platform pf_;
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
+  EventQueue events_; // before instances_: they cancel their events when destroyed
   std::vector<std::unique_ptr<Instance>> instances_;
   std::vector<long> capacity_;                                      // KV tokens each instance holds, whole blocks
   std::vector<std::unique_ptr<Group>> entry_;                       // per pod
@@ -769,7 +765,7 @@ private:
   std::string calibration_;
   // The source's timer (its next arrival or host-queue finish, or this instant), whether a finish wakes it, the
   // requests waiting for a host core to finish their tokenising, what it threw; the waiting actor's mutex and cv.
-  Timer* source_timer_ = nullptr;
+  EventQueue::Handle source_timer_;
   bool source_listening_ = false;
   std::priority_queue<std::pair<double, Request*>, std::vector<std::pair<double, Request*>>, std::greater<>> ready_;
   std::exception_ptr failure_;

@@ -2,7 +2,6 @@
 #include "trace_recorder.hpp"
 #include <algorithm>
 #include <limits>
-#include <simgrid/kernel/Timer.hpp>
 
 namespace s4u = simgrid::s4u;
 
@@ -303,36 +302,35 @@ bool Instance::can_use_event() const
   return false;
 }
 
-// The instance has no actor: it runs in SimGrid's kernel, on timers (a kernel timer costs a heap entry; an actor
+// The instance has no actor: it runs in SimGrid's kernel, on timed events (EventQueue: a heap entry each; an actor
 // costs a stack and two context switches per wake-up, which is most of a large factory's time). A wake-up runs to
 // its end without yielding, so outside calls (submit, KV arrivals, ...) never see it half done; they change its
-// state at once and, when it listens for events, set a timer at the current time that wakes it in this instant.
+// state at once and, when it listens for events, set an event at the current time that wakes it in this instant.
 void Instance::start() { settle(); }
 
 void Instance::halt()
 {
-  if (timer_) timer_->remove();
-  if (wake_timer_) wake_timer_->remove();
-  timer_ = wake_timer_ = nullptr;
+  setup_.events->cancel(timer_);
+  setup_.events->cancel(wake_timer_);
+  timer_ = wake_timer_ = {};
   listening_ = false;
   halted_ = true;
 }
 
 Instance::~Instance()
 {
-  // None of its kernel timers may call into a destroyed instance (the factory, destroyed before the engine, first
-  // destroys its instances, then removes the timers left).
-  if (timer_) timer_->remove();
-  if (wake_timer_) wake_timer_->remove();
+  // None of its events may call into a destroyed instance.
+  setup_.events->cancel(timer_);
+  setup_.events->cancel(wake_timer_);
 }
 
 void Instance::arm(double t)
 {
   if (timer_ && timer_at_ == t) return;
-  if (timer_) timer_->remove();
+  setup_.events->cancel(timer_);
   timer_at_ = t;
-  timer_ = simgrid::kernel::timer::Timer::set(t, [this] {
-    timer_ = nullptr; // the kernel deletes it after this call
+  timer_ = setup_.events->at(t, [this] {
+    timer_ = {};
     try {
       on_timer();
     } catch (...) {
@@ -346,8 +344,8 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
-  wake_timer_ = simgrid::kernel::timer::Timer::set(s4u::Engine::get_clock(), [this] {
-    wake_timer_ = nullptr;
+  wake_timer_ = setup_.events->at(s4u::Engine::get_clock(), [this] {
+    wake_timer_ = {};
     try {
       on_event();
     } catch (...) {
@@ -407,8 +405,8 @@ void Instance::settle()
         woke();
         continue;
       }
-      if (timer_) timer_->remove();
-      timer_ = nullptr;
+      setup_.events->cancel(timer_);
+      timer_ = {};
       listening_ = true;
       return;
     }

@@ -1,16 +1,16 @@
-// One engine replica (tp x pp chips), driven by SimGrid kernel timers. Its EngineCore (pure) plans steps and applies
-// their results; this class decides when they start and end: a micro-batch per virtual engine flows through the
-// pipeline stages (a stage works on one micro-batch at a time), and decode steps whose batch cannot change are
-// advanced together in one wake-up (fast mode, pp = 1).
+// One engine replica (tp x pp chips), driven by timed events (EventQueue, on a SimGrid kernel timer). Its EngineCore
+// (pure) plans steps and applies their results; this class decides when they start and end: a micro-batch per virtual
+// engine flows through the pipeline stages (a stage works on one micro-batch at a time), and decode steps whose batch
+// cannot change are advanced together in one wake-up (fast mode, pp = 1).
 #pragma once
 #include "engine_core.hpp"
+#include "event_queue.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
 #include "step_time.hpp"
 #include <array>
 #include <exception>
 #include <memory>
-#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
@@ -54,6 +54,7 @@ struct InstanceSetup {
   int ffn_chips = 0;
   std::optional<PrefixConfig> prefix; // prefix caching over the KV hierarchy
   TraceRecorder* trace = nullptr;     // records its batches and counters (run --trace); null: nothing
+  EventQueue* events = nullptr;       // the factory's: its step ends and wake-ups
 };
 
 class Instance : public CoreListener {
@@ -157,8 +158,7 @@ private:
   std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences
   // Its timer: when its earliest micro-batch ends (none while idle). Whether outside events wake it now
   // (listening_), its wake-up set for this instant by one (wake_timer_), and the events it has seen.
-  simgrid::kernel::timer::Timer* timer_ = nullptr;
-  simgrid::kernel::timer::Timer* wake_timer_ = nullptr;
+  EventQueue::Handle timer_, wake_timer_;
   double timer_at_ = 0;
   bool listening_ = false, halted_ = false;
   long seen_ = 0;

@@ -1,0 +1,71 @@
+#include "event_queue.hpp"
+#include <simgrid/s4u/Engine.hpp>
+
+namespace fs {
+
+EventQueue::~EventQueue()
+{
+  if (timer_) timer_->remove(); // kernel timers live until the engine is destroyed
+}
+
+EventQueue::Handle EventQueue::at(double t, std::function<void()> f)
+{
+  uint32_t slot;
+  if (free_.empty()) {
+    slot = uint32_t(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_.back();
+    free_.pop_back();
+  }
+  const uint64_t seq = next_seq_++;
+  slots_[slot] = {std::move(f), seq};
+  heap_.push({t, seq, slot});
+  live_++;
+  if (!running_ && (!timer_ || t < armed_)) arm(t); // while running, run() arms for what is left
+  return {slot, seq};
+}
+
+void EventQueue::cancel(Handle h)
+{
+  if (h && slots_[h.slot].seq == h.seq) release(h.slot);
+}
+
+void EventQueue::release(uint32_t slot)
+{
+  slots_[slot].f = nullptr;
+  slots_[slot].seq = 0;
+  free_.push_back(slot);
+  live_--;
+}
+
+void EventQueue::arm(double t)
+{
+  if (timer_) timer_->remove();
+  armed_ = t;
+  timer_ = simgrid::kernel::timer::Timer::set(t, [this] {
+    timer_ = nullptr; // the kernel deletes it after this call
+    run();
+  });
+}
+
+void EventQueue::run()
+{
+  const double now = simgrid::s4u::Engine::get_clock();
+  running_ = true;
+  while (!heap_.empty() && heap_.top().t <= now) {
+    const Entry e = heap_.top();
+    heap_.pop();
+    Slot& s = slots_[e.slot];
+    if (s.seq != e.seq) continue; // cancelled
+    std::function<void()> f = std::move(s.f);
+    release(e.slot);
+    f(); // may set events, for now too: they run in this loop
+  }
+  running_ = false;
+  while (!heap_.empty() && slots_[heap_.top().slot].seq != heap_.top().seq)
+    heap_.pop();
+  if (!heap_.empty()) arm(heap_.top().t);
+}
+
+} // namespace fs
