@@ -1,6 +1,6 @@
 // Benchmark (not a test): a factory of HGX-H100 servers (default 8: 64 GPUs; Llama-3.1-70B TP4, two instances per
 // server) replaying N Poisson requests at the same load per instance whatever its size (7.5 req/s per server unless
-// qps is given). Prints simulated requests per wall second and per CPU second (one core), SimGrid wake-ups, peak RSS.
+// qps is given). Prints simulated requests per wall second and per CPU second (one core), engine wake-ups, peak RSS.
 // usage: bench_factory [requests=100000] [colocated|disaggregated] [fast|exact] [qps=7.5 x servers] [servers=8]
 #include "factory.hpp"
 #include "summary.hpp"
@@ -53,7 +53,7 @@ int main(int argc, char** argv)
                 r.simulated_s / r.wall_s);
     std::printf("  requests per wall s    %.0f\n", double(n) / r.wall_s);
     std::printf("  engine steps           %ld  (%.0f steps per wall s)\n", steps, double(steps) / r.wall_s);
-    std::printf("  SimGrid wake-ups       %ld  (%.2f per request)\n", r.events, double(r.events) / double(n));
+    std::printf("  engine wake-ups        %ld  (%.2f per request)\n", r.events, double(r.events) / double(n));
     std::printf("  CPU time (process)     %.2f s  (%.0f requests per CPU s, set-up included)\n", cpu_s,
                 double(n) / cpu_s);
     std::printf("  peak RSS               %.0f MB\n", double(ru.ru_maxrss) / 1024);
