@@ -566,7 +566,7 @@ private:
     if (it == pulls_.end()) return; // a tier load or write
     KvJob job = std::move(it->second);
     pulls_.erase(it);
-    // After the model update: the kernel finishes the transfer's activity before any timer runs.
+    // Its end is an event (pulled), which runs before the kernel finishes the transfer's activity: see pulled.
     events_.at(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { guarded([&] { pulled(job); }); });
   }
 
