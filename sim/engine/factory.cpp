@@ -233,10 +233,7 @@ public:
       inst->start();
     // The source runs on kernel timers like the instances; one actor waits until it is done, so that SimGrid's run
     // lasts until then (it ends when only daemon actors are left) and reports a deadlock if requests stall.
-    source_timer_ = events_.at(0.0, [this] {
-      source_timer_ = {};
-      source_wake();
-    });
+    source_at(0.0);
     s4u::Actor::create("factory", pf_.servers.begin()->second.front(), [this] {
       std::unique_lock lock(*mutex_);
       while (!source_done_)
@@ -355,7 +352,7 @@ public:
     // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
     // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not passed
     // on), so a transfer that finished sooner waits out the difference.
-    job.capped = now + route_latency(src, dst) + bytes / nic_rate;
+    job.capped = now + route_latency_(src, dst) + bytes / nic_rate;
     // Started at once (we run in SimGrid's kernel); a transfer of 0 bytes would never start.
     job.comm = s4u::Comm::sendto_async(src, dst, std::max<uint64_t>(1, uint64_t(bytes)));
     pulls_.emplace(job.comm->get_impl(), std::move(job));
@@ -501,11 +498,7 @@ private:
     if (src_->exhausted() && ready_.empty() && done_ == arrived_) return false;
     const double next =
         std::min(src_->next_time(), ready_.empty() ? std::numeric_limits<double>::infinity() : ready_.top().first);
-    if (!std::isinf(next))
-      source_timer_ = events_.at(next, [this] {
-        source_timer_ = {};
-        source_wake();
-      });
+    if (!std::isinf(next)) source_at(next);
     // A list's next arrival alone wakes it, unless every request arrived: then the last finish does.
     source_listening_ = src_->reactive() || std::isinf(next);
     return true;
@@ -517,7 +510,13 @@ private:
     if (!source_listening_) return;
     source_listening_ = false;
     events_.cancel(source_timer_);
-    source_timer_ = events_.at(s4u::Engine::get_clock(), [this] {
+    source_at(s4u::Engine::get_clock());
+  }
+
+  // The source's next wake-up, at t (it has none pending).
+  void source_at(double t)
+  {
+    source_timer_ = events_.at(t, [this] {
       source_timer_ = {};
       source_wake();
     });
@@ -582,17 +581,6 @@ private:
     j.r->kv_bytes_transferred += j.bytes;
     j.from->kv_released(j.r);
     j.dest->kv_arrived(j.r);
-  }
-
-  // The latency of the route between two servers, computed once per pair (a route lookup walks the platform's zones).
-  double route_latency(s4u::Host* src, s4u::Host* dst)
-  {
-    auto [it, fresh] = route_latency_.try_emplace({src, dst}, 0.0);
-    if (fresh) {
-      std::vector<s4u::Link*> route;
-      src->route_to(dst, route, &it->second);
-    }
-    return it->second;
   }
 
   // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
@@ -774,7 +762,7 @@ private:
   std::optional<Progress> progress_;             // a line on stderr when it is a terminal
   std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
   std::vector<s4u::CommPtr> done_comms_;         // transfers of pulls that ended, released at the next update
-  std::map<std::pair<s4u::Host*, s4u::Host*>, double> route_latency_;
+  RouteLatencies route_latency_;
   // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
   // router, whether the source is done.
   int pods_;

@@ -329,11 +329,16 @@ void Instance::arm(double t)
   if (timer_ && timer_at_ == t) return;
   setup_.events->cancel(timer_);
   timer_at_ = t;
-  timer_ = setup_.events->at(t, [this] {
-    timer_ = {};
+  timer_ = schedule(t, timer_, &Instance::on_timer);
+}
+
+EventQueue::Handle Instance::schedule(double t, EventQueue::Handle& slot, void (Instance::*on)())
+{
+  return setup_.events->at(t, [this, &slot, on] {
+    slot = {}; // it ran
     try {
-      on_timer();
-    } catch (...) {
+      (this->*on)();
+    } catch (...) { // an exception must not escape into SimGrid's kernel: the run fails with it
       listener_.failed(std::current_exception());
     }
   });
@@ -344,14 +349,7 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
-  wake_timer_ = setup_.events->at(s4u::Engine::get_clock(), [this] {
-    wake_timer_ = {};
-    try {
-      on_event();
-    } catch (...) {
-      listener_.failed(std::current_exception());
-    }
-  });
+  wake_timer_ = schedule(s4u::Engine::get_clock(), wake_timer_, &Instance::on_event);
 }
 
 void Instance::land_done()

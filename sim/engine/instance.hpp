@@ -117,12 +117,14 @@ private:
     listener_.on_finished(r);
   }
 
-  void notify();       // an outside event: wake it (in this instant) if it listens for one
-  void settle();       // plans what it can, then sets when it wakes next
-  void on_timer();     // its earliest micro-batch ended
-  void on_event();     // an outside event woke it
-  void land_done();    // lands every micro-batch ended by now
-  void arm(double t);  // its timer at t
+  void notify();      // an outside event: wake it (in this instant) if it listens for one
+  void settle();      // plans what it can, then sets when it wakes next
+  void on_timer();    // its earliest micro-batch ended
+  void on_event();    // an outside event woke it
+  void land_done();   // lands every micro-batch ended by now
+  void arm(double t); // its timer at t
+  // An event at t that clears `slot` (its handle) and calls `on`.
+  EventQueue::Handle schedule(double t, EventQueue::Handle& slot, void (Instance::*on)());
   void woke();         // counts a wake-up
   bool launch_idle();  // plans every idle virtual engine; true when something was launched
   void launch(int ve); // starts flights_[ve], whose plan is set

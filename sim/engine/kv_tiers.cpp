@@ -104,10 +104,7 @@ void KvTiers::run_load(const LoadJob& j)
     if (l.remote) {
       s4u::Host* from = l.disk->get_host();
       acts.push_back(s4u::Comm::sendto_async(from, j.to, uint64_t(l.bytes)));
-      std::vector<s4u::Link*> route;
-      double lat = 0;
-      from->route_to(j.to, route, &lat);
-      latency = std::max(latency, lat);
+      latency = std::max(latency, route_latency_(from, j.to));
     }
     per_link[l.link] += l.bytes;
   }

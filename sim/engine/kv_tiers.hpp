@@ -54,13 +54,14 @@ private:
     std::function<void()> done;
   };
   void load_worker();
-  static void run_load(const LoadJob& j);
+  void run_load(const LoadJob& j);
   void write_loop(KvStore* st, Device& d, simgrid::s4u::Host* from);
   simgrid::s4u::Disk* pick(Device& d);
 
   std::deque<LoadJob> jobs_; // loads started, no worker on them yet
   long idle_ = 0;            // workers waiting for a job, not yet claimed
   long loading_ = 0;         // loads started and not done
+  RouteLatencies route_latency_;
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
 

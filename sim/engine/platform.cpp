@@ -186,4 +186,14 @@ Platform build_platform(const Scenario& s)
   return pf;
 }
 
+double RouteLatencies::operator()(simgrid::s4u::Host* from, simgrid::s4u::Host* to)
+{
+  auto [it, fresh] = known_.try_emplace({from, to}, 0.0);
+  if (fresh) {
+    std::vector<simgrid::s4u::Link*> route;
+    from->route_to(to, route, &it->second);
+  }
+  return it->second;
+}
+
 } // namespace fs

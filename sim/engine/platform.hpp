@@ -20,4 +20,13 @@ struct Platform {
 // fabric.type fat_tree: build_fat_tree in platform.cpp (edge switches count as racks).
 Platform build_platform(const Scenario& s);
 
+// The latency of the route between two hosts, looked up once per pair (a lookup walks the platform's zones).
+class RouteLatencies {
+public:
+  double operator()(simgrid::s4u::Host* from, simgrid::s4u::Host* to);
+
+private:
+  std::map<std::pair<simgrid::s4u::Host*, simgrid::s4u::Host*>, double> known_;
+};
+
 } // namespace fs
