@@ -608,7 +608,9 @@ TEST_CASE("pods over MPI: a 2-rank run equals the one-process run with the same 
     r = cli("run " + f.string() + " --placement " + placement + " -o " + (t / "two").string(), t, mpirun2);
     REQUIRE_MESSAGE(r.code == 0, (r.out + r.err));
     CHECK_MESSAGE(r.out.find("2 pods over 2 MPI ranks (loads exchanged every 0.5 s)") != std::string::npos, r.out);
-    CHECK_FALSE(stdfs::exists(t / "two" / placement / "requests.csv"));
+    // The ranks' rows merged: the same file as the one process's, byte for byte.
+    REQUIRE(stdfs::exists(t / "two" / placement / "requests.csv"));
+    CHECK(slurp(t / "two" / placement / "requests.csv") == slurp(t / "one" / placement / "requests.csv"));
     const Json one = fs::read_json_file((t / "one" / placement / "summary.json").string());
     const Json two = fs::read_json_file((t / "two" / placement / "summary.json").string());
     CHECK(two["sim"]["ranks"] == 2);

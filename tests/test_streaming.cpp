@@ -170,3 +170,64 @@ TEST_CASE("a streaming run holds the requests in flight, not the run; histogram 
   te.erase("per_user_output_tokens_per_s");
   CHECK(tb == te); // token counts do not depend on how percentiles are kept
 }
+
+TEST_CASE("requests.csv of a run split over ranks: each rank's rows skip the others' ids, the merge is the whole")
+{
+  // Rows as RequestCsv writes them: ids 0..11 leave in a scrambled order; "rank" k owns the ids with id % 3 == k.
+  const std::vector<long> order = {3, 0, 1, 7, 2, 4, 11, 5, 6, 9, 8, 10};
+  auto rows_of = [&](int rank, int ranks, long every) {
+    std::string out;
+    RequestCsv csv([&](const std::string& s) { out += s; }, every);
+    for (long id : order) {
+      if (ranks > 1 && id % ranks != rank) {
+        csv.request_elsewhere(id);
+        continue;
+      }
+      Request r;
+      r.spec.id = id;
+      r.spec.arrival = 0.5 * double(id);
+      r.finish = 10.0 + double(id);
+      csv.request_done(r, -1);
+    }
+    csv.finish();
+    return out;
+  };
+  for (long every : {1L, 2L}) {
+    CAPTURE(every);
+    const std::string whole = rows_of(0, 1, every);
+    CHECK(std::count(whole.begin(), whole.end(), '\n') == 1 + 12 / every);
+    std::vector<std::string> parts = {rows_of(0, 3, every), rows_of(1, 3, every), rows_of(2, 3, every)};
+    // Pieces cut anywhere, even inside a line.
+    std::vector<size_t> at(parts.size(), 0);
+    std::string merged;
+    merge_request_rows(
+        parts.size(),
+        [&](size_t k) {
+          const std::string piece = parts[k].substr(at[k], 7);
+          at[k] += piece.size();
+          return piece;
+        },
+        [&](const std::string& s) { merged += s; });
+    CHECK(merged == whole);
+  }
+  // Parts that are not such files: named, never merged silently.
+  auto merge = [](std::vector<std::string> parts) {
+    std::vector<bool> given(parts.size(), false);
+    merge_request_rows(
+        parts.size(),
+        [&](size_t k) {
+          if (given[k]) return std::string();
+          given[k] = true;
+          return parts[k];
+        },
+        [](const std::string&) {});
+  };
+  const std::string header = "id,arrival\n";
+  CHECK_THROWS_WITH_AS(merge({header + "0,1\n", "0,1\n"}), doctest::Contains("part 1 of the merge"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(merge({header + "0,1\n", header + "0,2\n"}), doctest::Contains("request 0 has a row"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(merge({header + "2,1\n1,1\n"}), doctest::Contains("not in id order"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(merge({header + "x,1\n"}), doctest::Contains("request id"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(merge({header + "0,1"}), doctest::Contains("no newline"), std::runtime_error);
+}

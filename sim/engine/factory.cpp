@@ -479,7 +479,10 @@ private:
           pod_picks_++;
           pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
         }
-        if (sync_ && !sync_->mine(pod)) continue;
+        if (sync_ && !sync_->mine(pod)) {
+          if (rows_) rows_->request_elsewhere(spec->id);
+          continue;
+        }
       }
       Request& r = new_request(std::move(*spec));
       if (!host_) {

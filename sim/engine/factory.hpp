@@ -63,6 +63,8 @@ class RequestSink {
 public:
   virtual ~RequestSink() = default;
   virtual void request_done(const Request& r, long session) = 0; // session: its session or task, -1 for none
+  // An arrival the global router sent to a pod another process simulates (pods over MPI ranks): it leaves there.
+  virtual void request_elsewhere(long /*id*/) {}
 };
 
 class TraceRecorder;

@@ -2,6 +2,7 @@
 #include "hardware_cost.hpp"
 #include "host.hpp"
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -391,8 +392,18 @@ void RequestCsv::request_done(const Request& q, long session)
   row += std::to_string(q.cached_tokens) + ',' + std::to_string(q.preemptions) + ',';
   if (session >= 0) row += std::to_string(session);
   row += ',' + why + '\n';
-  if (q.spec.id != next_) {
-    waiting_.emplace(q.spec.id, std::move(row));
+  put(q.spec.id, std::move(row));
+}
+
+void RequestCsv::request_elsewhere(long id)
+{
+  if (id % every_ == 0) put(id, {});
+}
+
+void RequestCsv::put(long id, std::string row)
+{
+  if (id != next_) {
+    waiting_.emplace(id, std::move(row));
     return;
   }
   buf_ += row;
@@ -418,6 +429,92 @@ void RequestCsv::finish()
                              " never came (it did not leave the system)");
   sink_(buf_);
   buf_.clear();
+}
+
+namespace {
+// One part of merge_request_rows, line by line.
+class PartLines {
+public:
+  PartLines(size_t k, const std::function<std::string(size_t)>& next) : k_(k), next_(next) {}
+  // The next line, without its newline; false at the part's end.
+  bool read(std::string& line)
+  {
+    for (;;) {
+      if (const size_t nl = buf_.find('\n', at_); nl != std::string::npos) {
+        line.assign(buf_, at_, nl - at_);
+        at_ = nl + 1;
+        return true;
+      }
+      std::string more = next_(k_);
+      if (more.empty()) {
+        if (at_ < buf_.size()) fail("its last line has no newline");
+        return false;
+      }
+      buf_.erase(0, at_);
+      at_ = 0;
+      buf_ += more;
+    }
+  }
+  [[noreturn]] void fail(const std::string& why) const
+  {
+    throw std::runtime_error("requests.csv: part " + std::to_string(k_) + " of the merge: " + why);
+  }
+  size_t index() const { return k_; }
+
+private:
+  size_t k_;
+  const std::function<std::string(size_t)>& next_;
+  std::string buf_;
+  size_t at_ = 0;
+};
+
+long row_id(const std::string& line, const PartLines& part)
+{
+  long id = -1;
+  const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), id);
+  if (ec != std::errc() || end == line.data() + line.size() || *end != ',' || id < 0)
+    part.fail("a row that does not start with a request id: \"" + line.substr(0, 40) + "\"");
+  return id;
+}
+} // namespace
+
+void merge_request_rows(size_t parts, const std::function<std::string(size_t)>& next,
+                        const std::function<void(const std::string&)>& sink)
+{
+  std::vector<PartLines> in;
+  std::vector<std::string> line(parts);
+  std::vector<long> id(parts, -1); // of the part's current row; -1: the part has no more
+  std::string header, out;
+  for (size_t k = 0; k < parts; ++k) {
+    PartLines& p = in.emplace_back(k, next);
+    std::string h;
+    if (!p.read(h) || h.rfind("id,", 0) != 0) p.fail("it does not start with the header line");
+    if (k == 0) header = h;
+    if (h != header) p.fail("its header differs from part 0's");
+    if (p.read(line[k])) id[k] = row_id(line[k], p);
+  }
+  out = header + '\n';
+  for (;;) {
+    size_t best = parts;
+    for (size_t k = 0; k < parts; ++k)
+      if (id[k] >= 0 && (best == parts || id[k] < id[best])) best = k;
+    if (best == parts) break;
+    for (size_t k = best + 1; k < parts; ++k)
+      if (id[k] == id[best]) in[k].fail("request " + std::to_string(id[k]) + " has a row in another part too");
+    out += line[best];
+    out += '\n';
+    if (out.size() >= (1 << 20)) {
+      sink(out);
+      out.clear();
+    }
+    const long was = id[best];
+    id[best] = -1;
+    if (in[best].read(line[best])) {
+      id[best] = row_id(line[best], in[best]);
+      if (id[best] <= was) in[best].fail("its rows are not in id order");
+    }
+  }
+  sink(out);
 }
 
 void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink)

@@ -16,10 +16,12 @@ class RequestCsv : public RequestSink {
 public:
   explicit RequestCsv(std::function<void(const std::string&)> sink, long every = 1);
   void request_done(const Request& r, long session) override;
+  void request_elsewhere(long id) override; // no row here: the ids after it need not wait for it
   // Writes what is left; throws std::runtime_error when a row never came (a request that did not leave).
   void finish();
 
 private:
+  void put(long id, std::string row); // in id order: waits for the rows before it
   void flush_if_full();
   std::function<void(const std::string&)> sink_;
   long every_;
@@ -27,6 +29,12 @@ private:
   std::map<long, std::string> waiting_; // rows of later ids, done first
   std::string buf_;
 };
+// The rows of requests.csv parts (each sorted by id, each with the header line first, as RequestCsv writes them) merged
+// into one, sorted by id, with one header: the parts of a run split over MPI ranks. `next(k)` gives the next piece
+// of part k (any size, cut anywhere), empty when it has no more; `sink` gets pieces of about a megabyte. Throws
+// std::runtime_error on a part that is not such a file.
+void merge_request_rows(size_t parts, const std::function<std::string(size_t)>& next,
+                        const std::function<void(const std::string&)>& sink);
 // sessions.csv (one row per session or agent task), the same way; nothing when the run has none.
 void write_sessions_csv(const RunResult& r, const std::function<void(const std::string&)>& sink);
 

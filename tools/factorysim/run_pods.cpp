@@ -1,6 +1,7 @@
 // `factorysim run` under mpirun (docs/design.md, "Pods"): one placement, its pods split over the ranks. Every rank
 // parses the scenario, simulates its pods (p % ranks == rank) in its own engine in-process (no fork after MPI_Init),
-// exchanging the pods' loads at each multiple of pods.sync_s; rank 0 merges the ranks' results into one summary.
+// exchanging the pods' loads at each multiple of pods.sync_s; rank 0 merges the ranks' results into one summary, and
+// their requests.csv rows (each rank writes its own to a temporary file as requests leave) into one requests.csv.
 #include "children.hpp"
 #include "commands.hpp"
 #include "factory.hpp"
@@ -9,10 +10,12 @@
 #include "scenario_pods.hpp"
 #include "summary.hpp"
 #include "sweep_mpi.hpp"
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 namespace stdfs = std::filesystem;
@@ -100,6 +103,65 @@ void merge(RunResult& r, const std::vector<std::string>& parts, const std::vecto
   }
 }
 
+// This rank's requests.csv rows, written as its requests leave, into a temporary file (gone when the process ends).
+class RankRows {
+public:
+  explicit RankRows(long every) : file_(std::tmpfile())
+  {
+    if (!file_)
+      throw OutputError(std::string("a temporary file for this rank's requests.csv rows: ") + std::strerror(errno));
+    csv_.emplace([this](const std::string& chunk) { write(chunk); }, every);
+  }
+  ~RankRows()
+  {
+    if (file_) std::fclose(file_);
+  }
+  RankRows(const RankRows&) = delete;
+  RankRows& operator=(const RankRows&) = delete;
+  RequestCsv& csv() { return *csv_; }
+  std::FILE* file() { return file_; }
+  // Rank 0 reads its own part back in pieces (from the start: after mpi_send_file's rewind).
+  std::string next()
+  {
+    std::string piece(size_t(1) << 20, '\0');
+    piece.resize(std::fread(piece.data(), 1, piece.size(), file_));
+    if (piece.empty() && std::ferror(file_)) throw OutputError("this rank's requests.csv rows: cannot read them back");
+    return piece;
+  }
+
+private:
+  void write(const std::string& chunk)
+  {
+    if (std::fwrite(chunk.data(), 1, chunk.size(), file_) != chunk.size() || std::fflush(file_) != 0)
+      throw OutputError(std::string("this rank's requests.csv rows: ") + std::strerror(errno));
+  }
+  std::FILE* file_;
+  std::optional<RequestCsv> csv_;
+};
+
+// Rank 0: the ranks' rows merged by request id into `path`. A failure still takes every rank's rows (they wait to
+// send them) before it is thrown.
+void merge_rows(const MpiWorld& w, RankRows& mine, const stdfs::path& folder)
+{
+  std::vector<std::unique_ptr<MpiFileReceiver>> from;
+  for (int k = 1; k < w.size; ++k)
+    from.push_back(std::make_unique<MpiFileReceiver>(w, k));
+  try {
+    std::error_code ec;
+    stdfs::create_directories(folder, ec);
+    if (ec) throw OutputError(folder.string() + ": cannot create: " + ec.message());
+    CheckedFile out(folder / "requests.csv");
+    merge_request_rows(
+        size_t(w.size), [&](size_t k) { return k == 0 ? mine.next() : from[k - 1]->next(); },
+        [&](const std::string& chunk) { out.write(chunk); });
+    out.close();
+  } catch (...) {
+    for (auto& f : from)
+      f->drain();
+    throw;
+  }
+}
+
 } // namespace
 
 int cmd_run_mpi(const RunArgs& a)
@@ -108,6 +170,7 @@ int cmd_run_mpi(const RunArgs& a)
   Scenario s;
   size_t idx = 0;
   std::unique_ptr<ResultDir> dir;
+  std::unique_ptr<RankRows> rows;
   int failed = 0;
   try {
     if (a.scenario.empty())
@@ -117,7 +180,7 @@ int cmd_run_mpi(const RunArgs& a)
       s.sim.mode = a.mode;
       s.resolved["sim"]["mode"] = a.mode;
     }
-    parse_request_rows(a.request_rows);
+    if (const long every = parse_request_rows(a.request_rows); every > 0) rows = std::make_unique<RankRows>(every);
     if (a.placements.size() != 1) {
       std::string known;
       for (const PlacementConfig& pc : s.placements)
@@ -155,14 +218,28 @@ int cmd_run_mpi(const RunArgs& a)
   RankSync sync(w);
   RunOptions opt;
   opt.pods = &sync;
+  if (rows) opt.rows = &rows->csv();
   RunResult r;
   try {
     r = run_placement(s, idx, opt);
+    if (rows) {
+      rows->csv().finish();
+      mpi_send_file(w, rows->file()); // rank 0 takes them below
+    }
   } catch (const std::exception& e) {
     std::cerr << "error: rank " << w.rank << ": placement \"" << s.placements[idx].name << "\" failed: " << e.what()
               << "\n";
     mpi_abort(w, 1); // the other ranks may wait in a load exchange
   }
+  std::string rows_error;
+  if (w.rank == 0 && rows) {
+    try {
+      merge_rows(w, *rows, dir->staging() / folder_names({s.placements[idx].name})[0]);
+    } catch (const std::exception& e) {
+      rows_error = e.what();
+    }
+  }
+  // After the rows: a rank sending its rows blocks until rank 0 took them, so rank 0 must not wait elsewhere first.
   const std::vector<std::string> parts = mpi_gather(w, pack(r));
   const std::vector<std::string> stats = mpi_gather(w, r.stats.to_json().dump());
   int code = 0;
@@ -181,6 +258,7 @@ int cmd_run_mpi(const RunArgs& a)
       if (ec) throw OutputError(d.string() + ": cannot create: " + ec.message());
       write_file(d / "summary.json", summary.dump(2) + "\n");
       write_file(d / "resolved_scenario.json", s.resolved.dump(2) + "\n");
+      if (!rows_error.empty()) throw OutputError(rows_error);
     } catch (const OutputError& e) {
       std::cerr << "error: cannot write the results: " << e.what() << "\n";
       code = 1;
@@ -191,7 +269,7 @@ int cmd_run_mpi(const RunArgs& a)
     if (code == 0) {
       RunReport how;
       how.strict = a.strict;
-      how.no_rows = true;
+      how.no_rows = !rows;
       std::string walls;
       for (const Json& x : per_rank["wall_s"]) {
         char buf[32];
@@ -201,7 +279,7 @@ int cmd_run_mpi(const RunArgs& a)
       how.preface = std::to_string(s.pods.count) + " pods over " + std::to_string(w.size) + " MPI ranks (" +
                     (s.pods.router == "round_robin" ? std::string("static round-robin split")
                                                     : "loads exchanged every " + format_number(s.pods.sync_s) + " s") +
-                    "); wall s per rank: " + walls + "; no requests.csv (per-request rows stay in the ranks)\n";
+                    "); wall s per rank: " + walls + "\n";
       code = finish_run(s, *dir, {name}, folders, how);
     }
   }

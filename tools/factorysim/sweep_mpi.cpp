@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <numeric>
+#include <stdexcept>
 #ifdef FS_WITH_MPI
 #include <mpi.h>
 #endif
@@ -97,6 +98,62 @@ std::vector<std::string> mpi_gather([[maybe_unused]] const MpiWorld& w, const st
   }
 #endif
   return {bytes};
+}
+
+namespace {
+constexpr size_t file_piece = size_t(1) << 20;
+constexpr int file_size_tag = 2, file_piece_tag = 3; // mpi_gather uses 0 and 1
+} // namespace
+
+void mpi_send_file([[maybe_unused]] const MpiWorld& w, std::FILE* f)
+{
+  if (std::fseek(f, 0, SEEK_END) != 0) throw std::runtime_error("a rank's requests.csv rows: cannot seek");
+  const long size = std::ftell(f);
+  if (size < 0 || std::fseek(f, 0, SEEK_SET) != 0) throw std::runtime_error("a rank's requests.csv rows: cannot seek");
+#ifdef FS_WITH_MPI
+  if (!w.active || w.rank == 0) return;
+  const uint64_t n = uint64_t(size);
+  MPI_Send(&n, 1, MPI_UINT64_T, 0, file_size_tag, MPI_COMM_WORLD);
+  std::string piece(file_piece, '\0');
+  for (uint64_t at = 0; at < n;) {
+    const size_t want = size_t(std::min<uint64_t>(file_piece, n - at));
+    if (std::fread(piece.data(), 1, want, f) != want) { // rank 0 waits for these bytes: end the run
+      std::fprintf(stderr, "error: rank %d: cannot read back its requests.csv rows\n", w.rank);
+      mpi_abort(w, 1);
+    }
+    MPI_Send(piece.data(), int(want), MPI_CHAR, 0, file_piece_tag, MPI_COMM_WORLD);
+    at += want;
+  }
+#endif
+}
+
+MpiFileReceiver::MpiFileReceiver([[maybe_unused]] const MpiWorld& w, int from) : from_(from)
+{
+#ifdef FS_WITH_MPI
+  if (w.active && from != w.rank) {
+    uint64_t n = 0;
+    MPI_Recv(&n, 1, MPI_UINT64_T, from, file_size_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    left_ = n;
+  }
+#endif
+}
+
+std::string MpiFileReceiver::next()
+{
+  std::string piece;
+#ifdef FS_WITH_MPI
+  if (left_ == 0) return piece;
+  piece.resize(size_t(std::min<unsigned long long>(file_piece, left_)));
+  MPI_Recv(piece.data(), int(piece.size()), MPI_CHAR, from_, file_piece_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  left_ -= piece.size();
+#endif
+  return piece;
+}
+
+void MpiFileReceiver::drain()
+{
+  while (!next().empty()) {
+  }
 }
 
 int mpi_launched_size()

@@ -1,6 +1,7 @@
 // MPI for sweeps and pod runs (docs/design.md, "Sweeps over MPI", "Pods"): only when the process was started by mpirun
 // is MPI initialised; otherwise every call is a no-op on a world of one rank. Built without MPI, the same.
 #pragma once
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,20 @@ void mpi_sum(const MpiWorld& w, std::vector<double>& v);
 bool mpi_all(const MpiWorld& w, bool v);
 // Every rank's `bytes`, in rank order, on rank 0 (other ranks get nothing).
 std::vector<std::string> mpi_gather(const MpiWorld& w, const std::string& bytes);
+// A rank's file sent to rank 0 in pieces (the requests.csv rows of a pods run): rank k != 0 calls mpi_send_file, rank
+// 0 reads it with an MpiFileReceiver for k. Pieces from one rank arrive in order (MPI keeps the order of one source's
+// messages), so rank 0 can read every rank's file in step; the senders block until it has taken them all.
+void mpi_send_file(const MpiWorld& w, std::FILE* f); // from its start; throws std::runtime_error on a read error
+class MpiFileReceiver {
+public:
+  MpiFileReceiver(const MpiWorld& w, int from);
+  std::string next(); // the next piece; empty once all came
+  void drain();       // takes what is left, unread (a failed merge: the sender still waits)
+
+private:
+  int from_;
+  unsigned long long left_ = 0;
+};
 // Ends every rank now (a failure inside a collective run): exit code `code`.
 [[noreturn]] void mpi_abort(const MpiWorld& w, int code);
 
