@@ -343,7 +343,7 @@ public:
     const double lanes = std::min(from->setup().par.chips(), to.setup().par.chips());
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
-    KvJob job{from, &to, r, bytes, nullptr, 0};
+    KvJob job{from, &to, r, bytes, nullptr, 0, 0};
     const double now = s4u::Engine::get_clock();
     if (src == dst) { // same server: scale-up links (no contention modelled)
       events_.at(now + bytes / nvlink, [this, job]() mutable { guarded([&] { pulled(job); }); });
@@ -352,7 +352,9 @@ public:
     // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
     // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not passed
     // on), so a transfer that finished sooner waits out the difference.
-    job.capped = now + route_latency_(src, dst) + bytes / nic_rate;
+    const double latency = route_latency_(src, dst);
+    job.capped = now + latency + bytes / nic_rate;
+    if (latency_after_transfer(s_)) job.latency = latency;
     // Started at once (we run in SimGrid's kernel); a transfer of 0 bytes would never start.
     job.comm = s4u::Comm::sendto_async(src, dst, std::max<uint64_t>(1, uint64_t(bytes)));
     pulls_.emplace(job.comm->get_impl(), std::move(job));
@@ -551,6 +553,7 @@ private:
     double bytes;
     s4u::CommPtr comm; // held until the pull is over (dropping a running one would cancel it)
     double capped;     // its end at its chips' NIC rate
+    double latency;    // added to the end SimGrid reports (latency_after_transfer), else 0
   };
 
   // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
@@ -569,7 +572,8 @@ private:
     KvJob job = std::move(it->second);
     pulls_.erase(it);
     // Its end is an event (pulled), which runs before the kernel finishes the transfer's activity: see pulled.
-    events_.at(std::max(a.get_finish_time(), job.capped), [this, job]() mutable { guarded([&] { pulled(job); }); });
+    events_.at(std::max(a.get_finish_time() + job.latency, job.capped),
+               [this, job]() mutable { guarded([&] { pulled(job); }); });
   }
 
   void pulled(KvJob& j)
@@ -789,14 +793,12 @@ RunResult run_placement(const Scenario& s, size_t placement_index, const RunOpti
   char arg1[] = "--log=root.thresh:warning"; // SimGrid's own info lines are noise in reports
   char* argv[] = {arg0, arg1, nullptr};
   s4u::Engine engine(&argc, argv);
-  s4u::Engine::set_config("network/model:" + s.fabric.network_model);
+  configure_network(s);
 #ifdef FS_SIMGRID_CONTEXTS
   s4u::Engine::set_config(std::string("contexts/factory:") + FS_SIMGRID_CONTEXTS); // a sanitizer build
 #else
   s4u::Engine::set_config("contexts/factory:raw"); // fastest context switching on Linux
 #endif
-  // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
-  s4u::Engine::set_config("network/TCP-gamma:0");
   // Each actor's stack is a memory mapping, and its guard page another that keeps it from merging with the next:
   // past ~32,000 actors Linux's default vm.max_map_count (65,530) is exhausted and the run aborts. Instances and KV
   // pulls have no actor, but KV tier workers number the loads in flight at once, which grow with the factory: large

@@ -5,7 +5,7 @@ namespace s4u = simgrid::s4u;
 
 namespace fs {
 
-KvTiers::KvTiers(const Scenario& s, const Platform& pf)
+KvTiers::KvTiers(const Scenario& s, const Platform& pf) : latency_after_(latency_after_transfer(s))
 {
   const KvCacheConfig& c = s.kv_cache;
   if (!c.enabled()) return;
@@ -95,23 +95,27 @@ void KvTiers::load_worker()
 void KvTiers::run_load(const LoadJob& j)
 {
   const double start = s4u::Engine::get_clock();
-  std::vector<s4u::ActivityPtr> acts;
+  std::vector<s4u::ActivityPtr> reads, comms;
   // Loads over the same path share it: PCIe/C2C from host DRAM and NVMe, the NICs from the store.
   std::map<double, double> per_link;
   double latency = 0;
   for (const Leg& l : j.legs) {
-    acts.push_back(l.disk->read_async(uint64_t(l.bytes))); // the store streams as it reads: both at once
+    reads.push_back(l.disk->read_async(uint64_t(l.bytes))); // the store streams as it reads: both at once
     if (l.remote) {
       s4u::Host* from = l.disk->get_host();
-      acts.push_back(s4u::Comm::sendto_async(from, j.to, uint64_t(l.bytes)));
+      comms.push_back(s4u::Comm::sendto_async(from, j.to, uint64_t(l.bytes)));
       latency = std::max(latency, route_latency_(from, j.to));
     }
     per_link[l.link] += l.bytes;
   }
-  for (auto& a : acts)
+  for (auto& a : comms)
+    a->wait();
+  // The transfers' end, with their route latency when SimGrid leaves it out (latency_after_transfer).
+  double capped = s4u::Engine::get_clock() + (latency_after_ && !comms.empty() ? latency : 0.0);
+  for (auto& a : reads)
     a->wait();
   // No faster than the instance's own links (SimGrid cannot cap a host-to-host transfer's rate, as for pulls).
-  double capped = start + latency;
+  capped = std::max(capped, start + latency);
   for (auto const& [link, bytes] : per_link)
     capped = std::max(capped, start + latency + bytes / link);
   if (s4u::Engine::get_clock() < capped) s4u::this_actor::sleep_until(capped);
@@ -123,8 +127,13 @@ void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)
   for (double bytes; (bytes = st->take_writes()) > 0;) {
     s4u::Disk* disk = pick(d);
     s4u::IoPtr io = disk->write_async(uint64_t(bytes));
-    if (st->tier == KvTier::remote) s4u::Comm::sendto(from, disk->get_host(), uint64_t(bytes));
+    double sent = 0;
+    if (st->tier == KvTier::remote) {
+      s4u::Comm::sendto(from, disk->get_host(), uint64_t(bytes));
+      sent = s4u::Engine::get_clock() + (latency_after_ ? route_latency_(from, disk->get_host()) : 0.0);
+    }
     io->wait();
+    if (s4u::Engine::get_clock() < sent) s4u::this_actor::sleep_until(sent);
   }
   d.writing = false;
 }

@@ -62,6 +62,7 @@ private:
   long idle_ = 0;            // workers waiting for a job, not yet claimed
   long loading_ = 0;         // loads started and not done
   RouteLatencies route_latency_;
+  bool latency_after_; // latency_after_transfer
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
 

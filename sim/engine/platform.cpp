@@ -186,6 +186,19 @@ Platform build_platform(const Scenario& s)
   return pf;
 }
 
+bool latency_after_transfer(const Scenario& s) { return s.fabric.network_model == "CM02"; }
+
+void configure_network(const Scenario& s)
+{
+  s4u::Engine::set_config("network/model:" + s.fabric.network_model);
+  // RDMA has no TCP window: without this, CM02 caps a flow at gamma / (2 x route latency).
+  s4u::Engine::set_config("network/TCP-gamma:0");
+  if (latency_after_transfer(s)) {
+    s4u::Engine::set_config("network/crosstraffic:0");
+    s4u::Engine::set_config("network/latency-factor:0");
+  }
+}
+
 double RouteLatencies::operator()(simgrid::s4u::Host* from, simgrid::s4u::Host* to)
 {
   auto [it, fresh] = known_.try_emplace({from, to}, 0.0);

@@ -20,6 +20,15 @@ struct Platform {
 // fabric.type fat_tree: build_fat_tree in platform.cpp (edge switches count as racks).
 Platform build_platform(const Scenario& s);
 
+// SimGrid's network model for the scenario's fabric.network_model, set before the platform is built. CM02 stands for
+// RDMA: no reverse-path load (SimGrid's crosstraffic puts 5% of each flow's rate on its reverse route, as TCP
+// acknowledgements do), and a transfer's route latency is added by the engine to the end SimGrid reports
+// (latency_after_transfer) instead of being a phase of SimGrid's own, which costs a network model update per transfer.
+// LV08 (TCP-calibrated) is left as SimGrid calibrated it.
+void configure_network(const Scenario& s);
+// Whether the end SimGrid reports for a transfer leaves its route's latency out (configure_network).
+bool latency_after_transfer(const Scenario& s);
+
 // The latency of the route between two hosts, looked up once per pair (a lookup walks the platform's zones).
 class RouteLatencies {
 public:
