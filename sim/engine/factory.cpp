@@ -45,7 +45,8 @@ struct Group {
   template <class Fits> Instance* pick(const Request& r, bool all_fit, Fits&& fits)
   {
     if (all_fit && shortcut == Router::Shortcut::blind) return members[router->pick_blind(members.size(), r)];
-    if (all_fit && shortcut == Router::Shortcut::least_outstanding) return members[least.argmin()];
+    if (all_fit && shortcut == Router::Shortcut::least_outstanding)
+      return scan ? least_live() : members[least.argmin()];
     views.clear();
     eligible.clear();
     const bool prefix = router->wants_prefix() && !r.spec.prefix_hashes.empty();
@@ -59,6 +60,20 @@ struct Group {
     return eligible[router->pick(views, r)];
   }
   std::vector<Instance*> eligible; // scratch
+  // Least outstanding among few members: their live loads read at each pick, which costs less than keeping `least`
+  // current (refresh_index). The first member wins a tie, as in `least`.
+  bool scan = false;
+  Instance* least_live() const
+  {
+    Instance* best = members[0];
+    long low = best->outstanding_now();
+    for (size_t k = 1; k < members.size(); ++k)
+      if (const long v = members[k]->outstanding_now(); v < low) {
+        low = v;
+        best = members[k];
+      }
+    return best;
+  }
   // The smallest KV capacity (tokens) among its members, among its prefill members, and among the decode sides of
   // its prefill members: a request within them fits every member.
   long min_capacity = std::numeric_limits<long>::max(), min_prefill_capacity = min_capacity,
@@ -590,6 +605,8 @@ private:
     j.dest->kv_arrived(j.r);
   }
 
+  // Groups up to this size read their members' live loads at each pick instead of keeping an index (Group::scan).
+  static constexpr size_t scan_max_members = 16;
   // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
   // refreshed before each pick for the instances whose view changed since: those that had an event or a wake-up,
   // and those in a fast run that passed a step's end (their views change with the clock alone). With `on` false
@@ -609,6 +626,8 @@ private:
     for (Group* g : groups) {
       g->shortcut = on ? g->router->shortcut() : Router::Shortcut::views;
       if (g->shortcut != Router::Shortcut::least_outstanding) continue;
+      g->scan = g->members.size() <= scan_max_members;
+      if (g->scan) continue;
       g->least = MinIndex(g->members.size());
       for (size_t k = 0; k < g->members.size(); ++k) {
         const int id = g->members[k]->setup().id;

@@ -329,15 +329,16 @@ void Instance::arm(double t)
   if (timer_ && timer_at_ == t) return;
   setup_.events->cancel(timer_);
   timer_at_ = t;
-  timer_ = schedule(t, timer_, &Instance::on_timer);
+  timer_ = schedule(t, false);
 }
 
-EventQueue::Handle Instance::schedule(double t, EventQueue::Handle& slot, void (Instance::*on)())
+EventQueue::Handle Instance::schedule(double t, bool wake)
 {
-  return setup_.events->at(t, [this, &slot, on] {
-    slot = {}; // it ran
+  // Two words captured: std::function keeps them without an allocation.
+  return setup_.events->at(t, [this, wake] {
+    (wake ? wake_timer_ : timer_) = {}; // it ran
     try {
-      (this->*on)();
+      wake ? on_event() : on_timer();
     } catch (...) { // an exception must not escape into SimGrid's kernel: the run fails with it
       listener_.failed(std::current_exception());
     }
@@ -349,7 +350,7 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
-  wake_timer_ = schedule(s4u::Engine::get_clock(), wake_timer_, &Instance::on_event);
+  wake_timer_ = schedule(s4u::Engine::get_clock(), true);
 }
 
 void Instance::land_done()

@@ -123,8 +123,8 @@ private:
   void on_event();    // an outside event woke it
   void land_done();   // lands every micro-batch ended by now
   void arm(double t); // its timer at t
-  // An event at t that clears `slot` (its handle) and calls `on`.
-  EventQueue::Handle schedule(double t, EventQueue::Handle& slot, void (Instance::*on)());
+  // An event at t that clears its handle and calls on_event (wake: wake_timer_) or on_timer (timer_).
+  EventQueue::Handle schedule(double t, bool wake);
   void woke();         // counts a wake-up
   bool launch_idle();  // plans every idle virtual engine; true when something was launched
   void launch(int ve); // starts flights_[ve], whose plan is set
