@@ -94,6 +94,17 @@ public:
   // When those `n` steps end if the first starts at `start`: ends[j] = start + their total_s up to j, added in step
   // order (what decode_run's summaries give), without keeping the summaries. The default calls decode_run.
   virtual void decode_run_ends(const StepBatch& first, int n, double start, double* ends) const;
+  // decode_run_ends that also writes into kept[0..n) what decode_run_kept needs to give the steps' summaries
+  // without timing them again (when the run lands after m <= n steps). The default keeps nothing.
+  virtual void decode_run_ends(const StepBatch& first, int n, double start, double* ends, double* /*kept*/) const
+  {
+    decode_run_ends(first, n, start, ends);
+  }
+  // decode_run(first, m, out), bit for bit, from what decode_run_ends kept for the same run (m <= its n).
+  virtual void decode_run_kept(const StepBatch& first, int m, const double* /*kept*/, StepSummary* out) const
+  {
+    decode_run(first, m, out);
+  }
   virtual std::string calibration_label() const = 0;
 };
 

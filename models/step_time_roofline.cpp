@@ -63,7 +63,6 @@ RooflineStepTime::RooflineStepTime(const ReplicaConfig& cfg) : cfg_(cfg), eff_(m
 void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, StageTime& st, CommBreakdown& comm) const
 {
   const ChipSpec& chip = cfg_.chip;
-  const double kernel = eff_->op_overhead_s();
   for (const Op* op = begin; op != end; ++op) {
     const double n = op->repeat * times;
     if (op->kind == OpKind::allreduce) {
@@ -80,17 +79,22 @@ void RooflineStepTime::add_ops(const Op* begin, const Op* end, double times, Sta
       st.busy_s += t * n;
       continue;
     }
-    const Dtype dt = op->kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
-    std::optional<double> measured;
-    if (op->kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op->seqs, op->bytes);
-    const double tc = op->flops > 0 ? op->flops / (chip.peak(dt) * eff_->compute_eff(*op, dt)) : 0.0;
-    const double tm = op->bytes / (chip.memory_bandwidth * eff_->mem_eff(op->bytes));
-    const double t = measured ? *measured : std::max(tc, tm);
-    (tc >= tm ? st.phases.compute : st.phases.memory) += t * n;
-    const double launches = op->grouped ? times : n;
-    st.phases.launch += kernel * launches;
-    st.busy_s += t * n + kernel * launches;
+    double t = 0;
+    const bool compute = op_time(*op, t);
+    add_op_time(t, compute, n, op->grouped ? times : n, st);
   }
+}
+
+bool RooflineStepTime::op_time(const Op& op, double& t) const
+{
+  const ChipSpec& chip = cfg_.chip;
+  const Dtype dt = op.kind == OpKind::gemm ? cfg_.dtypes.weights : Dtype::bf16;
+  std::optional<double> measured;
+  if (op.kind == OpKind::attention_decode) measured = eff_->decode_attention_s(op.seqs, op.bytes);
+  const double tc = op.flops > 0 ? op.flops / (chip.peak(dt) * eff_->compute_eff(op, dt)) : 0.0;
+  const double tm = op.bytes / (chip.memory_bandwidth * eff_->mem_eff(op.bytes));
+  t = measured ? *measured : std::max(tc, tm);
+  return tc >= tm;
 }
 
 double RooflineStepTime::alltoall_s(double bytes) const
@@ -220,10 +224,23 @@ template <class F> void RooflineStepTime::each_decode_step(const StepBatch& firs
     const Op attn = decode_attention_op(cfg_.model, cfg_.par.tp, first.decode_seqs,
                                         first.decode_context_sum + double(j) * double(first.decode_seqs), cfg_.dtypes);
     StageTime st = fx.st;
-    CommBreakdown comm = fx.comm;
-    add_ops(&attn, &attn + 1, L, st, comm);
-    f(j, st, comm);
+    double t = 0;
+    const bool compute = op_time(attn, t); // add_ops for this one op (not a collective: the comm is fx's)
+    const double times = attn.repeat * L;
+    add_op_time(t, compute, times, attn.grouped ? L : times, st);
+    f(j, st, fx.comm, compute ? t : -t);
   }
+}
+
+StepSummary RooflineStepTime::decode_step_summary(const StageTime& st, const CommBreakdown& comm) const
+{
+  StepSummary s;
+  s.host_s = eff_->step_overhead_s();
+  s.busy_s = st.busy_s;
+  s.total_s = s.host_s + st.busy_s;
+  s.phases = st.phases;
+  s.comm = comm;
+  return s;
 }
 
 bool RooflineStepTime::closed_form_run(const StepBatch& first) const
@@ -235,16 +252,25 @@ void RooflineStepTime::decode_run(const StepBatch& first, int n, StepSummary* ou
 {
   if (n <= 0) return;
   if (!closed_form_run(first)) return StepTimeModel::decode_run(first, n, out);
-  const double host = eff_->step_overhead_s();
-  each_decode_step(first, n, [&](int j, const StageTime& st, const CommBreakdown& comm) {
-    StepSummary& s = out[j];
-    s.offload = {};
-    s.host_s = host;
-    s.busy_s = st.busy_s;
-    s.total_s = host + st.busy_s;
-    s.phases = st.phases;
-    s.comm = comm;
+  each_decode_step(first, n, [&](int j, const StageTime& st, const CommBreakdown& comm, double) {
+    out[j] = decode_step_summary(st, comm);
   });
+}
+
+void RooflineStepTime::decode_run_kept(const StepBatch& first, int m, const double* kept, StepSummary* out) const
+{
+  if (m <= 0) return;
+  if (!closed_form_run(first)) return StepTimeModel::decode_run(first, m, out);
+  const DecodeFixed& fx = decode_fixed(first);
+  const double L = cfg_.model.num_layers;
+  const Op attn =
+      decode_attention_op(cfg_.model, cfg_.par.tp, first.decode_seqs, first.decode_context_sum, cfg_.dtypes);
+  const double times = attn.repeat * L; // the same for every step of the run: only the context grows
+  for (int j = 0; j < m; ++j) {
+    StageTime st = fx.st;
+    add_op_time(std::abs(kept[j]), !std::signbit(kept[j]), times, attn.grouped ? L : times, st);
+    out[j] = decode_step_summary(st, fx.comm);
+  }
 }
 
 void RooflineStepTime::decode_run_ends(const StepBatch& first, int n, double start, double* ends) const
@@ -254,7 +280,19 @@ void RooflineStepTime::decode_run_ends(const StepBatch& first, int n, double sta
   const double host = eff_->step_overhead_s();
   double t = start;
   each_decode_step(first, n,
-                   [&](int j, const StageTime& st, const CommBreakdown&) { ends[j] = t += host + st.busy_s; });
+                   [&](int j, const StageTime& st, const CommBreakdown&, double) { ends[j] = t += host + st.busy_s; });
+}
+
+void RooflineStepTime::decode_run_ends(const StepBatch& first, int n, double start, double* ends, double* kept) const
+{
+  if (n <= 0) return;
+  if (!closed_form_run(first)) return StepTimeModel::decode_run_ends(first, n, start, ends);
+  const double host = eff_->step_overhead_s();
+  double t = start;
+  each_decode_step(first, n, [&](int j, const StageTime& st, const CommBreakdown&, double attention) {
+    ends[j] = t += host + st.busy_s;
+    kept[j] = attention;
+  });
 }
 
 const StepTimeRegistry& step_time_registry()

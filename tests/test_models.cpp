@@ -222,6 +222,16 @@ TEST_CASE("decode runs: ends alone, a shorter run and a memoized batch size give
       model.decode_run(b, 9, part.data()); // a run truncated after 9 steps, timed again when it lands
       for (int j = 0; j < 9; ++j)
         same(part[j], full[j]);
+      // Or from what the ends kept of each step: the same summaries, bit for bit.
+      std::vector<double> kept(n), ends2(n);
+      model.decode_run_ends(b, n, start, ends2.data(), kept.data());
+      CHECK(ends2 == ends);
+      for (int m : {1, 9, n}) {
+        std::fill(part.begin(), part.end(), StepSummary{});
+        model.decode_run_kept(b, m, kept.data(), part.data());
+        for (int j = 0; j < m; ++j)
+          same(part[j], full[j]);
+      }
       const RooflineStepTime fresh(replica("Llama-3.1-70B", "H100", 4, pp)); // nothing memoized
       fresh.decode_run(b, n, part.data());
       for (int j = 0; j < n; ++j)

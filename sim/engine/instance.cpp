@@ -158,7 +158,10 @@ void Instance::launch(int ve)
   if (k > 1) core_.reserve_run(p, k);
   f.active = true;
   f.steps = k;
-  if (f.ends.size() < size_t(k)) f.ends.resize(k); // grown only: a resize down and up would zero what we overwrite
+  if (f.ends.size() < size_t(k)) { // grown only: a resize down and up would zero what we overwrite
+    f.ends.resize(k);
+    f.kept.resize(k);
+  }
   if (pipelined) {
     // A micro-batch enters stage s when it has left stage s-1 (plus the hop) and stage s is free.
     f.staged = model_->step(p.batch);
@@ -174,7 +177,7 @@ void Instance::launch(int ve)
   } else {
     // A decode run keeps only its step ends: an event usually cuts it short, and land() times the steps it took.
     if (p.decode_only())
-      model_->decode_run_ends(p.batch, k, now, f.ends.data());
+      model_->decode_run_ends(p.batch, k, now, f.ends.data(), f.kept.data());
     else {
       f.sum = model_->summary(p.batch);
       f.ends[0] = now + f.sum.total_s;
@@ -277,11 +280,11 @@ void Instance::land(int ve)
   core_.prefetch(f.plan);
   const StepSummary* sums = &f.sum;
   if (setup_.par.pp == 1 && f.plan.decode_only()) {
-    // The summaries of the steps it took (launch kept only their ends), in a scratch that every instance of the
-    // thread shares: it stays in cache.
+    // The summaries of the steps it took, from what launch kept of them (their ends and decode attention times), in
+    // a scratch that every instance of the thread shares: it stays in cache.
     thread_local std::vector<StepSummary> scratch;
     if (scratch.size() < size_t(f.steps)) scratch.resize(f.steps);
-    model_->decode_run(f.plan.batch, f.steps, scratch.data());
+    model_->decode_run_kept(f.plan.batch, f.steps, f.kept.data(), scratch.data());
     sums = scratch.data();
     if (setup_.trace) f.sum = scratch[0]; // what a trace shows
   }

@@ -94,6 +94,7 @@ private:
     StepPlan plan;
     int steps = 1;
     std::vector<double> ends;        // per step: when its tokens are out (grown, never shrunk: `steps` count)
+    std::vector<double> kept;        // per step of a decode run: what the model keeps for land (decode_run_kept)
     StepSummary sum;                 // its step's (not kept for a decode run; with a trace, its first step's)
     StepTime staged;                 // pipelined (pp > 1, one step): its stages
     std::vector<double> stage_start; // pipelined: when each stage started on it

@@ -128,6 +128,8 @@ int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
     return n;
   };
   long lo = 1, hi = std::max(1L, k);
+  if (kv_.fits(extra(hi))) return int(hi); // the common case: blocks are not what stops the run
+  hi--;
   while (lo < hi) {
     const long mid = (lo + hi + 1) / 2;
     if (kv_.fits(extra(mid)))
