@@ -37,9 +37,9 @@ void add_prefill(StepPlan& p, Request* r, long n)
   if (r->prefilled + n >= r->target_prefill) p.batch.logits_tokens++;
 }
 
-bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
+bool preempt_until_reserved(EngineState& s, StepPlan& p, Request* r, long tokens)
 {
-  while (!s.kv->reserve(r->kv, tokens)) {
+  do {
     // The newest admitted sequence that is neither loading its KV nor already in this step goes back to the
     // queue (vLLM's recompute preemption). Searching from the back finds r itself before anything older.
     auto victim =
@@ -49,7 +49,7 @@ bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
     preempt(s, v);
     p.preempted++;
     if (v == r) return false;
-  }
+  } while (!s.kv->reserve(r->kv, tokens));
   return true;
 }
 

@@ -75,7 +75,11 @@ void preempt(EngineState& s, Request* r);
 void admit_incoming(EngineState& s, StepPlan& p);
 // Reserves blocks for `r` to hold `tokens`, preempting the newest admitted sequence that is not in this step
 // until they fit. False when r itself was preempted or nothing is left to preempt.
-bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens);
+bool preempt_until_reserved(EngineState& s, StepPlan& p, Request* r, long tokens); // after a reserve failed
+inline bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tokens)
+{
+  return s.kv->reserve(r->kv, tokens) || preempt_until_reserved(s, p, r, tokens); // inline: every decode, every step
+}
 // Reserves one more token for the decoding sequences, oldest first and at most `budget` of them (preempting
 // when blocks run out), and adds them to the step in admission order.
 void add_decodes(EngineState& s, StepPlan& p, long budget);
