@@ -132,6 +132,14 @@ TEST_CASE("a list workload drawn request by request is the list generate() gives
     CHECK(got->output_tokens == r.output_tokens);
   }
   CHECK_FALSE(st->next());
+  // The counting pass draws the arrivals alone: the same ones (the lengths have a generator of their own).
+  auto times = s.workload.generator->stream(s.seed);
+  for (const RequestSpec& r : all) {
+    const std::optional<double> t = times->next_arrival();
+    REQUIRE(t);
+    CHECK(*t == r.arrival);
+  }
+  CHECK_FALSE(times->next_arrival());
 }
 
 TEST_CASE("a streaming run holds the requests in flight, not the run; histogram percentiles stay within their bound")

@@ -403,9 +403,9 @@ void generate_requests(Scenario& s, const JsonNode& root, const std::optional<Js
   }
   // One pass over the list to count and check it; the run draws it again (a run holds the requests in flight only).
   Scenario::ListInfo list;
-  for (auto st = g.stream(s.seed); auto r = st->next();) {
-    if (list.count == 0) list.first_arrival = r->arrival;
-    list.last_arrival = r->arrival;
+  for (auto st = g.stream(s.seed); auto t = st->next_arrival();) {
+    if (list.count == 0) list.first_arrival = *t;
+    list.last_arrival = *t;
     if (++list.count > s.sim.max_requests) // a renewal process may overshoot its mean
       root.fail("workload",
                 "generates more than sim.max_requests = " + std::to_string(s.sim.max_requests) + " requests");
@@ -607,20 +607,25 @@ const ObjectSpec& scenario_spec()
     return ObjectSpec{
         "scenario",
         "a factorysim scenario: pools of servers, placements of the model on them, a workload, SLOs and costs",
-        {required(text("name", "names the study")), text("description", "what it is for"),
+        {required(text("name", "names the study")),
+         text("description", "what it is for"),
          integer("seed", 0, 9007199254740991.0, "random seed (arrivals, lengths, routers)"),
          text("catalog_dir", "a folder of catalog files replacing the built-in ones"),
          object("catalog", inline_catalog_spec(), "catalog entries carried by the scenario"),
-         required(text("model", "model preset (catalog)")), text("dtype", "weights", dtypes),
-         text("kv_dtype", "KV cache", dtypes), required(array_of("pools", pool_spec(), "server pools")),
+         required(text("model", "model preset (catalog)")),
+         text("dtype", "weights", dtypes),
+         text("kv_dtype", "KV cache", dtypes),
+         required(array_of("pools", pool_spec(), "server pools")),
          object("fabric", fabric_spec(), "the network between servers"),
          required(array_of("placements", placement_spec(), "the placements to compare, one run each")),
          object("scheduler", scheduler_spec(), "batching of every instance"),
          text("router", "how a request picks an instance", routers),
-         required(object("workload", workload_spec(), "the requests")), object("slo", slo_spec(), "latency targets"),
+         required(object("workload", workload_spec(), "the requests")),
+         object("slo", slo_spec(), "latency targets"),
          object("host", host_spec(), "host (CPU) work per request on a pool's cores (default: not modelled)"),
          object("kv_cache", kv_cache_spec(), "prefix caching and KV tiers (default: no prefix caching)"),
-         object("economics", economics_spec(), "cost inputs"), object("sim", sim_spec(), "the simulation"),
+         object("economics", economics_spec(), "cost inputs"),
+         object("sim", sim_spec(), "the simulation"),
          object("pods", pods_spec(), "the factory as identical pods behind a global router (default: one pod)")}};
   }();
   return o;

@@ -43,6 +43,13 @@ class RequestStream {
 public:
   virtual ~RequestStream() = default;
   virtual std::optional<RequestSpec> next() = 0; // nothing once the list ends
+  // The next request's arrival alone, as next() would give it (a pass that counts the list): a stream that draws
+  // lengths from a generator of their own may skip them.
+  virtual std::optional<double> next_arrival()
+  {
+    if (auto r = next()) return r->arrival;
+    return std::nullopt;
+  }
 };
 
 class WorkloadGenerator {

@@ -59,7 +59,21 @@ private:
     Stream(const Renewal& w, uint64_t seed) : w_(w), rng_(seed), len_rng_(seed ^ 0x9e3779b97f4a7c15ULL) {}
     std::optional<RequestSpec> next() override
     {
-      if (done_) return std::nullopt;
+      if (!advance()) return std::nullopt;
+      const long in = w_.input_->sample(len_rng_);
+      return RequestSpec{i_++, t_, in, w_.output_->sample(len_rng_), {}};
+    }
+    std::optional<double> next_arrival() override // the same arrivals: the lengths have a generator of their own
+    {
+      if (!advance()) return std::nullopt;
+      i_++;
+      return t_;
+    }
+
+  private:
+    bool advance() // to the next arrival; false once they end
+    {
+      if (done_) return false;
       if (w_.curve_.rates.empty()) {
         t_ += w_.gap(rng_, w_.qps_);
       } else {
@@ -68,13 +82,10 @@ private:
       }
       if ((w_.num_requests_ > 0 && i_ >= w_.num_requests_) || (w_.num_requests_ == 0 && t_ > w_.duration_s_)) {
         done_ = true;
-        return std::nullopt;
+        return false;
       }
-      const long in = w_.input_->sample(len_rng_);
-      return RequestSpec{i_++, t_, in, w_.output_->sample(len_rng_), {}};
+      return true;
     }
-
-  private:
     const Renewal& w_;
     std::mt19937_64 rng_, len_rng_;
     double t_ = 0, s_ = 0;
