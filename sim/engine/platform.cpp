@@ -1,5 +1,8 @@
 #include "platform.hpp"
 #include "topology.hpp"
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
+#include <stdexcept>
 
 namespace s4u = simgrid::s4u;
 
@@ -7,73 +10,94 @@ namespace fs {
 
 namespace {
 
-using Dir = s4u::LinkInRoute::Direction;
+namespace kr = simgrid::kernel::routing;
+using Link = simgrid::kernel::resource::StandardLinkImpl;
 
-struct Server {
-  s4u::Host* host = nullptr;
-  s4u::Link* nic = nullptr;
+// The whole fabric as one SimGrid zone that computes a route from each end's place in the switch tree, instead of
+// looking it up. SimGrid's own zones (star zones nested per switch, with bypass routes between the servers of one
+// switch) gave the same routes, but a lookup walked the zones, a map of bypass routes and two hash sets: 3,000
+// instructions per KV transfer, the largest part of starting one. A route: the source server's NIC up, the uplinks of
+// the switches above it up to the lowest switch both ends sit under, those of the destination's side down, its NIC
+// down, in that order (the order SimGrid's zones gave).
+class FabricZone : public kr::NetZoneImpl {
+public:
+  explicit FabricZone(const std::string& name) : NetZoneImpl(name) {}
+
+  // A server: its NIC link and the switches above it, lowest first (`switches[l]`: its switch at level l, an index
+  // into that level's uplinks).
+  void add_server(const s4u::Host* h, s4u::SplitDuplexLink* nic, std::vector<int> switches)
+  {
+    const size_t id = h->get_netpoint()->id();
+    if (places_.size() <= id) places_.resize(id + 1);
+    places_[id] = {hop(nic->get_link_up()), hop(nic->get_link_down()), std::move(switches)};
+  }
+  // Switch `index` of `level`: its uplink to the level above.
+  void add_uplink(size_t level, size_t index, s4u::SplitDuplexLink* up)
+  {
+    if (uplinks_.size() <= level) uplinks_.resize(level + 1);
+    if (uplinks_[level].size() <= index) uplinks_[level].resize(index + 1);
+    uplinks_[level][index] = {hop(up->get_link_up()), hop(up->get_link_down())};
+  }
+
+protected:
+  void get_local_route(const kr::NetPoint* src, const kr::NetPoint* dst, kr::Route* route, double* latency) override
+  {
+    const Place& a = place(src);
+    const Place& b = place(dst);
+    size_t common = 0; // the lowest level at which both sit under one switch (the spine or core above them all)
+    while (common < a.switches.size() && a.switches[common] != b.switches[common])
+      common++;
+    auto add = [&](const Hop& h) {
+      route->link_list_.push_back(h.link);
+      if (latency) *latency += h.latency;
+    };
+    add(a.nic_up);
+    for (size_t l = 0; l < common; ++l)
+      add(uplinks_[l][size_t(a.switches[l])].first);
+    for (size_t l = common; l-- > 0;)
+      add(uplinks_[l][size_t(b.switches[l])].second);
+    add(b.nic_down);
+  }
+
+private:
+  struct Hop { // one direction of a link, and its latency (sealed: it does not change)
+    Link* link = nullptr;
+    double latency = 0;
+  };
+  static Hop hop(s4u::Link* l) { return {l->get_impl(), l->get_latency()}; }
+  struct Place {
+    Hop nic_up, nic_down;
+    std::vector<int> switches;
+  };
+  const Place& place(const kr::NetPoint* np) const
+  {
+    if (np->id() >= places_.size() || !places_[np->id()].nic_up.link)
+      throw std::logic_error("fabric: " + np->get_name() + " is not a server of the fabric");
+    return places_[np->id()];
+  }
+  std::vector<Place> places_;                             // per netpoint id
+  std::vector<std::vector<std::pair<Hop, Hop>>> uplinks_; // per level, per switch: up, down
 };
 
-// Server `i` of `pool` in `zone`: its host and its NIC link (all its NICs bonded, plus one hop to its switch). Its
-// route is left to the caller.
-Server add_server(s4u::NetZone* zone, const ServerPool& pool, int i, double hop, Platform& pf)
+// Server `i` of `pool`: its host and its NIC link (all its NICs bonded, plus one hop to its switch), under
+// `switches` (lowest first).
+void add_server(FabricZone* zone, const ServerPool& pool, int i, double hop, std::vector<int> switches, Platform& pf)
 {
   const std::string name = pool.name + "-" + std::to_string(i);
-  Server sv;
-  sv.host = zone->create_host(name, 1e9);
-  sv.host->seal();
-  sv.nic = zone->create_split_duplex_link(name + "-nic", pool.server.nic_bandwidth());
-  sv.nic->set_latency(pool.server.nic.latency_s + hop)->seal();
-  pf.servers[pool.name].push_back(sv.host);
-  return sv;
+  s4u::NetZone* z = zone->get_iface();
+  s4u::Host* host = z->create_host(name, 1e9);
+  host->seal();
+  s4u::SplitDuplexLink* nic = z->create_split_duplex_link(name + "-nic", pool.server.nic_bandwidth());
+  nic->set_latency(pool.server.nic.latency_s + hop)->seal();
+  zone->add_server(host, nic, std::move(switches));
+  pf.servers[pool.name].push_back(host);
 }
 
-// Switches with at most this many servers are flattened into the zone above them (flatten_switch); a larger one gets a
-// zone of its own, as the bypass routes would grow with the square of its servers.
-constexpr size_t flat_switch_max = 16;
-
-// The servers under one switch, in `zone`, the zone of the switches above it: each server's route is its NIC link and
-// then `uplinks`, so that a transfer between two switches crosses both servers' NICs and both switches' uplinks; two
-// servers under the same switch reach each other over their NIC links alone (a bypass route per ordered pair). The
-// same links carry the same transfers as a zone per switch would, but SimGrid 3.32 looks up every new host's and
-// link's name and seals every zone by walking all zones (or all hosts): a zone per switch made set-up quadratic in
-// servers (docs/design.md, "Speed").
-void flatten_switch(s4u::NetZone* zone, const std::vector<Server>& servers, const std::vector<s4u::Link*>& uplinks)
+s4u::SplitDuplexLink* uplink(FabricZone* zone, const std::string& name, double bandwidth, double hop)
 {
-  for (const Server& a : servers) {
-    std::vector<s4u::LinkInRoute> route{s4u::LinkInRoute(a.nic, Dir::UP)};
-    for (s4u::Link* up : uplinks)
-      route.emplace_back(up, Dir::UP);
-    zone->add_route(a.host->get_netpoint(), nullptr, nullptr, nullptr, route, true);
-    for (const Server& b : servers)
-      if (a.host != b.host)
-        zone->add_bypass_route(a.host->get_netpoint(), b.host->get_netpoint(), nullptr, nullptr,
-                               {s4u::LinkInRoute(a.nic, Dir::UP), s4u::LinkInRoute(b.nic, Dir::DOWN)});
-  }
-}
-
-// The servers under one switch in a star zone of their own, a child of `parent`, reached through a router standing for
-// the switch; `uplinks` go from that zone into `parent` (bandwidth known once the servers are in: `uplink_bw`).
-template <class UplinkBw>
-s4u::NetZone* switch_zone(s4u::NetZone* parent, const std::string& name, const std::string& router,
-                          const std::vector<std::pair<const ServerPool*, int>>& members, double hop,
-                          UplinkBw&& uplink_bw, Platform& pf)
-{
-  auto* zone = s4u::create_star_zone(name);
-  zone->set_parent(parent);
-  auto* gw = zone->create_router(router);
-  zone->add_route(gw, nullptr, nullptr, nullptr, {}, true);
-  double nic_bw = 0;
-  for (auto [pool, i] : members) {
-    const Server sv = add_server(zone, *pool, i, hop, pf);
-    zone->add_route(sv.host->get_netpoint(), nullptr, nullptr, nullptr, {s4u::LinkInRoute(sv.nic, Dir::UP)}, true);
-    nic_bw += pool->server.nic_bandwidth();
-  }
-  auto* up = parent->create_split_duplex_link(name + "-uplink", uplink_bw(nic_bw));
+  s4u::SplitDuplexLink* up = zone->get_iface()->create_split_duplex_link(name, bandwidth);
   up->set_latency(hop)->seal();
-  parent->add_route(zone->get_netpoint(), nullptr, gw, nullptr, {s4u::LinkInRoute(up, Dir::UP)}, true);
-  zone->seal();
-  return zone;
+  return up;
 }
 
 // Every server of every pool in order, cut into groups of `per_switch`.
@@ -89,68 +113,29 @@ std::vector<std::vector<std::pair<const ServerPool*, int>>> switch_groups(const 
   return groups;
 }
 
-// A k-ary fat tree (topology.hpp, FatTreeShape) as nested star zones: core > pods > edge switches > servers (edge
-// switches flattened into their pod when small). Each server has its NIC link; each edge switch one uplink standing
-// for its k/2 links to the pod's aggregation switches; each pod one uplink standing for its (k/2)^2 links to the
-// core. Flows are spread evenly over the parallel links (ideal ECMP), so a bundle shares its total bandwidth; a single
-// flow is held to its NIC's rate by the NIC link. The network solver sees one constraint per bundle, as for
-// leaf_spine.
-Platform build_fat_tree(const Scenario& s)
+// A k-ary fat tree (topology.hpp, FatTreeShape): servers under edge switches under pods under the core. Each server
+// has its NIC link; each edge switch one uplink standing for its k/2 links to the pod's aggregation switches; each
+// pod one uplink standing for its (k/2)^2 links to the core. Flows are spread evenly over the parallel links (ideal
+// ECMP), so a bundle shares its total bandwidth; a single flow is held to its NIC's rate by the NIC link. The network
+// solver sees one constraint per bundle, as for leaf_spine.
+Platform build_fat_tree(const Scenario& s, FabricZone* zone)
 {
   Platform pf;
   const FatTreeShape ft = fat_tree_shape(s);
   const size_t half = size_t(ft.k / 2);
   const double hop = s.fabric.link_latency_s();
-  const bool flat = half <= flat_switch_max;
-  auto* core = s4u::create_star_zone("core");
-  std::vector<s4u::NetZone*> pods;
-  std::vector<s4u::NetZone*> aggs; // nested edges: where each pod's gateway sits
-  for (int p = 0; p < ft.pods; ++p) {
-    const std::string name = "pod" + std::to_string(p);
-    auto* pod = s4u::create_star_zone(name);
-    pod->set_parent(core);
-    simgrid::kernel::routing::NetPoint* gw = nullptr;
-    if (flat) {
-      gw = pod->create_router(name + "-agg");
-      pod->add_route(gw, nullptr, nullptr, nullptr, {}, true);
-    } else {
-      // The pod's gateway sits in a zone of its own, at the depth of the edge switches' zones: SimGrid 3.32 finds the
-      // wrong common ancestor (and fails) when a gateway sits higher in the tree than the host.
-      auto* agg = s4u::create_star_zone(name + "-aggregation");
-      agg->set_parent(pod);
-      gw = agg->create_router(name + "-agg");
-      agg->add_route(gw, nullptr, nullptr, nullptr, {}, true);
-      pod->add_route(agg->get_netpoint(), nullptr, gw, nullptr, {}, true);
-      aggs.push_back(agg);
-    }
-    auto* up = core->create_split_duplex_link(name + "-uplink", ft.link_bandwidth * double(half * half));
-    up->set_latency(hop)->seal();
-    core->add_route(pod->get_netpoint(), nullptr, gw, nullptr, {s4u::LinkInRoute(up, Dir::UP)}, true);
-    pods.push_back(pod);
-  }
+  for (int p = 0; p < ft.pods; ++p)
+    zone->add_uplink(1, size_t(p),
+                     uplink(zone, "pod" + std::to_string(p) + "-uplink", ft.link_bandwidth * double(half * half), hop));
   const auto groups = switch_groups(s, long(half));
   for (size_t e = 0; e < groups.size(); ++e) {
-    s4u::NetZone* pod = pods.at(e / half);
-    const std::string name = "pod" + std::to_string(e / half) + "-edge" + std::to_string(e % half);
-    const double edge_bw = ft.edge_uplink_bandwidth * double(half);
-    if (flat) {
-      auto* up = pod->create_split_duplex_link(name + "-uplink", edge_bw);
-      up->set_latency(hop)->seal();
-      std::vector<Server> servers;
-      for (auto [pool, i] : groups[e])
-        servers.push_back(add_server(pod, *pool, i, hop, pf));
-      flatten_switch(pod, servers, {up});
-    } else {
-      switch_zone(
-          pod, name, name + "-switch", groups[e], hop, [&](double) { return edge_bw; }, pf);
-    }
+    const int pod = int(e / half);
+    const std::string name = "pod" + std::to_string(pod) + "-edge" + std::to_string(e % half);
+    zone->add_uplink(0, e, uplink(zone, name + "-uplink", ft.edge_uplink_bandwidth * double(half), hop));
+    for (auto [pool, i] : groups[e])
+      add_server(zone, *pool, i, hop, {int(e), pod}, pf);
     pf.racks++;
   }
-  for (auto* agg : aggs)
-    agg->seal();
-  for (auto* pod : pods)
-    pod->seal();
-  core->seal();
   return pf;
 }
 
@@ -158,31 +143,26 @@ Platform build_fat_tree(const Scenario& s)
 
 Platform build_platform(const Scenario& s)
 {
-  if (s.fabric.type == "fat_tree") return build_fat_tree(s);
+  auto* zone = new FabricZone("fabric"); // the root zone: SimGrid's engine owns it
   Platform pf;
-  auto* spine = s4u::create_star_zone("spine");
-  const double hop = s.fabric.link_latency_s();
-  const auto racks = switch_groups(s, s.fabric.servers_per_rack);
-  for (const auto& members : racks) {
-    const std::string name = "rack" + std::to_string(pf.racks);
-    if (size_t(s.fabric.servers_per_rack) <= flat_switch_max) {
-      std::vector<Server> servers;
+  if (s.fabric.type == "fat_tree") {
+    pf = build_fat_tree(s, zone);
+  } else {
+    // Racks under a non-blocking spine (one logical switch).
+    const double hop = s.fabric.link_latency_s();
+    for (const auto& members : switch_groups(s, s.fabric.servers_per_rack)) {
+      const int rack = pf.racks++;
       double nic_bw = 0;
       for (auto [pool, i] : members) {
-        servers.push_back(add_server(spine, *pool, i, hop, pf));
+        add_server(zone, *pool, i, hop, {rack}, pf);
         nic_bw += pool->server.nic_bandwidth();
       }
-      auto* up = spine->create_split_duplex_link(name + "-uplink", nic_bw / s.fabric.oversubscription);
-      up->set_latency(hop)->seal();
-      flatten_switch(spine, servers, {up});
-    } else {
-      switch_zone(
-          spine, name, name + "-leaf", members, hop, [&](double nic_bw) { return nic_bw / s.fabric.oversubscription; },
-          pf);
+      zone->add_uplink(
+          0, size_t(rack),
+          uplink(zone, "rack" + std::to_string(rack) + "-uplink", nic_bw / s.fabric.oversubscription, hop));
     }
-    pf.racks++;
   }
-  spine->seal();
+  zone->seal();
   return pf;
 }
 

@@ -15,8 +15,8 @@ struct Platform {
 
 // Servers of all pools fill racks in pool order. Each server has one NIC link (all its NICs bonded, as
 // one flow may stripe over them); each rack one uplink of (rack NIC bandwidth / oversubscription); the
-// spine is non-blocking. Intra-rack transfers cross only the two NIC links. Racks of up to 16 servers are routes
-// in the spine's zone, not zones of their own (set-up linear in servers: platform.cpp, flatten_switch).
+// spine is non-blocking. Intra-rack transfers cross only the two NIC links. One SimGrid zone holds every server
+// and computes routes from the switch tree (platform.cpp, FabricZone): set-up linear in servers.
 // fabric.type fat_tree: build_fat_tree in platform.cpp (edge switches count as racks).
 Platform build_platform(const Scenario& s);
 
