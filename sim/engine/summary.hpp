@@ -21,13 +21,13 @@ public:
   void finish();
 
 private:
-  void put(long id, std::string row); // in id order: waits for the rows before it
+  void put(long id, const std::string& row); // in id order: waits for the rows before it
   void flush_if_full();
   std::function<void(const std::string&)> sink_;
   long every_;
   long next_ = 0;                       // id of the next row to write
   std::map<long, std::string> waiting_; // rows of later ids, done first
-  std::string buf_;
+  std::string buf_, row_;
 };
 // The rows of requests.csv parts (each sorted by id, each with the header line first, as RequestCsv writes them) merged
 // into one, sorted by id, with one header: the parts of a run split over MPI ranks. `next(k)` gives the next piece
