@@ -33,6 +33,45 @@ namespace fs {
 namespace {
 
 // The instances one router chooses among: the entry stages, or the stages a prefill stage hands off to.
+// A binary min-heap with replace_top (std::priority_queue has none: a pop and a push sift twice).
+template <class T> class MinHeap {
+public:
+  bool empty() const { return v_.empty(); }
+  const T& top() const { return v_.front(); }
+  void push(const T& x)
+  {
+    v_.push_back(x);
+    for (size_t i = v_.size() - 1; i > 0 && v_[i] < v_[(i - 1) / 2]; i = (i - 1) / 2)
+      std::swap(v_[i], v_[(i - 1) / 2]);
+  }
+  void pop()
+  {
+    v_.front() = v_.back();
+    v_.pop_back();
+    if (!v_.empty()) sift_down();
+  }
+  void replace_top(const T& x)
+  {
+    v_.front() = x;
+    sift_down();
+  }
+
+private:
+  void sift_down()
+  {
+    const size_t n = v_.size();
+    for (size_t i = 0;;) {
+      size_t c = 2 * i + 1;
+      if (c >= n) return;
+      if (c + 1 < n && v_[c + 1] < v_[c]) c++;
+      if (!(v_[c] < v_[i])) return;
+      std::swap(v_[i], v_[c]);
+      i = c;
+    }
+  }
+  std::vector<T> v_;
+};
+
 struct Group {
   std::vector<Instance*> members;
   std::unique_ptr<Router> router;
@@ -613,8 +652,8 @@ private:
   // (tests), every pick builds every view.
   void index_groups(bool on)
   {
-    indexed_.assign(instances_.size(), false);
-    dirty_.assign(instances_.size(), false);
+    indexed_.assign(instances_.size(), 0);
+    dirty_.assign(instances_.size(), 0);
     change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
     member_of_.resize(instances_.size());
     std::vector<Group*> groups;
@@ -641,27 +680,46 @@ private:
   void refresh_index()
   {
     const double now = s4u::Engine::get_clock();
+    // Instances whose view changed with the clock alone (a fast run's step ended): refreshed here, their next change
+    // put in place of this one (one sift of the heap, not a pop and a push). Those with an event are dirty: below.
     while (!changes_.empty() && changes_.top().first <= now) {
       const auto [t, id] = changes_.top();
-      changes_.pop();
-      if (t != change_at_[id]) continue; // superseded
-      change_at_[id] = std::numeric_limits<double>::infinity();
-      on_changed(*instances_[id]);
+      if (t != change_at_[size_t(id)]) { // superseded
+        changes_.pop();
+        continue;
+      }
+      if (dirty_[size_t(id)]) {
+        change_at_[size_t(id)] = std::numeric_limits<double>::infinity();
+        changes_.pop();
+        continue;
+      }
+      const double next = set_index(id);
+      change_at_[size_t(id)] = next;
+      if (std::isinf(next))
+        changes_.pop();
+      else
+        changes_.replace_top({next, id});
     }
     for (int id : dirty_list_) // ask for their (cold) lines together rather than missing on them one at a time
-      instances_[id]->prefetch_index();
+      instances_[size_t(id)]->prefetch_index();
     for (int id : dirty_list_) {
-      dirty_[id] = false;
-      const Instance& inst = *instances_[id];
-      const auto [v, t] = inst.outstanding_and_change();
-      for (auto [g, k] : member_of_[id])
-        g->least.set(k, v);
-      if (t != change_at_[id]) {
-        change_at_[id] = t;
-        if (!std::isinf(t)) changes_.emplace(t, id);
+      dirty_[size_t(id)] = false;
+      const double t = set_index(id);
+      if (t != change_at_[size_t(id)]) {
+        change_at_[size_t(id)] = t;
+        if (!std::isinf(t)) changes_.push({t, id});
       }
     }
     dirty_list_.clear();
+  }
+
+  // The index entries of instance `id` from its view now; returns when that view changes next by the clock alone.
+  double set_index(int id)
+  {
+    const auto [v, t] = instances_[size_t(id)]->outstanding_and_change();
+    for (auto [g, k] : member_of_[size_t(id)])
+      g->least.set(k, v);
+    return t;
   }
 
   // A workload stopped by a count ends the measured window when it stopped: nothing after it was counted yet.
@@ -755,11 +813,11 @@ private:
   std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
   // The least-outstanding index (index_groups): per instance, whether a group indexes it, the groups and slots, whether
   // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
-  std::vector<bool> indexed_, dirty_;
+  std::vector<char> indexed_, dirty_;
   std::vector<std::vector<std::pair<Group*, size_t>>> member_of_;
   std::vector<int> dirty_list_;
   std::vector<double> change_at_;
-  std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> changes_;
+  MinHeap<std::pair<double, int>> changes_;
   std::map<std::string, CoreQueue> cpu_; // per CPU pool doing host work or tool calls: its cores
   CoreQueue* host_ = nullptr;            // the host pool's (scenario "host")
   CoreQueue* tools_ = nullptr;           // the tool pool's (agent graphs)
