@@ -530,7 +530,9 @@ private:
       if (pods_ > 1) { // the global router; another rank's pods take the arrival there
         if (s_.pods.live()) pod_router_.snapshot(pod_loads());
         pod = pod_router_.pick(double(spec->input_tokens + spec->output_tokens));
-        if (s_.pods.windowed() && !sync_) { // how often the snapshot's pick is the live one
+        // How often the snapshot's pick is the live one: every arrival's live loads read every instance, so a large
+        // factory compares a sample (every live_check_every-th routed arrival; RunResult::pod_picks says how many).
+        if (s_.pods.windowed() && !sync_ && routed_++ % live_check_every() == 0) {
           const std::vector<double> live = pod_loads();
           pod_picks_++;
           pod_live_picks_ += live[size_t(pod)] == *std::min_element(live.begin(), live.end());
@@ -855,6 +857,9 @@ private:
   PodRouter pod_router_;
   bool source_done_ = false;
   long pod_picks_ = 0, pod_live_picks_ = 0; // RunResult::pod_picks, pod_live_picks
+  long routed_ = 0;                         // arrivals the global router placed
+  // Live-agreement checks: every arrival up to 256 instances, then about 256 instance reads per arrival on average.
+  long live_check_every() const { return std::max<long>(1, (long(instances_.size()) + 255) / 256); }
 };
 
 } // namespace

@@ -356,6 +356,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
     if (s.pods.router == "least_outstanding") p["sync_s"] = s.pods.sync_s;
     // With load snapshots in one process: the share of arrivals sent where the live router would have sent them.
     p["live_agreement"] = r.pod_picks > 0 ? Json(double(r.pod_live_picks) / double(r.pod_picks)) : Json(nullptr);
+    p["live_agreement_arrivals"] = r.pod_picks; // the arrivals compared (a sample above 256 instances)
   }
   if (!sessions.is_null()) summary["cost"]["usd_per_session"] = sessions["usd_per_session"];
   return summary;
