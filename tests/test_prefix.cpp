@@ -295,8 +295,7 @@ TEST_CASE("tier loads are SimGrid activities: a remote load shares the fabric wi
              char a0[] = "t", a1[] = "--log=root.thresh:critical";
              char* argv[] = {a0, a1, nullptr};
              simgrid::s4u::Engine e(&argc, argv);
-             simgrid::s4u::Engine::set_config("network/model:" + s.fabric.network_model); // as run_placement does
-             simgrid::s4u::Engine::set_config("network/TCP-gamma:0");
+             configure_network(s); // as run_placement does
              const Platform pf = build_platform(s);
              KvTiers tiers(s, pf);
              simgrid::s4u::Host* h0 = pf.servers.at("h")[0];

@@ -1,6 +1,7 @@
 // The factory topology (sim/scenario/topology.hpp) and the fabric it describes: graph counts, validation,
 // bisection bandwidth, fat trees, and KV-transfer contention behind one oversubscribed leaf.
 #include "factory.hpp"
+#include "platform.hpp"
 #include "scenario.hpp"
 #include "support.hpp"
 #include "topology.hpp"
@@ -227,4 +228,41 @@ TEST_CASE("topology: KV pulls contend on one oversubscribed leaf, less when deco
   const double alone = 4000.0 * 131072 / (3 * 400e9 / 48); // one pull alone on an uplink
   CHECK(a.mean() > alone);                                 // the uplink is shared: pulls overlap
   CHECK(a.mean() > 1.5 * b.mean());                        // spreading decode removes half the pulls from the uplinks
+}
+
+TEST_CASE("fabric: transfers sharing a link share it equally, whatever their route's length (CM02)")
+{
+  // Servers 0 and 1 in rack 0, server 2 in rack 1 (oversubscription 1: a rack uplink carries both its NICs). Two
+  // 5 GB transfers into server 0 at once, from server 1 (under the same leaf) and from server 2 (across the spine):
+  // server 0's NIC is the bottleneck, each gets half of it, both end together after 2 x 5 GB / NIC, each plus its
+  // own route's latency. (SimGrid's CM02 latency phase would weigh them by route latency: the longer route less.)
+  Scenario s = parse_scenario(
+      factory(Json::array({pool("h", 3)}), {{"servers_per_rack", 2}, {"oversubscription", 1}},
+              {{"name", "co"}, {"type", "colocated"}, {"pool", "h"}, {"instances", 3}, {"tp", 8}}, 1, 1, 100),
+      "t.json");
+  const double bytes = 5e9, nic = s.pools[0].server.nic_bandwidth();
+  const Json ends = test::in_child([&] {
+    int argc = 2;
+    char a0[] = "t", a1[] = "--log=root.thresh:critical";
+    char* argv[] = {a0, a1, nullptr};
+    simgrid::s4u::Engine e(&argc, argv);
+    configure_network(s); // as run_placement does
+    const Platform pf = build_platform(s);
+    const auto& h = pf.servers.at("h");
+    RouteLatencies latency;
+    Json out = Json::object();
+    for (int from : {1, 2})
+      simgrid::s4u::Actor::create(from == 1 ? "near" : "far", h[size_t(from)], [&, from] {
+        simgrid::s4u::Comm::sendto(h[size_t(from)], h[0], uint64_t(bytes));
+        out[std::to_string(from)] = {simgrid::s4u::Engine::get_clock(), latency(h[size_t(from)], h[0])};
+      });
+    e.run();
+    return out;
+  });
+  const double near = ends["1"][0], far = ends["2"][0];
+  MESSAGE("same leaf: " << near << " s, across the spine: " << far << " s (route latencies " << ends["1"][1] << ", "
+                        << ends["2"][1] << " s)");
+  CHECK(ends["2"][1].get<double>() > ends["1"][1].get<double>()); // the routes differ in length
+  CHECK(near == doctest::Approx(2 * bytes / nic).epsilon(1e-9));  // SimGrid's end: the latency is the engine's
+  CHECK(far == doctest::Approx(near).epsilon(1e-9));
 }

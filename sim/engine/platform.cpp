@@ -44,6 +44,8 @@ protected:
   {
     const Place& a = place(src);
     const Place& b = place(dst);
+    // A server to itself (a KV tier store in its own pool): its NIC up and down. (The flattened star zones before
+    // went up through its switch's uplink and back; the nested ones did as here.)
     size_t common = 0; // the lowest level at which both sit under one switch (the spine or core above them all)
     while (common < a.switches.size() && a.switches[common] != b.switches[common])
       common++;

@@ -23,8 +23,9 @@ Platform build_platform(const Scenario& s);
 // SimGrid's network model for the scenario's fabric.network_model, set before the platform is built. CM02 stands for
 // RDMA: no reverse-path load (SimGrid's crosstraffic puts 5% of each flow's rate on its reverse route, as TCP
 // acknowledgements do), and a transfer's route latency is added by the engine to the end SimGrid reports
-// (latency_after_transfer) instead of being a phase of SimGrid's own, which costs a network model update per transfer.
-// LV08 (TCP-calibrated) is left as SimGrid calibrated it.
+// (latency_after_transfer) instead of being a phase of SimGrid's own, which costs a network model update per transfer
+// and, once paid, weighs the flow by its route latency in sharing a link (TCP's RTT unfairness): flows sharing a link
+// now get equal shares. LV08 (TCP-calibrated) is left as SimGrid calibrated it.
 void configure_network(const Scenario& s);
 // Whether the end SimGrid reports for a transfer leaves its route's latency out (configure_network).
 bool latency_after_transfer(const Scenario& s);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -139,18 +140,25 @@ private:
   std::optional<RequestCsv> csv_;
 };
 
-// Rank 0: the ranks' rows merged by request id into `path`. A failure still takes every rank's rows (they wait to
-// send them) before it is thrown.
-void merge_rows(const MpiWorld& w, RankRows& mine, const stdfs::path& folder)
+// Rank 0: the ranks' rows merged by request id into `folder`/requests.csv. The other ranks wait to send theirs: a
+// failure takes what is left of every rank's rows before it is thrown, and one before the receivers exist (memory)
+// ends every rank.
+void merge_rows(const MpiWorld& w, RankRows& mine, const std::function<stdfs::path()>& folder)
 {
   std::vector<std::unique_ptr<MpiFileReceiver>> from;
-  for (int k = 1; k < w.size; ++k)
-    from.push_back(std::make_unique<MpiFileReceiver>(w, k));
   try {
+    for (int k = 1; k < w.size; ++k)
+      from.push_back(std::make_unique<MpiFileReceiver>(w, k));
+  } catch (const std::exception& e) {
+    std::cerr << "error: cannot take the ranks' requests.csv rows: " << e.what() << "\n";
+    mpi_abort(w, 1);
+  }
+  try {
+    const stdfs::path dir = folder();
     std::error_code ec;
-    stdfs::create_directories(folder, ec);
-    if (ec) throw OutputError(folder.string() + ": cannot create: " + ec.message());
-    CheckedFile out(folder / "requests.csv");
+    stdfs::create_directories(dir, ec);
+    if (ec) throw OutputError(dir.string() + ": cannot create: " + ec.message());
+    CheckedFile out(dir / "requests.csv");
     merge_request_rows(
         size_t(w.size), [&](size_t k) { return k == 0 ? mine.next() : from[k - 1]->next(); },
         [&](const std::string& chunk) { out.write(chunk); });
@@ -234,7 +242,7 @@ int cmd_run_mpi(const RunArgs& a)
   std::string rows_error;
   if (w.rank == 0 && rows) {
     try {
-      merge_rows(w, *rows, dir->staging() / folder_names({s.placements[idx].name})[0]);
+      merge_rows(w, *rows, [&] { return dir->staging() / folder_names({s.placements[idx].name})[0]; });
     } catch (const std::exception& e) {
       rows_error = e.what();
     }

@@ -31,7 +31,9 @@ std::vector<std::string> mpi_gather(const MpiWorld& w, const std::string& bytes)
 // A rank's file sent to rank 0 in pieces (the requests.csv rows of a pods run): rank k != 0 calls mpi_send_file, rank
 // 0 reads it with an MpiFileReceiver for k. Pieces from one rank arrive in order (MPI keeps the order of one source's
 // messages), so rank 0 can read every rank's file in step; the senders block until it has taken them all.
-void mpi_send_file(const MpiWorld& w, std::FILE* f); // from its start; throws std::runtime_error on a read error
+// From its start. Throws std::runtime_error when it cannot seek (before anything is sent); a read error while sending
+// ends every rank (mpi_abort).
+void mpi_send_file(const MpiWorld& w, std::FILE* f);
 class MpiFileReceiver {
 public:
   MpiFileReceiver(const MpiWorld& w, int from);
