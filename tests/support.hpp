@@ -1,6 +1,7 @@
 // Helpers shared by the test files.
 #pragma once
 #include "factory.hpp"
+#include "platform.hpp"
 #include "scenario.hpp"
 #include <cstdio>
 #include <doctest/doctest.h>
@@ -46,6 +47,21 @@ inline Json in_child(const std::function<Json()>& body)
   Json j = read_json_file(path);
   std::remove(path.c_str());
   return j;
+}
+
+// In a forked child: a quiet SimGrid engine with the network configured and the platform of `s` built as a run does
+// (run_placement), then `body`, whose result comes back.
+inline Json with_platform(const Scenario& s, const std::function<Json(simgrid::s4u::Engine&, const Platform&)>& body)
+{
+  return in_child([&] {
+    int argc = 2;
+    char a0[] = "t", a1[] = "--log=root.thresh:critical";
+    char* argv[] = {a0, a1, nullptr};
+    simgrid::s4u::Engine e(&argc, argv);
+    configure_network(s);
+    const Platform pf = build_platform(s);
+    return body(e, pf);
+  });
 }
 
 // Runs placement `placement` of `doc` in a forked child (keeping every request in RunResult::requests) and returns

@@ -290,31 +290,29 @@ TEST_CASE("tier loads are SimGrid activities: a remote load shares the fabric wi
   s.kv_cache.dram_per_server = 1;
   const double nic = s.pools[1].server.nic_bandwidth(), bytes = 5e9;
   auto timed = [&](KvTier tier, bool pull, double link) {
-    return in_child([&] {
-             int argc = 2;
-             char a0[] = "t", a1[] = "--log=root.thresh:critical";
-             char* argv[] = {a0, a1, nullptr};
-             simgrid::s4u::Engine e(&argc, argv);
-             configure_network(s); // as run_placement does
-             const Platform pf = build_platform(s);
-             KvTiers tiers(s, pf);
-             simgrid::s4u::Host* h0 = pf.servers.at("h")[0];
-             simgrid::s4u::Host* h1 = pf.servers.at("h")[1];
-             KvStore* from = nullptr;
-             for (auto const& st : tiers.stores())
-               if (st->tier == tier && (tier == KvTier::remote || tiers.below_hbm(h0) == st.get() ||
-                                        tiers.below_hbm(h0)->below == st.get()))
-                 from = st.get();
-             REQUIRE(from);
-             double done = -1;
-             tiers.load(h0, {{from, bytes, link}}, [&] { done = simgrid::s4u::Engine::get_clock(); });
-             if (pull)
-               simgrid::s4u::Actor::create("pull", h1, [&] { simgrid::s4u::Comm::sendto(h1, h0, uint64_t(bytes)); });
-             // Load workers are daemons (as in a run, whose source actor keeps the engine going): one actor lasts.
-             simgrid::s4u::Actor::create("clock", h1, [] { simgrid::s4u::this_actor::sleep_for(100); });
-             e.run();
-             return Json(done);
-           })
+    return test::with_platform(
+               s,
+               [&](simgrid::s4u::Engine& e, const Platform& pf) {
+                 KvTiers tiers(s, pf);
+                 simgrid::s4u::Host* h0 = pf.servers.at("h")[0];
+                 simgrid::s4u::Host* h1 = pf.servers.at("h")[1];
+                 KvStore* from = nullptr;
+                 for (auto const& st : tiers.stores())
+                   if (st->tier == tier && (tier == KvTier::remote || tiers.below_hbm(h0) == st.get() ||
+                                            tiers.below_hbm(h0)->below == st.get()))
+                     from = st.get();
+                 REQUIRE(from);
+                 double done = -1;
+                 tiers.load(h0, {{from, bytes, link}}, [&] { done = simgrid::s4u::Engine::get_clock(); });
+                 if (pull)
+                   simgrid::s4u::Actor::create("pull", h1,
+                                               [&] { simgrid::s4u::Comm::sendto(h1, h0, uint64_t(bytes)); });
+                 // Load workers are daemons (as in a run, whose source actor keeps the engine going): one
+                 // actor lasts.
+                 simgrid::s4u::Actor::create("clock", h1, [] { simgrid::s4u::this_actor::sleep_for(100); });
+                 e.run();
+                 return Json(done);
+               })
         .get<double>();
   };
   const double alone = timed(KvTier::remote, false, 1e15), shared = timed(KvTier::remote, true, 1e15);

@@ -241,13 +241,7 @@ TEST_CASE("fabric: transfers sharing a link share it equally, whatever their rou
               {{"name", "co"}, {"type", "colocated"}, {"pool", "h"}, {"instances", 3}, {"tp", 8}}, 1, 1, 100),
       "t.json");
   const double bytes = 5e9, nic = s.pools[0].server.nic_bandwidth();
-  const Json ends = test::in_child([&] {
-    int argc = 2;
-    char a0[] = "t", a1[] = "--log=root.thresh:critical";
-    char* argv[] = {a0, a1, nullptr};
-    simgrid::s4u::Engine e(&argc, argv);
-    configure_network(s); // as run_placement does
-    const Platform pf = build_platform(s);
+  const Json ends = test::with_platform(s, [&](simgrid::s4u::Engine& e, const Platform& pf) {
     const auto& h = pf.servers.at("h");
     RouteLatencies latency;
     Json out = Json::object();
