@@ -175,7 +175,8 @@ void Instance::launch(int ve)
     }
     f.ends[0] = e;
   } else {
-    // A decode run keeps only its step ends: an event usually cuts it short, and land() times the steps it took.
+    // A decode run keeps only its step ends and each step's decode attention time: an event usually cuts it short,
+    // and land() makes the summaries of the steps it took from them.
     if (p.decode_only())
       model_->decode_run_ends(p.batch, k, now, f.ends.data(), f.kept.data());
     else {
