@@ -487,7 +487,6 @@ public:
   {
     throw std::runtime_error("requests.csv: part " + std::to_string(k_) + " of the merge: " + why);
   }
-  size_t index() const { return k_; }
 
 private:
   size_t k_;
@@ -510,6 +509,7 @@ void merge_request_rows(size_t parts, const std::function<std::string(size_t)>& 
                         const std::function<void(const std::string&)>& sink)
 {
   std::vector<PartLines> in;
+  in.reserve(parts);
   std::vector<std::string> line(parts);
   std::vector<long> id(parts, -1); // of the part's current row; -1: the part has no more
   std::string header, out;
