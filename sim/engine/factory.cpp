@@ -408,7 +408,7 @@ public:
     // on), so a transfer that finished sooner waits out the difference.
     const double latency = route_latency_(src, dst);
     job.capped = now + latency + bytes / nic_rate;
-    if (latency_after_transfer(s_)) job.latency = latency;
+    if (latency_after_) job.latency = latency;
     // Started at once (we run in SimGrid's kernel); a transfer of 0 bytes would never start.
     job.comm = s4u::Comm::sendto_async(src, dst, std::max<uint64_t>(1, uint64_t(bytes)));
     pulls_.emplace(job.comm->get_impl(), std::move(job));
@@ -849,6 +849,7 @@ private:
   std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
   std::vector<s4u::CommPtr> done_comms_;         // transfers of pulls that ended, released at the next update
   RouteLatencies route_latency_;
+  const bool latency_after_ = latency_after_transfer(s_); // per the scenario: not a string compare per pull
   // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
   // router, whether the source is done.
   int pods_;
