@@ -243,12 +243,11 @@ TEST_CASE("fabric: transfers sharing a link share it equally, whatever their rou
   const double bytes = 5e9, nic = s.pools[0].server.nic_bandwidth();
   const Json ends = test::with_platform(s, [&](simgrid::s4u::Engine& e, const Platform& pf) {
     const auto& h = pf.servers.at("h");
-    RouteLatencies latency;
     Json out = Json::object();
     for (int from : {1, 2})
       simgrid::s4u::Actor::create(from == 1 ? "near" : "far", h[size_t(from)], [&, from] {
         simgrid::s4u::Comm::sendto(h[size_t(from)], h[0], uint64_t(bytes));
-        out[std::to_string(from)] = {simgrid::s4u::Engine::get_clock(), latency(h[size_t(from)], h[0])};
+        out[std::to_string(from)] = {simgrid::s4u::Engine::get_clock(), route_latency(h[size_t(from)], h[0])};
       });
     e.run();
     return out;

@@ -1,5 +1,6 @@
 #include "factory.hpp"
 #include "event_queue.hpp"
+#include "fabric_flows.hpp"
 #include "host.hpp"
 #include "instance.hpp"
 #include "kv_tiers.hpp"
@@ -85,7 +86,7 @@ struct Group {
   {
     if (all_fit && shortcut == Router::Shortcut::blind) return members[router->pick_blind(members.size(), r)];
     if (all_fit && shortcut == Router::Shortcut::least_outstanding)
-      return scan ? least_live() : members[least.argmin()];
+      return scan ? least_cached() : members[least.argmin()];
     views.clear();
     eligible.clear();
     const bool prefix = router->wants_prefix() && !r.spec.prefix_hashes.empty();
@@ -99,19 +100,27 @@ struct Group {
     return eligible[router->pick(views, r)];
   }
   std::vector<Instance*> eligible; // scratch
-  // Least outstanding among few members: their live loads read at each pick, which costs less than keeping `least`
-  // current (refresh_index). The first member wins a tie, as in `least`.
+  // Least outstanding among members few enough to compare them all at each pick (index_groups): per member, its
+  // outstanding tokens as last read (exact in a double) and the time from which that read is stale: its fast run's
+  // next step end, or -inf once it had an event (Factory::on_changed). Two passes over two short arrays cost less
+  // than keeping `least` current (refresh_index: a heap entry per step end). The first member wins a tie, as in
+  // `least`.
   bool scan = false;
-  Instance* least_live() const
+  std::vector<double> load, stale_at;
+  Instance* least_cached()
   {
-    Instance* best = members[0];
-    long low = best->outstanding_now();
-    for (size_t k = 1; k < members.size(); ++k)
-      if (const long v = members[k]->outstanding_now(); v < low) {
-        low = v;
-        best = members[k];
+    const double now = s4u::Engine::get_clock();
+    const size_t n = members.size();
+    for (size_t k = 0; k < n; ++k)
+      if (stale_at[k] <= now) {
+        const auto [v, t] = members[k]->outstanding_and_change();
+        load[k] = double(v);
+        stale_at[k] = t;
       }
-    return best;
+    size_t best = 0;
+    for (size_t k = 1; k < n; ++k)
+      if (load[k] < load[best]) best = k;
+    return members[best];
   }
   // The smallest KV capacity (tokens) among its members, among its prefill members, and among the decode sides of
   // its prefill members: a request within them fits every member.
@@ -135,6 +144,8 @@ public:
     std::map<std::string, std::vector<Instance*>> by_stage;
     std::set<std::string> labels;
     tiers_ = std::make_unique<KvTiers>(s, pf_);
+    if (latency_after_ && s.sim.lone_transfers && !tiers_->uses_fabric())
+      fabric_ = std::make_unique<FabricFlows>(pf_.link_directions);
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
@@ -321,6 +332,8 @@ public:
     res.kv = kv_report();
     if (tools_) res.tools = {s_.tool_pool, tools_->cores(), tools_->busy_core_s()};
     res.events = collector_.events;
+    res.kv_pulls_lone = kv_pulls_lone_;
+    res.kv_pulls_shared = kv_pulls_shared_;
     res.peak_requests_held = long(store_.size());
     res.pod_picks = pod_picks_;
     res.pod_live_picks = pod_live_picks_;
@@ -406,17 +419,32 @@ public:
     // The transfer shares the servers' NIC links and the rack uplinks with every other one; it cannot go faster
     // than its chips' NICs, which SimGrid 3.32 cannot cap for a host-to-host transfer (Comm::set_rate is not passed
     // on), so a transfer that finished sooner waits out the difference.
-    const double latency = route_latency_(src, dst);
+    const double latency = route_latency(src, dst);
     job.capped = now + latency + bytes / nic_rate;
     if (latency_after_) job.latency = latency;
-    // Started at once (we run in SimGrid's kernel); a transfer of 0 bytes would never start.
-    job.comm = s4u::Comm::sendto_async(src, dst, std::max<uint64_t>(1, uint64_t(bytes)));
-    pulls_.emplace(job.comm->get_impl(), std::move(job));
+    // A transfer of 0 bytes would never start in SimGrid.
+    const double wire = double(std::max<uint64_t>(1, uint64_t(bytes)));
+    if (fabric_) {
+      route_hops(src, dst, hops_);
+      fabric_->lone_on(hops_, lone_ids_);
+      for (long id : lone_ids_) // a lone pull whose bytes are through holds no link any more
+        if (LonePull& l = lone_.at(id); l.moved_at <= now) release_links(l);
+      if (fabric_->free(hops_)) {
+        start_lone(std::move(job), wire, now);
+        return;
+      }
+      for (long id : lone_ids_)
+        if (!lone_.at(id).released) to_network_model(id, now);
+      fabric_->add(hops_, -1);
+    }
+    start_comm(std::move(job), wire);
   }
 
   void on_changed(Instance& i) override
   {
     const int id = i.setup().id;
+    for (auto [g, k] : scanned_by_[size_t(id)])
+      g->stale_at[k] = -std::numeric_limits<double>::infinity();
     if (indexed_[id] && !dirty_[id]) {
       dirty_[id] = true;
       dirty_list_.push_back(id);
@@ -612,6 +640,67 @@ private:
     double latency;    // added to the end SimGrid reports (latency_after_transfer), else 0
   };
 
+  // A lone pull (fabric_flows.hpp): its job, when it started, at what rate, how many bytes.
+  struct LonePull {
+    KvJob job;
+    double start, rate, wire;
+    double moved_at;        // when its last byte arrives at that rate
+    EventQueue::Handle end; // lone_done
+    bool released;          // its links freed (moved_at passed before its end)
+  };
+
+  // Started at once (we run in SimGrid's kernel); its end is seen by on_comm_state.
+  void start_comm(KvJob job, double wire)
+  {
+    job.comm = s4u::Comm::sendto_async(job.from->setup().host, job.dest->setup().host, uint64_t(wire));
+    pulls_.emplace(job.comm->get_impl(), std::move(job));
+  }
+
+  // A pull alone on every link of its route (hops_, FabricFlows): at its route's slowest link, as SimGrid's max-min
+  // sharing would run it, until another pull needs one of its links.
+  void start_lone(KvJob job, double wire, double now)
+  {
+    double rate = std::numeric_limits<double>::infinity();
+    for (const FabricHop& h : hops_)
+      rate = std::min(rate, h.bandwidth);
+    const long id = next_lone_++;
+    fabric_->add(hops_, id);
+    const double moved = now + wire / rate;
+    const double end = std::max(moved + job.latency, job.capped);
+    LonePull& l = lone_.emplace(id, LonePull{std::move(job), now, rate, wire, moved, {}, false}).first->second;
+    l.end = events_.at(end, [this, id] { guarded([&] { lone_done(id); }); });
+  }
+
+  void release_links(LonePull& l)
+  {
+    route_hops(l.job.from->setup().host, l.job.dest->setup().host, lone_hops_);
+    fabric_->remove(lone_hops_);
+    l.released = true;
+  }
+
+  // A lone pull's links are wanted by another: it goes on in SimGrid with the bytes it has left (its NIC cap and
+  // route latency unchanged), sharing them from now on.
+  void to_network_model(long id, double now)
+  {
+    auto it = lone_.find(id);
+    LonePull l = std::move(it->second);
+    lone_.erase(it);
+    events_.cancel(l.end);
+    route_hops(l.job.from->setup().host, l.job.dest->setup().host, lone_hops_);
+    fabric_->to_network_model(lone_hops_);
+    start_comm(std::move(l.job), std::max(1.0, std::ceil(l.wire - l.rate * (now - l.start))));
+  }
+
+  void lone_done(long id)
+  {
+    auto it = lone_.find(id);
+    LonePull l = std::move(it->second);
+    lone_.erase(it);
+    if (!l.released) release_links(l);
+    kv_pulls_lone_++;
+    pulled(l.job);
+  }
+
   // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
   // that finished ends the pull, at once or when its NIC rate allows.
   void on_comm_state(simgrid::kernel::resource::Action& a)
@@ -627,6 +716,11 @@ private:
     if (it == pulls_.end()) return; // a tier load or write
     KvJob job = std::move(it->second);
     pulls_.erase(it);
+    kv_pulls_shared_++;
+    if (fabric_) {
+      route_hops(job.from->setup().host, job.dest->setup().host, lone_hops_);
+      fabric_->remove(lone_hops_);
+    }
     // Its end is an event (pulled), which runs before the kernel finishes the transfer's activity: see pulled.
     events_.at(std::max(a.get_finish_time() + job.latency, job.capped),
                [this, job]() mutable { guarded([&] { pulled(job); }); });
@@ -646,18 +740,19 @@ private:
     j.dest->kv_arrived(j.r);
   }
 
-  // Groups up to this size read their members' live loads at each pick instead of keeping an index (Group::scan).
-  static constexpr size_t scan_max_members = 16;
-  // Groups whose router takes the least outstanding instance keep an index of their members' outstanding tokens,
+  // Groups whose router takes the least outstanding instance: up to sim.router_scan_max members, a pick compares
+  // their loads as last read (Group::least_cached); larger groups keep an index of their members' outstanding tokens,
   // refreshed before each pick for the instances whose view changed since: those that had an event or a wake-up,
-  // and those in a fast run that passed a step's end (their views change with the clock alone). With `on` false
-  // (tests), every pick builds every view.
+  // and those in a fast run that passed a step's end (their views change with the clock alone). Either costs less
+  // than the other on its side of 128 members (bench_factory, instructions per request). With `on` false (tests),
+  // every pick builds every view.
   void index_groups(bool on)
   {
     indexed_.assign(instances_.size(), 0);
     dirty_.assign(instances_.size(), 0);
     change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
     member_of_.resize(instances_.size());
+    scanned_by_.resize(instances_.size());
     std::vector<Group*> groups;
     for (int pod = 0; pod < pods_; ++pod) {
       groups.push_back(entry_[size_t(pod)].get());
@@ -667,8 +762,14 @@ private:
     for (Group* g : groups) {
       g->shortcut = on ? g->router->shortcut() : Router::Shortcut::views;
       if (g->shortcut != Router::Shortcut::least_outstanding) continue;
-      g->scan = g->members.size() <= scan_max_members;
-      if (g->scan) continue;
+      g->scan = g->members.size() <= s_.sim.router_scan_max;
+      if (g->scan) {
+        g->load.assign(g->members.size(), 0.0);
+        g->stale_at.assign(g->members.size(), -std::numeric_limits<double>::infinity());
+        for (size_t k = 0; k < g->members.size(); ++k)
+          scanned_by_[size_t(g->members[k]->setup().id)].emplace_back(g, k);
+        continue;
+      }
       g->least = MinIndex(g->members.size());
       for (size_t k = 0; k < g->members.size(); ++k) {
         const int id = g->members[k]->setup().id;
@@ -817,6 +918,7 @@ private:
   // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
   std::vector<char> indexed_, dirty_;
   std::vector<std::vector<std::pair<Group*, size_t>>> member_of_;
+  std::vector<std::vector<std::pair<Group*, size_t>>> scanned_by_; // per instance: the scanned groups and slots
   std::vector<int> dirty_list_;
   std::vector<double> change_at_;
   MinHeap<std::pair<double, int>> changes_;
@@ -848,7 +950,14 @@ private:
   std::optional<Progress> progress_;             // a line on stderr when it is a terminal
   std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
   std::vector<s4u::CommPtr> done_comms_;         // transfers of pulls that ended, released at the next update
-  RouteLatencies route_latency_;
+  // Lone pulls (fabric_flows.hpp): null when every cross-server pull runs in SimGrid (the network model is not CM02,
+  // a KV tier moves bytes over the fabric too, or a test turned them off).
+  std::unique_ptr<FabricFlows> fabric_;
+  std::unordered_map<long, LonePull> lone_;
+  long next_lone_ = 0;
+  long kv_pulls_lone_ = 0, kv_pulls_shared_ = 0;          // RunResult's
+  std::vector<FabricHop> hops_, lone_hops_;               // scratch
+  std::vector<long> lone_ids_;                            // scratch
   const bool latency_after_ = latency_after_transfer(s_); // per the scenario: not a string compare per pull
   // Pods (scenario "pods"): their number, each instance's pod, the processes sharing them (null: one), the global
   // router, whether the source is done.

@@ -53,6 +53,9 @@ struct RunResult {
   double wall_s = 0, simulated_s = 0;
   long events = 0;
   long peak_requests_held = 0; // request slots the run allocated: the most requests in flight at once
+  // Cross-server KV pulls that moved every byte alone on their route (no SimGrid action: docs/design.md, "Lone
+  // transfers"), and those that ran, at least in part, in SimGrid's network model.
+  long kv_pulls_lone = 0, kv_pulls_shared = 0;
   // Pods with load snapshots in one process: arrivals routed, and of them those sent to a pod the live router (loads
   // at that instant) would have picked too (0, 0 otherwise).
   long pod_picks = 0, pod_live_picks = 0;

@@ -104,7 +104,7 @@ void KvTiers::run_load(const LoadJob& j)
     if (l.remote) {
       s4u::Host* from = l.disk->get_host();
       comms.push_back(s4u::Comm::sendto_async(from, j.to, uint64_t(l.bytes)));
-      latency = std::max(latency, route_latency_(from, j.to));
+      latency = std::max(latency, route_latency(from, j.to));
     }
     per_link[l.link] += l.bytes;
   }
@@ -130,7 +130,7 @@ void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)
     double sent = 0;
     if (st->tier == KvTier::remote) {
       s4u::Comm::sendto(from, disk->get_host(), uint64_t(bytes));
-      sent = s4u::Engine::get_clock() + (latency_after_ ? route_latency_(from, disk->get_host()) : 0.0);
+      sent = s4u::Engine::get_clock() + (latency_after_ ? route_latency(from, disk->get_host()) : 0.0);
     }
     io->wait();
     if (s4u::Engine::get_clock() < sent) s4u::this_actor::sleep_until(sent);
@@ -141,6 +141,11 @@ void KvTiers::write_loop(KvStore* st, Device& d, s4u::Host* from)
 bool KvTiers::busy() const
 {
   return loading_ > 0 || std::any_of(devices_.begin(), devices_.end(), [](auto const& d) { return d.second.writing; });
+}
+
+bool KvTiers::uses_fabric() const
+{
+  return std::any_of(stores_.begin(), stores_.end(), [](auto const& st) { return st->tier == KvTier::remote; });
 }
 
 void KvTiers::flush(s4u::Host* from)

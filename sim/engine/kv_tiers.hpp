@@ -31,6 +31,8 @@ public:
   const std::vector<std::unique_ptr<KvStore>>& stores() const { return stores_; }
   // Whether a load or a background write is under way (something will still happen in the engine).
   bool busy() const;
+  // Whether loads or writes cross the fabric (a remote store): they share links with the KV pulls.
+  bool uses_fabric() const;
   const std::array<double, kv_tier_count>& capacity_bytes() const { return tier_bytes_; }
 
 private:
@@ -61,8 +63,7 @@ private:
   std::deque<LoadJob> jobs_; // loads started, no worker on them yet
   long idle_ = 0;            // workers waiting for a job, not yet claimed
   long loading_ = 0;         // loads started and not done
-  RouteLatencies route_latency_;
-  bool latency_after_; // latency_after_transfer
+  bool latency_after_;       // latency_after_transfer
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
 

@@ -39,20 +39,52 @@ public:
     uplinks_[level][index] = {hop(up->get_link_up()), hop(up->get_link_down())};
   }
 
+  // The latency of the route from `src` to `dst`, summed in the order get_local_route gives its hops (the same
+  // double), without building the route.
+  double latency(const kr::NetPoint* src, const kr::NetPoint* dst) const
+  {
+    double sum = 0;
+    walk(src, dst, [&](const Hop& h) { sum += h.latency; });
+    return sum;
+  }
+  void hops(const kr::NetPoint* src, const kr::NetPoint* dst, std::vector<FabricHop>& out) const
+  {
+    out.clear();
+    walk(src, dst, [&](const Hop& h) { out.push_back({h.index, h.bandwidth}); });
+  }
+  int link_directions() const { return links_; }
+
 protected:
   void get_local_route(const kr::NetPoint* src, const kr::NetPoint* dst, kr::Route* route, double* latency) override
   {
+    walk(src, dst, [&](const Hop& h) {
+      route->link_list_.push_back(h.link);
+      if (latency) *latency += h.latency;
+    });
+  }
+
+private:
+  struct Hop { // one direction of a link, its latency and bandwidth (sealed: they do not change), its index
+    Link* link = nullptr;
+    double latency = 0;
+    double bandwidth = 0;
+    int index = -1;
+  };
+  Hop hop(s4u::Link* l) { return {l->get_impl(), l->get_latency(), l->get_bandwidth(), links_++}; }
+  struct Place {
+    Hop nic_up, nic_down;
+    std::vector<int> switches;
+  };
+  // Calls `add` on each hop from `src` to `dst`: its NIC up, the uplinks of the switches above it up to the lowest
+  // switch both sit under, those of the destination's side down, its NIC down. A server to itself (a KV tier store in
+  // its own pool): its NIC up and down.
+  template <class Add> void walk(const kr::NetPoint* src, const kr::NetPoint* dst, Add&& add) const
+  {
     const Place& a = place(src);
     const Place& b = place(dst);
-    // A server to itself (a KV tier store in its own pool): its NIC up and down. (The flattened star zones before
-    // went up through its switch's uplink and back; the nested ones did as here.)
     size_t common = 0; // the lowest level at which both sit under one switch (the spine or core above them all)
     while (common < a.switches.size() && a.switches[common] != b.switches[common])
       common++;
-    auto add = [&](const Hop& h) {
-      route->link_list_.push_back(h.link);
-      if (latency) *latency += h.latency;
-    };
     add(a.nic_up);
     for (size_t l = 0; l < common; ++l)
       add(uplinks_[l][size_t(a.switches[l])].first);
@@ -60,17 +92,6 @@ protected:
       add(uplinks_[l][size_t(b.switches[l])].second);
     add(b.nic_down);
   }
-
-private:
-  struct Hop { // one direction of a link, and its latency (sealed: it does not change)
-    Link* link = nullptr;
-    double latency = 0;
-  };
-  static Hop hop(s4u::Link* l) { return {l->get_impl(), l->get_latency()}; }
-  struct Place {
-    Hop nic_up, nic_down;
-    std::vector<int> switches;
-  };
   const Place& place(const kr::NetPoint* np) const
   {
     if (np->id() >= places_.size() || !places_[np->id()].nic_up.link)
@@ -79,6 +100,7 @@ private:
   }
   std::vector<Place> places_;                             // per netpoint id
   std::vector<std::vector<std::pair<Hop, Hop>>> uplinks_; // per level, per switch: up, down
+  int links_ = 0;                                         // link directions so far
 };
 
 // Server `i` of `pool`: its host and its NIC link (all its NICs bonded, plus one hop to its switch), under
@@ -165,6 +187,7 @@ Platform build_platform(const Scenario& s)
     }
   }
   zone->seal();
+  pf.link_directions = zone->link_directions();
   return pf;
 }
 
@@ -181,14 +204,17 @@ void configure_network(const Scenario& s)
   }
 }
 
-double RouteLatencies::operator()(simgrid::s4u::Host* from, simgrid::s4u::Host* to)
+double route_latency(const s4u::Host* from, const s4u::Host* to)
 {
-  auto [it, fresh] = known_.try_emplace({from, to}, 0.0);
-  if (fresh) {
-    std::vector<simgrid::s4u::Link*> route;
-    from->route_to(to, route, &it->second);
-  }
-  return it->second;
+  // Every host is a server of the one fabric zone (build_platform).
+  const auto* zone = static_cast<const FabricZone*>(from->get_netpoint()->get_englobing_zone());
+  return zone->latency(from->get_netpoint(), to->get_netpoint());
+}
+
+void route_hops(const s4u::Host* from, const s4u::Host* to, std::vector<FabricHop>& out)
+{
+  static_cast<const FabricZone*>(from->get_netpoint()->get_englobing_zone())
+      ->hops(from->get_netpoint(), to->get_netpoint(), out);
 }
 
 } // namespace fs

@@ -11,6 +11,13 @@ namespace fs {
 struct Platform {
   std::map<std::string, std::vector<simgrid::s4u::Host*>> servers; // pool name -> its servers
   int racks = 0;
+  int link_directions = 0; // of the fabric's links: FabricHop::link is below this
+};
+
+// One direction of a fabric link on a route: its index (0 .. Platform::link_directions - 1) and bandwidth (bytes/s).
+struct FabricHop {
+  int link;
+  double bandwidth;
 };
 
 // Servers of all pools fill racks in pool order. Each server has one NIC link (all its NICs bonded, as
@@ -30,13 +37,10 @@ void configure_network(const Scenario& s);
 // Whether the end SimGrid reports for a transfer leaves its route's latency out (configure_network).
 bool latency_after_transfer(const Scenario& s);
 
-// The latency of the route between two hosts, looked up once per pair (a lookup walks the platform's zones).
-class RouteLatencies {
-public:
-  double operator()(simgrid::s4u::Host* from, simgrid::s4u::Host* to);
-
-private:
-  std::map<std::pair<simgrid::s4u::Host*, simgrid::s4u::Host*>, double> known_;
-};
+// The latency of the route between two servers of build_platform's fabric, computed from their places in it (no
+// route is built).
+double route_latency(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+// The links of that route, in the order SimGrid's network model gets them (`out` is cleared first).
+void route_hops(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to, std::vector<FabricHop>& out);
 
 } // namespace fs

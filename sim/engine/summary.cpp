@@ -346,6 +346,8 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
        {{"wall_s", r.wall_s},
         {"simulated_s", r.simulated_s},
         {"events", r.events},
+        {"kv_pulls_lone", r.kv_pulls_lone},
+        {"kv_pulls_shared", r.kv_pulls_shared},
         {"peak_requests_held", r.peak_requests_held},
         {"exact_percentiles", r.stats.exact()},
         {"mode", s.sim.mode},
