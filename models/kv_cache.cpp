@@ -1,4 +1,6 @@
 #include "kv_cache.hpp"
+#include <atomic>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -8,7 +10,25 @@ namespace {
 [[noreturn]] void broken(const std::string& what) { throw std::logic_error("KV cache invariant: " + what); }
 } // namespace
 
-KvCache::KvCache(long capacity_tokens, int block_tokens) : block_(block_tokens)
+namespace {
+uint32_t next_id()
+{
+  static std::atomic<uint32_t> n{0}; // caches of every thread (a sweep runs placements in parallel)
+  uint32_t id = ++n;
+  if (id == 0) id = ++n; // 0 means "no owner"; wrapping after 4e9 caches only weakens the ownership check
+  return id;
+}
+// A sequence's counts are 32-bit (KvSeq): at most the model's max context (<= 1e9 tokens) plus a decode run.
+int32_t narrow(long v)
+{
+  if (v > std::numeric_limits<int32_t>::max() || v < 0) broken("sequence of " + std::to_string(v) + " tokens");
+  return int32_t(v);
+}
+} // namespace
+
+KvCache::KvCache() : id_(next_id()) {}
+
+KvCache::KvCache(long capacity_tokens, int block_tokens) : id_(next_id()), block_(block_tokens)
 {
   if (block_tokens <= 0 || capacity_tokens < 0) broken("block size must be > 0 and capacity >= 0");
   capacity_ = capacity_tokens / block_tokens;
@@ -16,7 +36,7 @@ KvCache::KvCache(long capacity_tokens, int block_tokens) : block_(block_tokens)
 
 void KvCache::own(const KvSeq& s) const
 {
-  if (s.owner_ && s.owner_ != this) broken("sequence belongs to another cache");
+  if (s.owner_ && s.owner_ != id_) broken("sequence belongs to another cache");
 }
 
 long KvCache::extra_blocks(const KvSeq& s, long tokens) const
@@ -38,23 +58,46 @@ bool KvCache::grow(KvSeq& s, long tokens)
   const long extra = extra_blocks(s, tokens);
   if (!make_room(extra)) return false;
   if (!s.owner_) {
-    s.owner_ = this;
+    s.owner_ = id_;
     seqs_++;
   }
   used_ += extra;
-  s.blocks_ += extra;
-  if (tokens > s.tokens_) s.tokens_ = tokens;
+  s.blocks_ = narrow(s.blocks_ + extra);
+  if (tokens > s.tokens_) s.tokens_ = narrow(tokens);
   if (used_ + cached_ > peak_) peak_ = used_ + cached_;
   return true;
+}
+
+bool KvCache::hold(long blocks)
+{
+  if (blocks < 0) broken("hold of a negative count");
+  if (!make_room(blocks)) return false;
+  used_ += blocks;
+  if (used_ + cached_ > peak_) peak_ = used_ + cached_;
+  return true;
+}
+
+void KvCache::release(long blocks)
+{
+  used_ -= blocks; // negative: the run's sequences will settle below what they held when it started
+  if (used_ < 0) broken("release of more blocks than held");
+}
+
+void KvCache::settle_broken(const KvSeq& s, long tokens) const
+{
+  own(s);
+  if (!s.owner_ || s.outgoing_ || tokens < s.base_) broken("settle of a sequence not running here");
+  narrow(tokens);
+  broken("settle");
 }
 
 void KvCache::start_after(KvSeq& s, long tokens)
 {
   own(s);
   if (s.owner_ || tokens % block_ != 0 || tokens < 0) broken("start_after on a held sequence or mid-block");
-  s.owner_ = this;
+  s.owner_ = id_;
   seqs_++;
-  s.base_ = s.tokens_ = tokens;
+  s.base_ = s.tokens_ = narrow(tokens);
 }
 
 void KvCache::cache_chunk(KvSeq& s, long chunk_tokens)
@@ -64,8 +107,8 @@ void KvCache::cache_chunk(KvSeq& s, long chunk_tokens)
   if (!s.owner_ || s.outgoing_ || chunk_tokens % block_ != 0 || blocks > s.blocks_ ||
       s.base_ + chunk_tokens > s.tokens_)
     broken("cache_chunk beyond the sequence's computed blocks");
-  s.blocks_ -= blocks;
-  s.base_ += chunk_tokens;
+  s.blocks_ -= int32_t(blocks);
+  s.base_ = narrow(s.base_ + chunk_tokens);
   used_ -= blocks;
   cached_ += blocks;
 }
@@ -90,8 +133,8 @@ void KvCache::trim(KvSeq& s, long tokens)
   if (!s.owner_ || tokens > s.tokens_ || tokens < s.base_) broken("trim beyond the reservation");
   const long keep = blocks_for(tokens - s.base_);
   used_ -= s.blocks_ - keep;
-  s.blocks_ = keep;
-  s.tokens_ = tokens;
+  s.blocks_ = int32_t(keep);   // <= blocks_
+  s.tokens_ = int32_t(tokens); // <= tokens_
 }
 
 void KvCache::free(KvSeq& s)

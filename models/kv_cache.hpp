@@ -14,21 +14,23 @@ namespace fs {
 class KvCache;
 
 // One sequence's share of a KvCache. Only KvCache changes it.
+// 20 bytes, so that a Request's decode-hot fields fit one cache line with it (request.hpp): its owner is the cache's
+// id, and its counts are 32-bit (a sequence holds at most the model's max context, <= 1e9 tokens: catalog.cpp).
 class KvSeq {
 public:
   long tokens() const { return tokens_; } // tokens the blocks are reserved for
   long blocks() const { return blocks_; }
-  bool held() const { return owner_ != nullptr; }
-  const KvCache* owner() const { return owner_; }
+  bool held() const { return owner_ != 0; }
+  bool held_by(const KvCache& c) const;
   bool outgoing() const { return outgoing_; } // kept only until a transfer to another instance ends
   long base_tokens() const { return base_; }  // leading tokens held in shared cached chunks, not in its blocks
 
 private:
   friend class KvCache;
-  const KvCache* owner_ = nullptr;
-  long tokens_ = 0;
-  long blocks_ = 0;
-  long base_ = 0;
+  uint32_t owner_ = 0; // KvCache::id_; 0: none
+  int32_t tokens_ = 0;
+  int32_t blocks_ = 0;
+  int32_t base_ = 0;
   bool outgoing_ = false;
 };
 
@@ -42,10 +44,14 @@ public:
 };
 
 class KvCache {
+  friend class KvSeq;
+
 public:
-  KvCache() = default;
+  KvCache();
   // Capacity rounds down to whole blocks.
   KvCache(long capacity_tokens, int block_tokens);
+  KvCache(const KvCache&) = delete; // its sequences record its id
+  KvCache& operator=(const KvCache&) = delete;
 
   int block_tokens() const { return block_; }
   long capacity_blocks() const { return capacity_; }
@@ -67,8 +73,8 @@ public:
   bool reserve(KvSeq& s, long tokens)
   {
     // Most calls (a decode step's next token) fit the blocks it holds: inline, no division.
-    if (s.owner_ == this && !s.outgoing_ && tokens - s.base_ <= s.blocks_ * block_) {
-      if (tokens > s.tokens_) s.tokens_ = tokens;
+    if (s.owner_ == id_ && !s.outgoing_ && tokens - s.base_ <= long(s.blocks_) * block_) {
+      if (tokens > s.tokens_) s.tokens_ = int32_t(tokens);
       return true;
     }
     return grow(s, tokens);
@@ -77,6 +83,21 @@ public:
   void trim(KvSeq& s, long tokens);
   // Returns every block of `s`.
   void free(KvSeq& s);
+  // A decode run's blocks, held as one count for all its sequences rather than grown in each (EngineCore::start_run):
+  // `hold` takes `blocks` (evicting unused cached chunks if it must; false, and nothing changes, when they are not
+  // free), `release` gives `blocks` of them back (a negative count when its sequences settle below what they held), and
+  // `settle` sets a sequence to hold exactly `tokens` (blocks it gains come out of the held count, which its caller
+  // releases; no free-block check).
+  bool hold(long blocks);
+  void release(long blocks);
+  void settle(KvSeq& s, long tokens) // inline: every sequence of a decode run, when it lands
+  {
+    if (s.owner_ != id_ || s.outgoing_ || tokens < s.base_ || tokens > INT32_MAX) settle_broken(s, tokens);
+    const long keep = blocks_for(tokens - s.base_);
+    used_ += keep - s.blocks_;
+    s.blocks_ = int32_t(keep); // <= tokens
+    s.tokens_ = int32_t(tokens);
+  }
   // KV arriving from another instance: blocks for `tokens` reserved before the transfer starts.
   bool transfer_in(KvSeq& s, long tokens) { return reserve(s, tokens); }
   // `s` is being sent to another instance: its blocks move to `held` (empty before), counted as outgoing,
@@ -96,11 +117,15 @@ public:
 private:
   void own(const KvSeq& s) const;
   bool grow(KvSeq& s, long tokens); // reserve() when it needs blocks or starts the sequence
-  bool make_room(long blocks);      // frees evictable cached chunks until `blocks` are free
+  [[noreturn]] void settle_broken(const KvSeq& s, long tokens) const;
+  bool make_room(long blocks); // frees evictable cached chunks until `blocks` are free
 
+  uint32_t id_; // what a KvSeq it holds records as its owner (unique in the process)
   int block_ = 16;
   long capacity_ = 0, used_ = 0, outgoing_ = 0, peak_ = 0, seqs_ = 0, cached_ = 0;
   KvEvictor* evictor_ = nullptr;
 };
+
+inline bool KvSeq::held_by(const KvCache& c) const { return owner_ != 0 && owner_ == c.id_; }
 
 } // namespace fs

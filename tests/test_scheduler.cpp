@@ -4,6 +4,7 @@
 #include <deque>
 #include <doctest/doctest.h>
 #include <random>
+#include <stdexcept>
 
 using namespace fs;
 
@@ -67,21 +68,41 @@ struct Bench {
         all.push_back(&r);
     for (const Request* rp : all) {
       const Request& r = *rp;
-      if (r.kv.held() && r.kv.owner() == &core.kv()) {
+      if (r.kv.held_by(core.kv())) {
         CHECK(r.kv.blocks() == core.kv().blocks_for(r.kv.tokens()));
         CHECK(r.context <= r.kv.tokens());
         blocks += r.kv.blocks();
       }
-      if (r.kv_outgoing.held() && r.kv_outgoing.owner() == &core.kv()) blocks += r.kv_outgoing.blocks();
+      if (r.kv_outgoing.held_by(core.kv())) blocks += r.kv_outgoing.blocks();
     }
-    CHECK(blocks == core.kv().used_blocks());
+    CHECK(blocks + core.run_blocks() == core.kv().used_blocks());
     CHECK(core.kv().used_blocks() <= core.kv().capacity_blocks());
+    for (int v = 0; v < core.virtual_engines(); ++v) { // what lets a plan skip the prefill walk
+      const EngineState& st = core.state(v);
+      CHECK(st.prefilling == std::count_if(st.running.begin(), st.running.end(),
+                                           [](const Request* r) { return !r->prefill_complete(); }));
+    }
   }
 };
 
 SchedulerLimits limits(long seqs, long budget, long chunk) { return {seqs, budget, chunk}; }
 
 } // namespace
+
+TEST_CASE("a request's decode-hot fields are in its first cache line")
+{
+  // What a decode step reads and writes of each request of its batch (EngineCore::complete, add_decodes,
+  // start_run): one line per request and step, which is what a factory too large for
+  // the cache pays (request.hpp).
+  Request r;
+  const char* base = reinterpret_cast<const char*>(&r);
+  auto end_of = [&](const auto& field) { return reinterpret_cast<const char*>(&field) + sizeof(field) - base; };
+  CHECK(alignof(Request) == 64);
+  for (long end : {end_of(r.kv), end_of(r.loading), end_of(r.in_step), end_of(r.context), end_of(r.generated),
+                   end_of(r.target_prefill), end_of(r.prefilled), end_of(r.spec.output_tokens)})
+    CHECK(end <= 64);
+  CHECK(sizeof(KvSeq) <= 20);
+}
 
 TEST_CASE("KV cache: blocks, reserve, trim, free, transfer out")
 {
@@ -108,6 +129,10 @@ TEST_CASE("KV cache: blocks, reserve, trim, free, transfer out")
   CHECK(kv.used_blocks() == 4); // still here until the pull ends
   kv.free(held);
   CHECK(kv.used_blocks() == 2);
+  KvCache another(100, 16); // a sequence is its cache's alone
+  CHECK(b.held_by(kv));
+  CHECK_FALSE(b.held_by(another));
+  CHECK_THROWS_AS(another.trim(b, 10), std::logic_error);
   CHECK(kv.outgoing_blocks() == 0);
   CHECK(kv.peak_blocks() == 6);
   KvCache other(100, 16);
@@ -259,11 +284,15 @@ TEST_CASE("KV invariants hold under random load, both schedulers, with fast-mode
       StepPlan p = b.core.plan(0);
       b.check_invariants();
       if (p.empty()) continue;
-      // A fast-mode run of decode steps, sometimes cut short as an arrival would.
-      int k = b.core.decode_run_limit(p, 64);
-      if (k > 1) b.core.reserve_run(p, k);
+      // A fast-mode run of decode steps, sometimes cut short as an arrival would (before it lands, or found out
+      // only when it lands).
+      const int k = b.core.start_run(p, 64);
       b.check_invariants();
       const int taken = k > 1 ? int(1 + rng() % k) : 1;
+      if (taken < k && rng() % 2) {
+        b.core.trim_run(taken);
+        b.check_invariants();
+      }
       std::vector<double> ends(taken);
       for (double& e : ends)
         e = b.now += 0.01;

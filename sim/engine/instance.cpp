@@ -24,8 +24,7 @@ CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
 Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
                    std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener)
     : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
-      core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0),
-      run_rem_hist_(sc.block_size_tokens, 0)
+      core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0)
 {
 }
 
@@ -99,14 +98,7 @@ InstanceView Instance::view() const
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
     const long ended = ended_steps(s4u::Engine::get_clock());
-    const long B = v.kv_block_tokens;
-    auto held = [&](long m) {
-      long n = run_base_blocks_;
-      for (long rem = 0; rem < B; ++rem)
-        n += run_rem_hist_[rem] * ((rem + m + B - 1) / B);
-      return n;
-    };
-    v.kv_free_blocks += held(f.steps) - held(std::min<long>(ended + 1, f.steps));
+    v.kv_free_blocks += core_.run_need(f.steps) - core_.run_need(std::min<long>(ended + 1, f.steps));
   }
   return v;
 }
@@ -154,8 +146,7 @@ void Instance::launch(int ve)
   StepPlan& p = f.plan;
   const double now = s4u::Engine::get_clock();
   const bool pipelined = setup_.par.pp > 1;
-  const int k = (setup_.exact || pipelined) ? 1 : core_.decode_run_limit(p, setup_.max_fast_steps);
-  if (k > 1) core_.reserve_run(p, k);
+  const int k = (setup_.exact || pipelined) ? 1 : core_.start_run(p, setup_.max_fast_steps);
   f.active = true;
   f.steps = k;
   if (f.ends.size() < size_t(k)) { // grown only: a resize down and up would zero what we overwrite
@@ -188,13 +179,6 @@ void Instance::launch(int ve)
   if (k > 1) {
     run_ = {f.ends.data(), long(p.decode.size()), k, 0, true};
     run_cut_ = false;
-    const long B = core_.kv().block_tokens();
-    run_base_blocks_ = 0;
-    std::fill(run_rem_hist_.begin(), run_rem_hist_.end(), 0);
-    for (const Request* r : p.decode) {
-      run_base_blocks_ += r->context / B;
-      run_rem_hist_[r->context % B]++;
-    }
   }
   in_flight_++;
 }
@@ -243,7 +227,7 @@ void Instance::truncate_runs(double now)
   if (steps < f.steps) {
     f.steps = run_.steps = steps;
     run_.ended = std::min(run_.ended, steps);
-    core_.trim_run(f.plan, steps); // views now see the blocks the step-by-step engine would hold
+    core_.trim_run(steps); // views now see the blocks the step-by-step engine would hold
   }
   stage_free_[0] = f.end();
   run_cut_ = true;

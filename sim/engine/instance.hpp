@@ -156,9 +156,7 @@ private:
   std::vector<double> stage_free_; // when each pipeline stage finishes its current micro-batch
   long events_ = 0;
   // Views between the step ends of a fast run in flight (run_) see exact-mode state.
-  bool run_cut_ = false;           // already cut short by an event: later events wait for its (new) end
-  long run_base_blocks_ = 0;       // sum over its sequences of whole blocks of context before the run
-  std::vector<long> run_rem_hist_; // histogram of (context % block size) over its sequences
+  bool run_cut_ = false; // already cut short by an event: later events wait for its (new) end
   // Its timer: when its earliest micro-batch ends (none while idle). Whether outside events wake it now
   // (listening_), its wake-up set for this instant by one (wake_timer_), and the events it has seen.
   EventQueue::Handle timer_, wake_timer_;

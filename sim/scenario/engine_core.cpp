@@ -65,11 +65,9 @@ void EngineCore::prefetch(const StepPlan& p) const
 {
   // A batch's requests went cold while its step ran (other instances ran meanwhile): ask for all their lines at
   // once rather than missing on them one request at a time in complete().
-  // What a decode step reads of a request is in its first two (aligned) cache lines (request.hpp).
-  for (const Request* r : p.decode) {
+  // What a decode step reads of a request is in its first (aligned) cache line (request.hpp).
+  for (const Request* r : p.decode)
     __builtin_prefetch(r, 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(r) + 64, 1);
-  }
 }
 
 void EngineCore::submit(Request* r)
@@ -108,12 +106,13 @@ void EngineCore::plan(int ve, StepPlan& p)
     recount(); // a preempted request owes its prompt again; a hit owes less
 }
 
-int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
+int EngineCore::start_run(const StepPlan& p, int max_steps)
 {
   if (!p.decode_only() || p.preempted || !p.pulls.empty()) return 1;
+  if (run_) throw std::logic_error("a decode run started before the last one landed");
   long k = max_steps;
-  // One pass over the (cold) requests; the search below reads this copy.
-  // Per sequence: tokens after its base, blocks held. A scratch every core of the thread shares: it stays in cache.
+  // One pass over the (cold) requests; the search below reads this copy. Per sequence: tokens after its base,
+  // blocks held. A scratch every core of the thread shares: it stays in cache.
   thread_local std::vector<std::pair<long, long>> seqs;
   seqs.clear();
   for (const Request* r : p.decode) {
@@ -128,34 +127,49 @@ int EngineCore::decode_run_limit(const StepPlan& p, int max_steps) const
     return n;
   };
   long lo = 1, hi = std::max(1L, k);
-  if (kv_.fits(extra(hi))) return int(hi); // the common case: blocks are not what stops the run
-  hi--;
-  while (lo < hi) {
-    const long mid = (lo + hi + 1) / 2;
-    if (kv_.fits(extra(mid)))
-      lo = mid;
-    else
-      hi = mid - 1;
+  long held = extra(hi);
+  if (kv_.fits(held)) // the common case: blocks are not what stops the run
+    lo = hi;
+  else {
+    hi--;
+    while (lo < hi) {
+      const long mid = (lo + hi + 1) / 2;
+      if (kv_.fits(extra(mid)))
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    held = extra(lo);
+  }
+  if (lo == 1) return 1;
+  if (!kv_.hold(held)) throw std::logic_error("decode run reserved more blocks than free");
+  run_ = &p;
+  run_blocks_ = held;
+  // What trim_run and views need without the requests: blocks_for(t + m) = t / B + ceil((t % B + m) / B).
+  const long B = kv_.block_tokens();
+  run_rem_.assign(size_t(B), 0);
+  run_whole_ = run_start_blocks_ = 0;
+  for (auto [tokens, blocks] : seqs) {
+    run_rem_[size_t(tokens % B)]++;
+    run_whole_ += tokens / B;
+    run_start_blocks_ += blocks;
   }
   return int(lo);
 }
 
-void EngineCore::reserve_run(const StepPlan& p, int steps)
+void EngineCore::trim_run(int steps)
 {
-  for (Request* r : p.decode)
-    if (!kv_.reserve(r->kv, r->context + steps)) throw std::logic_error("decode run reserved more blocks than free");
-}
-
-void EngineCore::trim_run(const StepPlan& p, int steps)
-{
-  prefetch(p); // the run's requests went cold while it ran
-  for (Request* r : p.decode)
-    kv_.trim(r->kv, r->context + steps);
+  if (!run_) throw std::logic_error("trim_run without a decode run in flight");
+  // Each sequence now holds blocks for `steps` more tokens, as KvCache::trim sets them (below what it held at the
+  // start, for one that had reserved its whole sequence).
+  const long keep = run_need(steps) - run_start_blocks_;
+  kv_.release(run_blocks_ - keep);
+  run_blocks_ = keep;
 }
 
 void EngineCore::leave(EngineState& s, Request* r)
 {
-  s.running.erase(std::find(s.running.begin(), s.running.end(), r));
+  s.stop(r);
   add_load(r->ve, -load_of(r));
 }
 
@@ -171,6 +185,7 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
   for (auto [r, n] : p.prefill) {
     r->in_step = false;
     const long before = load_of(r);
+    const bool was_prefilling = !r->prefill_complete();
     // Prompt tokens computed for the first time count as input; recomputing after a preemption does not.
     // (Prompt tokens found in the prefix cache count as input too: they are served, without compute.)
     const long new_input = std::max(0L, std::min(r->prefilled + n, r->spec.input_tokens) - r->input_counted);
@@ -181,6 +196,7 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
     if (prefix_) prefix_->computed(r->spec.prefix_hashes, r->prefilled, r->kv, r->prefix_pinned);
     if (r->prefilled >= r->target_prefill) {
       r->generated++; // the prefill step samples the next token
+      if (was_prefilling) s.prefilling--;
       listener_.on_tokens(t_end, 0, 1);
       if (r->first_token < 0 && (cfg_.role != Role::prefill || r->remaining_output() == 0)) r->first_token = t_end;
       if (r->remaining_output() == 0)
@@ -190,13 +206,25 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
     }
     add_load(ve, load_of(r) - before);
   }
-  for (Request* r : p.decode) {
-    r->in_step = false;
-    r->context += steps;
-    r->generated += steps;
-    // A run cut short returns the blocks of the steps it did not take (unless trim_run did: then a no-op, skipped).
-    if (r->kv.tokens() != r->context) kv_.trim(r->kv, r->context);
-    if (r->remaining_output() == 0) done.push_back(r);
+  if (run_ == &p) {
+    // A run: each sequence now holds exactly its context (as a trim to it would leave it), out of the run's count.
+    run_ = nullptr;
+    kv_.release(run_blocks_);
+    for (Request* r : p.decode) {
+      r->in_step = false;
+      r->context += steps;
+      r->generated += steps;
+      kv_.settle(r->kv, r->context);
+      if (r->remaining_output() == 0) done.push_back(r);
+    }
+  } else {
+    for (Request* r : p.decode) {
+      r->in_step = false;
+      r->context += steps;
+      r->generated += steps;
+      if (r->kv.tokens() != r->context) kv_.trim(r->kv, r->context); // gives back what the plan reserved beyond it
+      if (r->remaining_output() == 0) done.push_back(r);
+    }
   }
   add_load(ve, -long(steps) * long(p.decode.size()));
   for (Request* r : done) {

@@ -48,6 +48,7 @@ public:
   void release_outgoing(Request* r);
 
   int virtual_engines() const { return int(ves_.size()); }
+  const EngineState& state(int ve) const { return ves_[ve]; }
   bool idle(int ve) const { return ves_[ve].idle(); }
   bool all_idle() const
   {
@@ -61,12 +62,26 @@ public:
     plan(ve, p);
     return p;
   }
-  // Fast mode: how many steps (<= max_steps) a decode-only plan can repeat unchanged, bounded by the first
-  // sequence to finish and by the free blocks; 1 for any other plan.
-  int decode_run_limit(const StepPlan& p, int max_steps) const;
-  // Reserves the blocks of a `steps`-step decode run of `p`; trim_run gives back those of steps it will not take.
-  void reserve_run(const StepPlan& p, int steps);
-  void trim_run(const StepPlan& p, int steps);
+  // Fast mode: how many steps (<= max_steps) the decode-only plan `p` can repeat unchanged, bounded by the first
+  // sequence to finish and by the free blocks; when more than one, it starts a run of that many steps and reserves
+  // their blocks. 1 (nothing reserved) for any other plan.
+  int start_run(const StepPlan& p, int max_steps);
+  // The run will take only `steps` steps: gives back the blocks of the others.
+  void trim_run(int steps);
+  // Blocks the run in flight holds beyond those its sequences held when it started. They are counted in the KV
+  // cache, not in each sequence: a sequence's own share is brought up to date when the run lands, so that starting
+  // or cutting a run does not touch its requests (cold in a large factory).
+  long run_blocks() const { return run_ ? run_blocks_ : 0; }
+  // The blocks the run's sequences need to hold `steps` more tokens each (each sequence's whole blocks, not those it
+  // may hold beyond), less a constant: what a view compares between two step counts of the run.
+  long run_need(long steps) const
+  {
+    const long B = kv_.block_tokens();
+    long n = run_whole_;
+    for (long rem = 0; rem < B; ++rem)
+      n += run_rem_[rem] * ((rem + steps + B - 1) / B);
+    return n;
+  }
   // Applies the first `steps` steps of `p` (ends[j] = end of step j) and frees what a truncated run reserved.
   void complete(int ve, const StepPlan& p, int steps, const double* ends);
   // Hints the CPU to fetch what complete() will touch of `p`'s requests (no effect on results).
@@ -101,6 +116,12 @@ private:
   std::vector<long> load_; // outstanding tokens per virtual engine
   long preemptions_ = 0;
   std::vector<Request*> done_, handed_; // scratch of complete()
+  // The decode run in flight (start_run): its plan; over its sequences, the histogram of (tokens after the base,
+  // which is whole blocks) modulo the block size, the sum of their whole blocks and of the blocks they held at the
+  // start; and the blocks held for the run beyond those (negative once cut short below them).
+  const StepPlan* run_ = nullptr;
+  std::vector<long> run_rem_;
+  long run_whole_ = 0, run_start_blocks_ = 0, run_blocks_ = 0;
 };
 
 } // namespace fs

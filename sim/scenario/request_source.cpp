@@ -119,8 +119,11 @@ std::optional<RequestSpec> ReactiveSource::take(double now)
   while (!events_.empty() && events_.front().t <= now) {
     Event e = pop();
     if (e.kind == Kind::arrival) {
-      RequestSpec r{next_id_++, e.t, e.sent.input, e.sent.output,
-                    prefix_hashes(hash_block_, system_tokens_, uint64_t(e.sent.owner), e.context)};
+      RequestSpec r{.output_tokens = e.sent.output,
+                    .id = next_id_++,
+                    .arrival = e.t,
+                    .input_tokens = e.sent.input,
+                    .prefix_hashes = prefix_hashes(hash_block_, system_tokens_, uint64_t(e.sent.owner), e.context)};
       taken_.emplace(r.id, e.sent);
       open_++;
       return r;

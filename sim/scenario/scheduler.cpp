@@ -7,6 +7,7 @@ namespace fs {
 void preempt(EngineState& s, Request* r)
 {
   const long computed = r->context;
+  s.stop(r);
   s.kv->free(r->kv);
   if (s.prefix) {
     s.prefix->release(r->spec.prefix_hashes, r->prefix_pinned);
@@ -16,17 +17,7 @@ void preempt(EngineState& s, Request* r)
   r->context = 0;
   r->target_prefill = r->spec.input_tokens + r->generated; // recompute the prompt and what it generated
   r->preemptions++;
-  s.running.erase(std::find(s.running.begin(), s.running.end(), r));
   s.waiting.push_front(r);
-}
-
-void add_decode(StepPlan& p, Request* r)
-{
-  r->in_step = true;
-  p.decode.push_back(r);
-  p.batch.decode_seqs++;
-  p.batch.decode_context_sum += double(r->context + 1);
-  p.batch.logits_tokens++;
 }
 
 void add_prefill(StepPlan& p, Request* r, long n)
@@ -70,7 +61,11 @@ void StepPlan::clear()
 
 void add_decodes(EngineState& s, StepPlan& p, long budget)
 {
-  for (size_t i = 0; i < s.running.size() && long(p.decode.size()) < budget;) {
+  // The step's counters are kept in locals: every request this writes (a bool) could alias them in memory.
+  std::vector<Request*>& decode = p.decode;
+  long seqs = p.batch.decode_seqs, logits = p.batch.logits_tokens;
+  double context_sum = p.batch.decode_context_sum;
+  for (size_t i = 0; i < s.running.size() && long(decode.size()) < budget;) {
     Request* r = s.running[i];
     if (r->loading || !r->prefill_complete() || r->in_step) {
       ++i;
@@ -80,9 +75,16 @@ void add_decodes(EngineState& s, StepPlan& p, long budget)
       if (i < s.running.size() && s.running[i] == r) ++i; // else r left: the same index holds the next one
       continue;
     }
-    add_decode(p, r);
+    r->in_step = true;
+    decode.push_back(r);
+    seqs++;
+    context_sum += double(r->context + 1); // the token it attends from
+    logits++;
     ++i;
   }
+  p.batch.decode_seqs = seqs;
+  p.batch.decode_context_sum = context_sum;
+  p.batch.logits_tokens = logits;
 }
 
 void admit_incoming(EngineState& s, StepPlan& p)
@@ -92,7 +94,7 @@ void admit_incoming(EngineState& s, StepPlan& p)
     if (!s.kv->transfer_in(r->kv, r->context)) break;
     s.incoming.pop_front();
     r->loading = true;
-    s.running.push_back(r);
+    s.run(r);
     p.pulls.push_back(r);
   }
 }
@@ -131,7 +133,7 @@ long prefill_chunk(const EngineState& s, const StepPlan& p, long remaining, long
 // admission reserves the blocks of the request's whole sequence (prompt + output) at once.
 void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts, bool reserve_whole = false)
 {
-  for (size_t i = 0; i < s.running.size() && budget > 0;) {
+  for (size_t i = 0; s.prefilling > 0 && i < s.running.size() && budget > 0;) {
     Request* r = s.running[i];
     if (r->loading || r->prefill_complete() || r->in_step) {
       ++i;
@@ -156,7 +158,7 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts, 
         reserve_whole ? std::max(r->context + n, r->spec.input_tokens + r->spec.output_tokens) : r->context + n;
     if (n <= 0 || !s.kv->reserve(r->kv, want)) return;
     s.waiting.pop_front();
-    s.running.push_back(r);
+    s.run(r);
     add_prefill(p, r, n);
     budget -= n;
   }

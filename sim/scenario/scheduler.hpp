@@ -7,6 +7,7 @@
 #include "registry.hpp"
 #include "request.hpp"
 #include "scenario.hpp"
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -26,8 +27,21 @@ struct EngineState {
   std::deque<Request*> waiting;  // prompts and preempted requests (recompute), FCFS; preempted go first
   std::deque<Request*> incoming; // prefilled elsewhere, waiting for a slot and blocks here (P/D decode), FCFS
   std::vector<Request*> running; // admitted, in admission order (includes those still loading their KV)
+  // How many of `running` still have prefill to compute: without any, a plan need not walk `running` for chunks
+  // (a decode instance's usual state). Kept by run()/stop() and EngineCore::complete.
+  long prefilling = 0;
 
   bool idle() const { return waiting.empty() && incoming.empty() && running.empty(); }
+  void run(Request* r) // admits r to `running`
+  {
+    running.push_back(r);
+    if (!r->prefill_complete()) prefilling++;
+  }
+  void stop(Request* r) // takes r out of `running` (before its progress is reset)
+  {
+    running.erase(std::find(running.begin(), running.end(), r));
+    if (!r->prefill_complete()) prefilling--;
+  }
 };
 
 struct StepPlan {
@@ -83,7 +97,6 @@ inline bool reserve_or_preempt(EngineState& s, StepPlan& p, Request* r, long tok
 // Reserves one more token for the decoding sequences, oldest first and at most `budget` of them (preempting
 // when blocks run out), and adds them to the step in admission order.
 void add_decodes(EngineState& s, StepPlan& p, long budget);
-void add_decode(StepPlan& p, Request* r);
 void add_prefill(StepPlan& p, Request* r, long n);
 // Prefix caching: `r` (holding no blocks yet) starts after the longest run of its prompt chunks the KV hierarchy
 // holds; chunks below accelerator memory load first (p.loads). A request preempted with its KV offloaded gets it

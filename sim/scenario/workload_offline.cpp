@@ -35,7 +35,8 @@ public:
     reqs.reserve(size_t(num_requests_));
     for (long i = 0; i < num_requests_; ++i) {
       const long in = input_->sample(rng);
-      reqs.push_back({i, 0.0, in, output_->sample(rng), {}});
+      reqs.push_back(
+          {.output_tokens = output_->sample(rng), .id = i, .arrival = 0.0, .input_tokens = in, .prefix_hashes = {}});
     }
     return reqs;
   }

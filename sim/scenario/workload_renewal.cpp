@@ -61,7 +61,12 @@ private:
     {
       if (!advance()) return std::nullopt;
       const long in = w_.input_->sample(len_rng_);
-      return RequestSpec{i_++, t_, in, w_.output_->sample(len_rng_), {}};
+      RequestSpec spec;
+      spec.id = i_++;
+      spec.arrival = t_;
+      spec.input_tokens = in;
+      spec.output_tokens = w_.output_->sample(len_rng_);
+      return spec;
     }
     std::optional<double> next_arrival() override // the same arrivals: the lengths have a generator of their own
     {

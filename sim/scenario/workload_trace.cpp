@@ -65,7 +65,11 @@ public:
     const size_t end = first_ + kept();
     for (size_t i = first_; i < end; ++i) {
       const TraceRow& row = (*rows_)[i];
-      reqs.push_back({long(reqs.size()), arrival(i), std::max(1L, row.input), std::max(1L, row.output), row.hash_ids});
+      reqs.push_back({.output_tokens = std::max(1L, row.output),
+                      .id = long(reqs.size()),
+                      .arrival = arrival(i),
+                      .input_tokens = std::max(1L, row.input),
+                      .prefix_hashes = row.hash_ids});
     }
     return reqs;
   }
