@@ -259,12 +259,26 @@ TEST_CASE("finding 4: P/D decode-side admission puts the wait for a decode slot 
   CHECK(o.summary["latency_s"]["decode_wait"]["n"] == 3);
 }
 
+namespace {
+// 70B KV (320 KB a token) pulled from 4 prefill to 4 decode instances across racks with 4:1 uplinks: pulls overlap
+// on NICs and uplinks (placement 1; placement 0 serves the same load colocated).
+Json contended_pulls()
+{
+  Json d = small(60, 500);
+  d["model"] = "Llama-3.1-70B";
+  d["pools"][0]["servers"] = 4;
+  d["fabric"] = {{"servers_per_rack", 2}, {"oversubscription", 4}};
+  d["placements"][1]["prefill"] = {{"pool", "h100"}, {"instances", 4}, {"tp", 4}};
+  d["placements"][1]["decode"] = {{"pool", "h100"}, {"instances", 4}, {"tp", 4}};
+  return d;
+}
+} // namespace
+
 TEST_CASE("lone KV pulls end where SimGrid's network model ends them")
 {
-  // 70B KV (320 KB a token) pulled from 4 prefill to 4 decode instances across racks with 4:1 uplinks: pulls overlap
-  // on NICs and uplinks. A pull alone on its route runs as a timed event and moves into SimGrid with the bytes it has
-  // left when another needs one of its links; every request's times must be those of a run whose every pull is a
-  // SimGrid action, to rounding.
+  // Pulls overlap on NICs and uplinks (contended_pulls). A pull alone on its route runs as a timed event and moves
+  // into SimGrid with the bytes it has left when another needs one of its links; every request's times must be
+  // those of a run whose every pull is a SimGrid action, to rounding.
   auto run = [](const Json& d, bool lone) {
     return test::run_in_child(
         d, 1,
@@ -276,12 +290,7 @@ TEST_CASE("lone KV pulls end where SimGrid's network model ends them")
         },
         [lone](Scenario& s) { s.sim.lone_transfers = lone; });
   };
-  Json d = small(60, 500);
-  d["model"] = "Llama-3.1-70B";
-  d["pools"][0]["servers"] = 4;
-  d["fabric"] = {{"servers_per_rack", 2}, {"oversubscription", 4}};
-  d["placements"][1]["prefill"] = {{"pool", "h100"}, {"instances", 4}, {"tp", 4}};
-  d["placements"][1]["decode"] = {{"pool", "h100"}, {"instances", 4}, {"tp", 4}};
+  const Json d = contended_pulls();
   const Json a = run(d, true), b = run(d, false);
   MESSAGE("pulls alone on their route: " << a["lone"] << ", in SimGrid: " << a["shared"]
                                          << " (all in SimGrid: " << b["shared"] << ")");
@@ -296,6 +305,39 @@ TEST_CASE("lone KV pulls end where SimGrid's network model ends them")
       worst = std::max(worst, std::abs(a["t"][i][k].get<double>() - b["t"][i][k].get<double>()));
   MESSAGE("largest difference in a request's times: " << worst << " s");
   CHECK(worst < 1e-9);
+}
+
+TEST_CASE("events run ahead of SimGrid's clock while it has nothing to do give the same times")
+{
+  // The contended P/D workload of the test above (pulls in SimGrid's network model now and then: no running ahead
+  // while one is there, and a pull that needs it while ahead waits for SimGrid's clock), and its colocated twin
+  // (no SimGrid activity at all): every request's times with the queue running ahead are those of a run that gives
+  // every instant its own round of SimGrid's main loop.
+  auto run = [](const Json& d, size_t placement, bool ahead) {
+    return test::run_in_child(
+        d, placement,
+        [](const Scenario&, const RunResult& r) {
+          Json out = {{"ahead", r.instants_ahead},
+                      {"waits", r.simgrid_waits},
+                      {"shared", r.kv_pulls_shared},
+                      {"t", Json::array()}};
+          for (const Request& q : r.requests)
+            out["t"].push_back({q.decode_admitted, q.first_token, q.finish, q.kv_bytes_transferred, q.prefill_done});
+          return out;
+        },
+        [ahead](Scenario& s) { s.sim.run_ahead = ahead; });
+  };
+  const Json d = contended_pulls();
+  for (size_t placement : {0, 1}) {
+    const Json a = run(d, placement, true), b = run(d, placement, false);
+    MESSAGE("placement " << placement << ": instants run ahead " << a["ahead"] << ", pulls in SimGrid " << a["shared"]
+                         << ", of which " << a["waits"] << " waited for SimGrid's clock");
+    CHECK(b["ahead"] == 0);
+    CHECK(a["ahead"].get<long>() > 500);
+    CHECK(a["shared"] == b["shared"]);
+    if (placement == 1) CHECK(a["waits"].get<long>() > 20);
+    CHECK(a["t"] == b["t"]);
+  }
 }
 
 TEST_CASE("least-outstanding picks by a scan of cached loads or by an index are the picks of a full scan")

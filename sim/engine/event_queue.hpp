@@ -30,6 +30,19 @@ public:
   void cancel(Handle h);
   bool empty() const { return live_ == 0; } // no event left to run
 
+  // The simulated time: the running event's, else SimGrid's clock (or, when events ran ahead of it, the last one's).
+  // What the factory and its instances read, never SimGrid's clock: that one may be behind (below).
+  double now() const;
+  // Running ahead: while `quiet()` says that SimGrid has nothing to do (no activity of its own in progress), the
+  // events of the next instants run in the same round of SimGrid's main loop, SimGrid's clock left behind, rather
+  // than one round each (docs/design.md, "Events ahead of SimGrid's clock"). Unset: never.
+  void run_ahead_while(std::function<bool()> quiet) { quiet_ = std::move(quiet); }
+  // Runs `f`, which starts SimGrid activity, at the current time: at once when SimGrid's clock is there, else first
+  // thing when it gets there (the events stop running ahead).
+  void in_simgrid(std::function<void()> f);
+  long ran_ahead() const { return ahead_; } // instants run ahead of SimGrid's clock
+  long waited() const { return waited_; }   // calls of in_simgrid that waited for SimGrid's clock
+
 private:
   struct Entry {
     double t;
@@ -53,6 +66,10 @@ private:
   bool running_ = false;
   simgrid::kernel::timer::Timer* timer_ = nullptr;
   double armed_ = 0;
+  double now_ = 0; // of the running event, or of the last one run (ahead of SimGrid's clock, maybe)
+  std::function<bool()> quiet_;
+  std::vector<std::function<void()>> deferred_; // in_simgrid, while ahead
+  long ahead_ = 0, waited_ = 0;
 };
 
 } // namespace fs

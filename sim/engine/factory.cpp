@@ -78,7 +78,8 @@ struct Group {
   std::unique_ptr<Router> router;
   Router::Shortcut shortcut = Router::Shortcut::views;
   MinIndex least; // Shortcut::least_outstanding: per member, its outstanding tokens as of the factory's last refresh
-  std::vector<InstanceView> views; // scratch
+  std::vector<InstanceView> views;    // scratch
+  const EventQueue* events = nullptr; // the factory's: its clock
 
   // The member that gets `r` among those `fits` accepts (their KV caches can ever hold it); nullptr if none. When
   // `all_fit` (every member accepts it), a router with a shortcut needs no views: the pick costs O(log n), not O(n).
@@ -109,7 +110,7 @@ struct Group {
   std::vector<double> load, stale_at;
   Instance* least_cached()
   {
-    const double now = s4u::Engine::get_clock();
+    const double now = events->now();
     const size_t n = members.size();
     for (size_t k = 0; k < n; ++k)
       if (stale_at[k] <= now) {
@@ -146,6 +147,11 @@ public:
     tiers_ = std::make_unique<KvTiers>(s, pf_);
     if (latency_after_ && s.sim.lone_transfers && !tiers_->uses_fabric())
       fabric_ = std::make_unique<FabricFlows>(pf_.link_directions);
+    // Events run ahead of SimGrid's clock while no KV pull is in SimGrid's network model. Not with KV tiers (their
+    // loads and writes are SimGrid activities, started from instances) nor with pods' load snapshots (SimGrid's
+    // run_until ends each window).
+    if (s.sim.run_ahead && tiers_->stores().empty() && !s.pods.windowed())
+      events_.run_ahead_while([this] { return pulls_.empty(); });
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
@@ -223,6 +229,7 @@ public:
     // Each pod has its own groups (and routers): a request stays in its pod.
     auto make_group = [&](const std::vector<const StageConfig*>& stages, int pod) {
       auto g = std::make_unique<Group>();
+      g->events = &events_;
       g->router = router_registry().make(s.router, ++router_seed);
       for (const StageConfig* st : stages)
         for (Instance* m : by_stage[st->name])
@@ -316,7 +323,7 @@ public:
     progress_->clear();
     if (failure_) std::rethrow_exception(failure_);
     res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    res.simulated_s = s4u::Engine::get_clock();
+    res.simulated_s = events_.now();
     for (auto& inst : instances_) {
       const InstanceSetup& su = inst->setup();
       res.instances.push_back({su.name, su.stage, su.pool, su.chip, su.role, su.par, su.kv_capacity_tokens,
@@ -333,6 +340,8 @@ public:
     if (tools_) res.tools = {s_.tool_pool, tools_->cores(), tools_->busy_core_s()};
     res.events = collector_.events;
     res.kv_pulls_lone = kv_pulls_lone_;
+    res.instants_ahead = events_.ran_ahead();
+    res.simgrid_waits = events_.waited();
     res.kv_pulls_shared = kv_pulls_shared_;
     res.peak_requests_held = long(store_.size());
     res.pod_picks = pod_picks_;
@@ -399,7 +408,7 @@ public:
 
   void start_pull(Instance& to, Request* r) override
   {
-    r->decode_admitted = s4u::Engine::get_clock();
+    r->decode_admitted = events_.now();
     Instance* from = instances_.at(r->holder).get();
     // The sender's layout and dtype go over the wire; the decode side holds the tokens in its own.
     const double bytes = double(r->context) * from->setup().kv_bytes_per_token;
@@ -411,7 +420,7 @@ public:
     const ServerSpec& sv = s_.pool(from->setup().pool).server;
     const double nvlink = lanes * sv.chip.scaleup.bandwidth, nic_rate = lanes * sv.nic_bandwidth_per_chip();
     KvJob job{from, &to, r, bytes, nullptr, 0, 0};
-    const double now = s4u::Engine::get_clock();
+    const double now = events_.now();
     if (src == dst) { // same server: scale-up links (no contention modelled)
       events_.at(now + bytes / nvlink, [this, job]() mutable { guarded([&] { pulled(job); }); });
       return;
@@ -552,7 +561,7 @@ private:
   // One wake-up of the source; true while it has more to do (its timer or listening set).
   bool source_step()
   {
-    const double now = s4u::Engine::get_clock();
+    const double now = events_.now();
     while (std::optional<RequestSpec> spec = src_->take(now)) {
       int pod = 0;
       if (pods_ > 1) { // the global router; another rank's pods take the arrival there
@@ -599,7 +608,7 @@ private:
     if (!source_listening_) return;
     source_listening_ = false;
     events_.cancel(source_timer_);
-    source_at(s4u::Engine::get_clock());
+    source_at(events_.now());
   }
 
   // The source's next wake-up, at t (it has none pending).
@@ -649,11 +658,14 @@ private:
     bool released;          // its links freed (moved_at passed before its end)
   };
 
-  // Started at once (we run in SimGrid's kernel); its end is seen by on_comm_state.
+  // Started now (we run in SimGrid's kernel), once SimGrid's clock is here (events may have run ahead of it); its end
+  // is seen by on_comm_state.
   void start_comm(KvJob job, double wire)
   {
-    job.comm = s4u::Comm::sendto_async(job.from->setup().host, job.dest->setup().host, uint64_t(wire));
-    pulls_.emplace(job.comm->get_impl(), std::move(job));
+    events_.in_simgrid([this, job = std::move(job), wire]() mutable {
+      job.comm = s4u::Comm::sendto_async(job.from->setup().host, job.dest->setup().host, uint64_t(wire));
+      pulls_.emplace(job.comm->get_impl(), std::move(job));
+    });
   }
 
   // A pull alone on every link of its route (hops_, FabricFlows): at its route's slowest link, as SimGrid's max-min
@@ -733,8 +745,8 @@ private:
     if (j.comm) done_comms_.push_back(std::move(j.comm));
     collector_.events++;
     if (trace_)
-      trace_->kv_transfer(j.r->spec.id, j.from->setup().id, j.dest->setup().id, j.r->decode_admitted,
-                          s4u::Engine::get_clock(), j.bytes);
+      trace_->kv_transfer(j.r->spec.id, j.from->setup().id, j.dest->setup().id, j.r->decode_admitted, events_.now(),
+                          j.bytes);
     j.r->kv_bytes_transferred += j.bytes;
     j.from->kv_released(j.r);
     j.dest->kv_arrived(j.r);
@@ -782,7 +794,7 @@ private:
 
   void refresh_index()
   {
-    const double now = s4u::Engine::get_clock();
+    const double now = events_.now();
     // Instances whose view changed with the clock alone (a fast run's step ended): refreshed here, their next change
     // put in place of this one (one sift of the heap, not a pop and a push). Those with an event are dirty: below.
     while (!changes_.empty() && changes_.top().first <= now) {
@@ -900,7 +912,7 @@ private:
   void drop(Request& r, const std::string& why)
   {
     r.dropped = why;
-    finished(r, s4u::Engine::get_clock());
+    finished(r, events_.now());
   }
 
   const Scenario& s_;

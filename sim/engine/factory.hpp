@@ -56,6 +56,10 @@ struct RunResult {
   // Cross-server KV pulls that moved every byte alone on their route (no SimGrid action: docs/design.md, "Lone
   // transfers"), and those that ran, at least in part, in SimGrid's network model.
   long kv_pulls_lone = 0, kv_pulls_shared = 0;
+  // Instants whose events ran ahead of SimGrid's clock, in a round of its main loop that an earlier instant began
+  // (docs/design.md, "Events ahead of SimGrid's clock").
+  long instants_ahead = 0;
+  long simgrid_waits = 0; // of those, times an event needed SimGrid (a pull sharing a link) and waited for its clock
   // Pods with load snapshots in one process: arrivals routed, and of them those sent to a pod the live router (loads
   // at that instant) would have picked too (0, 0 otherwise).
   long pod_picks = 0, pod_live_picks = 0;

@@ -42,7 +42,7 @@ void Instance::submit_handoff(Request* r)
 
 void Instance::kv_arrived(Request* r)
 {
-  core_.loaded(r, s4u::Engine::get_clock());
+  core_.loaded(r, setup_.events->now());
   notify();
 }
 
@@ -97,7 +97,7 @@ InstanceView Instance::view() const
     // The run reserved the blocks of all its steps and applies its tokens when it lands; the step-by-step
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
-    const long ended = ended_steps(s4u::Engine::get_clock());
+    const long ended = ended_steps(setup_.events->now());
     v.kv_free_blocks += core_.run_need(f.steps) - core_.run_need(std::min<long>(ended + 1, f.steps));
   }
   return v;
@@ -106,7 +106,7 @@ InstanceView Instance::view() const
 long Instance::outstanding_now() const
 {
   if (!run_.active) return core_.outstanding();
-  return core_.outstanding() - ended_steps(s4u::Engine::get_clock()) * run_.seqs;
+  return core_.outstanding() - ended_steps(setup_.events->now()) * run_.seqs;
 }
 
 double Instance::view_changes_at() const { return outstanding_and_change().second; }
@@ -115,7 +115,7 @@ std::pair<long, double> Instance::outstanding_and_change() const
 {
   constexpr double never = std::numeric_limits<double>::infinity();
   if (!run_.active) return {core_.outstanding(), never};
-  const long ended = ended_steps(s4u::Engine::get_clock());
+  const long ended = ended_steps(setup_.events->now());
   return {core_.outstanding() - ended * run_.seqs, ended < run_.steps ? run_.ends[ended] : never};
 }
 
@@ -144,7 +144,7 @@ void Instance::launch(int ve)
 {
   Flight& f = flights_[ve];
   StepPlan& p = f.plan;
-  const double now = s4u::Engine::get_clock();
+  const double now = setup_.events->now();
   const bool pipelined = setup_.par.pp > 1;
   const int k = (setup_.exact || pipelined) ? 1 : core_.start_run(p, setup_.max_fast_steps);
   f.active = true;
@@ -338,13 +338,13 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
-  wake_timer_ = schedule(s4u::Engine::get_clock(), true);
+  wake_timer_ = schedule(setup_.events->now(), true);
 }
 
 void Instance::land_done()
 {
   // Every micro-batch that is done, in the order they finish; a truncated run waits for its new end.
-  const double now = s4u::Engine::get_clock();
+  const double now = setup_.events->now();
   while (true) {
     int first = -1;
     for (int v = 0; v < int(flights_.size()); ++v)
@@ -375,7 +375,7 @@ void Instance::on_event()
   if (!listening_ || events_ == seen_) return; // already seen (a step end at the same instant came first)
   listening_ = false;
   // A run cut by the event stops at the first step end at or after it; an idle instance plans at once.
-  truncate_runs(s4u::Engine::get_clock());
+  truncate_runs(setup_.events->now());
   woke();
   land_done();
   settle();
@@ -404,7 +404,7 @@ void Instance::settle()
     listening_ = can_use_event(); // else outside events wait for the next landing
     if (!listening_ || events_ == seen_) return;
     listening_ = false; // an event came while it planned: as if it woke at once
-    truncate_runs(s4u::Engine::get_clock());
+    truncate_runs(setup_.events->now());
     woke();
     land_done();
   }
