@@ -657,9 +657,9 @@ TEST_CASE("pods over MPI: one placement, snapshots or a static split, else exit 
 TEST_CASE("one task of an MPI launcher (e.g. srun's PMI variables) runs like a plain run: every placement, rows")
 {
   Scratch t;
-  const Result r = cli("run scenarios/default.json --set workload.duration_s=60 --set sim.warmup_s=5 -o " +
-                           (t / "o").string(),
-                       t, "PMI_SIZE=1 PMIX_RANK=0");
+  const Result r =
+      cli("run scenarios/default.json --set workload.duration_s=60 --set sim.warmup_s=5 -o " + (t / "o").string(), t,
+          "PMI_SIZE=1 PMIX_RANK=0");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   CHECK(stdfs::exists(t / "o" / "colocated" / "requests.csv"));
   CHECK(stdfs::exists(t / "o" / "disaggregated" / "requests.csv"));

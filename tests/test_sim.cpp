@@ -312,7 +312,7 @@ TEST_CASE("events run ahead of SimGrid's clock while it has nothing to do give t
   // The contended P/D workload of the test above (pulls in SimGrid's network model now and then: no running ahead
   // while one is there, and a pull that needs it while ahead waits for SimGrid's clock), and its colocated twin
   // (no SimGrid activity at all): every request's times with the queue running ahead are those of a run that gives
-  // every instant its own round of SimGrid's main loop.
+  // every instant its own round of SimGrid's main loop (to rounding).
   auto run = [](const Json& d, size_t placement, bool ahead) {
     return test::run_in_child(
         d, placement,
@@ -336,7 +336,14 @@ TEST_CASE("events run ahead of SimGrid's clock while it has nothing to do give t
     CHECK(a["ahead"].get<long>() > 500);
     CHECK(a["shared"] == b["shared"]);
     if (placement == 1) CHECK(a["waits"].get<long>() > 20);
-    CHECK(a["t"] == b["t"]);
+    // Identical here; in general equal to SimGrid's rounding of its clock (a jump to a timer may land an ulp off).
+    REQUIRE(a["t"].size() == b["t"].size());
+    double worst = 0;
+    for (size_t i = 0; i < a["t"].size(); ++i)
+      for (size_t k = 0; k < a["t"][i].size(); ++k)
+        worst = std::max(worst, std::abs(a["t"][i][k].get<double>() - b["t"][i][k].get<double>()));
+    MESSAGE("largest difference in a request's times: " << worst << " s");
+    CHECK(worst < 1e-9);
   }
 }
 

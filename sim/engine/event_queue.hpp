@@ -37,8 +37,9 @@ public:
   // events of the next instants run in the same round of SimGrid's main loop, SimGrid's clock left behind, rather
   // than one round each (docs/design.md, "Events ahead of SimGrid's clock"). Unset: never.
   void run_ahead_while(std::function<bool()> quiet) { quiet_ = std::move(quiet); }
-  // Runs `f`, which starts SimGrid activity, at the current time: at once when SimGrid's clock is there, else first
-  // thing when it gets there (the events stop running ahead).
+  // Runs `f` (which must not throw), which starts SimGrid activity, at the current time: at once when SimGrid's clock
+  // is there, else first thing when it gets there (the events stop running ahead). While ahead, only events call at()
+  // and in_simgrid: SimGrid has nothing in progress that could call back.
   void in_simgrid(std::function<void()> f);
   long ran_ahead() const { return ahead_; } // instants run ahead of SimGrid's clock
   long waited() const { return waited_; }   // calls of in_simgrid that waited for SimGrid's clock

@@ -663,8 +663,10 @@ private:
   void start_comm(KvJob job, double wire)
   {
     events_.in_simgrid([this, job = std::move(job), wire]() mutable {
-      job.comm = s4u::Comm::sendto_async(job.from->setup().host, job.dest->setup().host, uint64_t(wire));
-      pulls_.emplace(job.comm->get_impl(), std::move(job));
+      guarded([&] { // it may run from the event queue itself (deferred), outside any wake-up's guard
+        job.comm = s4u::Comm::sendto_async(job.from->setup().host, job.dest->setup().host, uint64_t(wire));
+        pulls_.emplace(job.comm->get_impl(), std::move(job));
+      });
     });
   }
 
