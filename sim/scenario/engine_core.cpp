@@ -142,11 +142,14 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
     held = extra(lo);
   }
   if (lo == 1) return 1;
-  // Taken sequence by sequence, as KvCache::reserve would grow each: cached chunks are evicted, and the peak recorded,
-  // at the same points.
-  for (auto [tokens, blocks] : seqs)
-    if (const long n = kv_.blocks_for(tokens + lo) - blocks; n > 0 && !kv_.hold(n))
-      throw std::logic_error("decode run reserved more blocks than free");
+  // As KvCache::reserve would grow each sequence: in one count when they are free (nothing to evict: the same peak),
+  // else sequence by sequence, so that cached chunks are evicted, and the peak recorded, at the same points.
+  if (held <= kv_.free_blocks()) {
+    if (!kv_.hold(held)) throw std::logic_error("decode run reserved more blocks than free");
+  } else
+    for (auto [tokens, blocks] : seqs)
+      if (const long n = kv_.blocks_for(tokens + lo) - blocks; n > 0 && !kv_.hold(n))
+        throw std::logic_error("decode run reserved more blocks than free");
   run_ = &p;
   run_blocks_ = held;
   // What trim_run and views need without the requests: blocks_for(t + m) = t / B + ceil((t % B + m) / B).
