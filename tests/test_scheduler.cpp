@@ -308,6 +308,7 @@ TEST_CASE("KV invariants hold under random load, every scheduler, with fast-mode
     CHECK(b.rec.input == in);
     CHECK(b.rec.output == outp);
     CHECK(b.core.kv().used_blocks() == 0);
+    if (std::string(type) == "trtllm") CHECK(b.core.preemptions() == 0); // what its whole reservations guarantee
   }
 }
 
@@ -404,5 +405,38 @@ TEST_CASE("trtllm (GUARANTEED_NO_EVICT): admits only what can finish, so nothing
       CHECK(r1->preemptions + r2->preemptions > 0);
     }
     CHECK(b.rec.output == doctest::Approx(80));
+  }
+}
+
+TEST_CASE("trtllm keeps a request's whole-sequence reservation while it decodes, step by step or in runs")
+{
+  // 10 blocks of 10 tokens. r1 reserves its whole 30 + 40 tokens (7 blocks): r2 (20 + 20, 4 blocks) must wait until
+  // r1 finishes. Had r1's first decode step given back the blocks it had not filled yet, r2 would get in beside it,
+  // and r1 would run out of blocks before its end and preempt r2, which GUARANTEED_NO_EVICT never does.
+  for (bool runs : {false, true}) {
+    CAPTURE(runs);
+    Bench b("trtllm", Role::mixed, 100, 10, limits(8, 256, 256));
+    Request* r1 = b.add(30, 40);
+    Request* r2 = b.add(20, 20);
+    for (int i = 0; i < 200 && b.rec.finished.size() < 2; ++i) {
+      StepPlan p = b.core.plan(0);
+      b.check_invariants();
+      if (p.empty()) continue;
+      if (r1->kv.held()) CHECK(r1->kv.blocks() == 7);
+      const int k = runs ? b.core.start_run(p, 5) : 1;
+      if (k > 2 && i % 2) b.core.trim_run(k - 1); // cut short, as an arrival would
+      const int taken = k > 2 && i % 2 ? k - 1 : k;
+      std::vector<double> ends(static_cast<size_t>(taken));
+      for (double& e : ends)
+        e = b.now += 0.01;
+      b.core.complete(0, p, taken, ends.data());
+      b.check_invariants();
+      if (r1->finish < 0) CHECK(r2->context == 0); // not admitted while r1 runs
+    }
+    REQUIRE(b.rec.finished.size() == 2);
+    CHECK(b.rec.finished[0] == r1);
+    CHECK(r1->preemptions + r2->preemptions == 0);
+    CHECK(b.core.preemptions() == 0);
+    CHECK(b.core.kv().used_blocks() == 0);
   }
 }

@@ -113,17 +113,19 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
   long k = max_steps;
   // One pass over the (cold) requests; the search below reads this copy. Per sequence: tokens after its base,
   // blocks held. A scratch every core of the thread shares: it stays in cache.
+  // A sequence whose whole reservation (kv_whole) holds the run's tokens needs no extra blocks for any step count: it
+  // counts as its constant blocks (tokens -1).
   thread_local std::vector<std::pair<long, long>> seqs;
   seqs.clear();
   for (const Request* r : p.decode) {
     k = std::min(k, r->remaining_output());
-    seqs.emplace_back(r->context - r->kv.base_tokens(), r->kv.blocks());
+    seqs.emplace_back(r->kv_whole ? -1 : r->context - r->kv.base_tokens(), r->kv.blocks());
   }
   // The plan reserved one token per sequence; find the longest run whose extra blocks are all free.
   auto extra = [&](long steps) {
     long n = 0;
     for (auto [tokens, blocks] : seqs) // KvCache::extra_blocks
-      n += std::max(0L, kv_.blocks_for(tokens + steps) - blocks);
+      if (tokens >= 0) n += std::max(0L, kv_.blocks_for(tokens + steps) - blocks);
     return n;
   };
   long lo = 1, hi = std::max(1L, k);
@@ -148,7 +150,7 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
     if (!kv_.hold(held)) throw std::logic_error("decode run reserved more blocks than free");
   } else
     for (auto [tokens, blocks] : seqs)
-      if (const long n = kv_.blocks_for(tokens + lo) - blocks; n > 0 && !kv_.hold(n))
+      if (const long n = tokens < 0 ? 0 : kv_.blocks_for(tokens + lo) - blocks; n > 0 && !kv_.hold(n))
         throw std::logic_error("decode run reserved more blocks than free");
   run_ = &p;
   run_blocks_ = held;
@@ -157,8 +159,12 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
   run_rem_.assign(size_t(B), 0);
   run_whole_ = run_start_blocks_ = 0;
   for (auto [tokens, blocks] : seqs) {
-    run_rem_[size_t(tokens % B)]++;
-    run_whole_ += tokens / B;
+    if (tokens < 0)
+      run_whole_ += blocks;
+    else {
+      run_rem_[size_t(tokens % B)]++;
+      run_whole_ += tokens / B;
+    }
     run_start_blocks_ += blocks;
   }
   return int(lo);
@@ -167,8 +173,8 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
 void EngineCore::trim_run(int steps)
 {
   if (!run_) throw std::logic_error("trim_run without a decode run in flight");
-  // Each sequence now holds blocks for `steps` more tokens, as KvCache::trim sets them (below what it held at the
-  // start, for one that had reserved its whole sequence).
+  // Each sequence now holds blocks for `steps` more tokens, as KvCache::trim sets them; one with its whole sequence
+  // reserved keeps what it held (start_run counted it as a constant).
   const long keep = run_need(steps) - run_start_blocks_;
   kv_.release(run_blocks_ - keep);
   run_blocks_ = keep;
@@ -214,14 +220,15 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
     add_load(ve, load_of(r) - before);
   }
   if (run_ == &p) {
-    // A run: each sequence now holds exactly its context (as a trim to it would leave it), out of the run's count.
+    // A run: each sequence now holds exactly its context (as a trim to it would leave it), out of the run's count;
+    // one with its whole sequence reserved keeps it.
     run_ = nullptr;
     kv_.release(run_blocks_);
     for (Request* r : p.decode) {
       r->in_step = false;
       r->context += steps;
       r->generated += steps;
-      kv_.settle(r->kv, r->context);
+      kv_.settle(r->kv, r->kv_whole ? r->kv.tokens() : r->context);
       if (r->remaining_output() == 0) done.push_back(r);
     }
   } else {
@@ -229,7 +236,8 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
       r->in_step = false;
       r->context += steps;
       r->generated += steps;
-      if (r->kv.tokens() != r->context) kv_.trim(r->kv, r->context); // gives back what the plan reserved beyond it
+      // Gives back what the plan reserved beyond it (not a whole-sequence reservation: trtllm's guarantee).
+      if (r->kv.tokens() != r->context && !r->kv_whole) kv_.trim(r->kv, r->context);
       if (r->remaining_output() == 0) done.push_back(r);
     }
   }
@@ -243,6 +251,7 @@ void EngineCore::complete(int ve, const StepPlan& p, int steps, const double* en
   }
   for (Request* r : handed) {
     leave(s, r);
+    r->kv_whole = false;                     // the decode side reserves its own
     kv_.transfer_out(r->kv, r->kv_outgoing); // held here until the decode side has pulled it
     r->prefill_done = t_end;
     listener_.on_prefilled(r, t_end);

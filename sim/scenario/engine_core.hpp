@@ -73,7 +73,8 @@ public:
   // or cutting a run does not touch its requests (cold in a large factory).
   long run_blocks() const { return run_ ? run_blocks_ : 0; }
   // The blocks the run's sequences need to hold `steps` more tokens each (each sequence's whole blocks, not those it
-  // may hold beyond), less a constant: what a view compares between two step counts of the run.
+  // may hold beyond; a whole-sequence reservation counts as what it holds), plus a constant: what a view compares
+  // between two step counts of the run.
   long run_need(long steps) const
   {
     const long B = kv_.block_tokens();

@@ -13,6 +13,7 @@ struct alignas(64) Request {
   KvSeq kv;                // blocks on the instance that runs it (20 bytes)
   bool loading = false;    // admitted by a decode instance, KV still arriving: not schedulable
   bool in_step = false;    // part of a step that is planned or running
+  bool kv_whole = false;   // its whole sequence's blocks were reserved at admission (trtllm): kept until it leaves
   long context = 0;        // tokens whose KV is computed and held here
   long generated = 0;      // output tokens produced so far (the prefill step samples the first)
   long target_prefill = 0; // tokens whose KV its instance must (re)compute: input + tokens generated so far

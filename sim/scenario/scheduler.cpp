@@ -13,6 +13,7 @@ void preempt(EngineState& s, Request* r)
     s.prefix->release(r->spec.prefix_hashes, r->prefix_pinned);
     if (s.prefix->offload(r->spec.id, computed)) r->offloaded_tokens = computed;
   }
+  r->kv_whole = false;
   r->prefilled = 0;
   r->context = 0;
   r->target_prefill = r->spec.input_tokens + r->generated; // recompute the prompt and what it generated
@@ -157,6 +158,7 @@ void fill_prefill(EngineState& s, StepPlan& p, long budget, bool whole_prompts, 
     const long want =
         reserve_whole ? std::max(r->context + n, r->spec.input_tokens + r->spec.output_tokens) : r->context + n;
     if (n <= 0 || !s.kv->reserve(r->kv, want)) return;
+    r->kv_whole = reserve_whole;
     s.waiting.pop_front();
     s.run(r);
     add_prefill(p, r, n);
