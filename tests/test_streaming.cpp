@@ -4,6 +4,7 @@
 #include "summary.hpp"
 #include "support.hpp"
 #include "workload.hpp"
+#include <algorithm>
 #include <doctest/doctest.h>
 #include <random>
 
@@ -238,4 +239,53 @@ TEST_CASE("requests.csv of a run split over ranks: each rank's rows skip the oth
   CHECK_THROWS_WITH_AS(merge({header + "2,1\n1,1\n"}), doctest::Contains("not in id order"), std::runtime_error);
   CHECK_THROWS_WITH_AS(merge({header + "x,1\n"}), doctest::Contains("request id"), std::runtime_error);
   CHECK_THROWS_WITH_AS(merge({header + "0,1"}), doctest::Contains("no newline"), std::runtime_error);
+}
+
+TEST_CASE("requests.csv rows leave in id order whatever order requests finish in, however many wait")
+{
+  // Thousands of rows wait behind a long request in a large factory: the ring they wait in grows and wraps.
+  auto row_of = [](long id) {
+    std::string one;
+    RequestCsv single([&](const std::string& s) { one += s; }, 1);
+    Request r;
+    r.spec.id = 0;
+    r.finish = double(id);
+    single.request_done(r, -1);
+    single.finish();
+    return one;
+  };
+  for (long every : {1L, 3L}) {
+    CAPTURE(every);
+    std::vector<long> order;
+    for (long id = 0; id < 5000; ++id)
+      order.push_back(id);
+    std::mt19937 rng(7);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::rotate(order.begin(), std::find(order.begin(), order.end(), 0L), order.end()); // some rows go straight out
+    std::swap(order[0], order[4000]);                                                   // ... and 0 comes late
+    std::string out, want = row_of(0).substr(0, row_of(0).find('\n') + 1);
+    RequestCsv csv([&](const std::string& s) { out += s; }, every);
+    for (long id : order) {
+      Request r;
+      r.spec.id = id;
+      r.finish = double(id);
+      csv.request_done(r, -1);
+    }
+    csv.finish();
+    for (long id = 0; id < 5000; id += every) {
+      std::string one = row_of(id).substr(row_of(id).find('\n') + 1);
+      want += std::to_string(id) + one.substr(one.find(','));
+    }
+    CHECK(out == want);
+  }
+  // A row that never comes is named; a second row for a request is an error, not a silent duplicate.
+  RequestCsv csv([](const std::string&) {});
+  Request r;
+  r.spec.id = 1;
+  csv.request_done(r, -1);
+  CHECK_THROWS_WITH_AS(csv.request_done(r, -1), doctest::Contains("a second row for request 1"), std::logic_error);
+  CHECK_THROWS_WITH_AS(csv.finish(), doctest::Contains("request 0 never came"), std::runtime_error);
+  r.spec.id = 0;
+  csv.request_done(r, -1);
+  CHECK_THROWS_WITH_AS(csv.request_done(r, -1), doctest::Contains("a second row for request 0"), std::logic_error);
 }

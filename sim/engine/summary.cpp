@@ -433,29 +433,57 @@ void RequestCsv::request_elsewhere(long id)
 
 void RequestCsv::put(long id, const std::string& row)
 {
+  if (id < next_) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
   if (id != next_) {
-    waiting_.emplace(id, row);
+    const size_t ahead = size_t((id - next_) / every_);
+    if (ahead >= ring_.size()) { // grow: re-lay the waiting rows from slot 0
+      size_t n = std::max<size_t>(64, ring_.size());
+      while (n <= ahead)
+        n *= 2;
+      std::vector<std::string> ring(n);
+      std::vector<char> present(n, 0);
+      for (size_t k = 0; k < ring_.size(); ++k) {
+        const size_t from = (head_ + k) & (ring_.size() - 1);
+        ring[k] = std::move(ring_[from]);
+        present[k] = present_[from];
+      }
+      ring_ = std::move(ring);
+      present_ = std::move(present);
+      head_ = 0;
+    }
+    const size_t slot = (head_ + ahead) & (ring_.size() - 1);
+    if (present_[slot]) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
+    ring_[slot] = row;
+    present_[slot] = 1;
+    waiting_++;
     return;
   }
   buf_ += row;
   next_ += every_;
-  for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_; it = waiting_.erase(it)) {
-    buf_ += it->second;
-    next_ += every_;
+  if (!ring_.empty()) {
+    const size_t mask = ring_.size() - 1;
+    head_ = (head_ + 1) & mask; // the slot of id - no row waits there
+    while (present_[head_]) {
+      buf_ += ring_[head_];
+      present_[head_] = 0;
+      waiting_--;
+      next_ += every_;
+      head_ = (head_ + 1) & mask;
+    }
   }
   flush_if_full();
 }
 
 void RequestCsv::flush_if_full()
 {
-  if (buf_.size() < (1 << 20)) return;
+  if (buf_.size() < (1 << 16)) return; // pieces that stay in a core's cache until written
   sink_(buf_);
   buf_.clear();
 }
 
 void RequestCsv::finish()
 {
-  if (!waiting_.empty())
+  if (waiting_ > 0)
     throw std::runtime_error("requests.csv: the row of request " + std::to_string(next_) +
                              " never came (it did not leave the system)");
   sink_(buf_);

@@ -10,8 +10,8 @@ namespace fs {
 // Throws std::runtime_error when requests are neither completed nor dropped (conservation).
 Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult& r);
 // requests.csv, written as requests leave the system, in id (arrival) order: a row waits for the rows before it.
-// `every` > 1 keeps every every-th request only (ids 0, every, 2 x every, ...). `sink` gets pieces of about a
-// megabyte.
+// `every` > 1 keeps every every-th request only (ids 0, every, 2 x every, ...). `sink` gets pieces of about
+// 64 KB.
 class RequestCsv : public RequestSink {
 public:
   explicit RequestCsv(std::function<void(const std::string&)> sink, long every = 1);
@@ -25,8 +25,14 @@ private:
   void flush_if_full();
   std::function<void(const std::string&)> sink_;
   long every_;
-  long next_ = 0;                       // id of the next row to write
-  std::map<long, std::string> waiting_; // rows of later ids, done first
+  long next_ = 0; // id of the next row to write
+  // Rows of later ids, done first: slot (head_ + (id - next_) / every_) mod the ring's size (a power of two). A
+  // ring, not a map: as many rows wait as requests finish while an older one is in flight (thousands in a large
+  // factory), and each insert into a tree walked cold nodes and allocated. Slots keep their strings' capacity.
+  std::vector<std::string> ring_;
+  std::vector<char> present_;
+  size_t head_ = 0;
+  long waiting_ = 0;
   std::string buf_, row_;
 };
 // The rows of requests.csv parts (each sorted by id, each with the header line first, as RequestCsv writes them) merged

@@ -31,6 +31,7 @@ public:
 
 private:
   [[noreturn]] void fail(const char* what);
+  void write_all(const char* data, size_t size);
   std::filesystem::path path_;
   int fd_ = -1;
   std::string buffer_;
