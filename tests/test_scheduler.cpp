@@ -408,6 +408,36 @@ TEST_CASE("trtllm (GUARANTEED_NO_EVICT): admits only what can finish, so nothing
   }
 }
 
+TEST_CASE("trtllm in P/D: the prefill side reserves the prompt, the decode side the whole sequence")
+{
+  // Each request: 32 + 48 tokens, 5 blocks of 16. The prefill cache (4 blocks) holds both prompts (2 blocks each)
+  // although neither whole sequence would fit it; the decode cache (8 blocks) takes one whole sequence at a time, so
+  // the second hand-off waits for the first to finish instead of both growing into a preemption.
+  Bench p("trtllm", Role::prefill, 16 * 4, 16, limits(256, 8192, 8192));
+  Bench d("trtllm", Role::decode, 16 * 8, 16, limits(256, 8192, 8192));
+  d.others = &p.reqs;
+  Request* a = p.add(32, 48);
+  Request* c = p.add(32, 48);
+  CHECK(p.step().prefill.size() == 2);
+  REQUIRE(p.rec.handed.size() == 2);
+  CHECK(p.core.kv().outgoing_blocks() == 4);
+  for (Request* r : p.rec.handed)
+    d.core.submit_handoff(r);
+  StepPlan pulls = d.core.plan(0);
+  CHECK(pulls.pulls == std::vector<Request*>{a});
+  CHECK(d.core.kv().used_blocks() == 5);
+  p.core.release_outgoing(a);
+  d.core.loaded(a, 1.0);
+  while (d.rec.finished.empty()) {
+    StepPlan q = d.step();
+    CHECK(q.pulls.empty()); // c waits while a's reservation is unfilled
+    if (a->finish < 0) CHECK(a->kv.blocks() == 5);
+  }
+  CHECK(d.core.plan(0).pulls == std::vector<Request*>{c});
+  CHECK(d.core.preemptions() == 0);
+  CHECK(a->preemptions + c->preemptions == 0);
+}
+
 TEST_CASE("trtllm keeps a request's whole-sequence reservation while it decodes, step by step or in runs")
 {
   // 10 blocks of 10 tokens. r1 reserves its whole 30 + 40 tokens (7 blocks): r2 (20 + 20, 4 blocks) must wait until

@@ -13,6 +13,7 @@ EngineCore::EngineCore(const CoreConfig& cfg, const Scheduler& sched, CoreListen
     s.kv = &kv_;
     s.prefix = prefix_.get();
     s.limits = cfg.limits;
+    s.role = cfg.role;
   }
 }
 

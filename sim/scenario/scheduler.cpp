@@ -88,11 +88,13 @@ void add_decodes(EngineState& s, StepPlan& p, long budget)
   p.batch.logits_tokens = logits;
 }
 
-void admit_incoming(EngineState& s, StepPlan& p)
+void admit_incoming(EngineState& s, StepPlan& p, bool reserve_whole)
 {
   while (!s.incoming.empty() && long(s.running.size()) < s.limits.max_seqs) {
     Request* r = s.incoming.front();
-    if (!s.kv->transfer_in(r->kv, r->context)) break;
+    const long tokens = reserve_whole ? std::max(r->context, r->spec.input_tokens + r->spec.output_tokens) : r->context;
+    if (!s.kv->transfer_in(r->kv, tokens)) break;
+    r->kv_whole = reserve_whole;
     s.incoming.pop_front();
     r->loading = true;
     s.run(r);
@@ -200,9 +202,11 @@ public:
   void plan(EngineState& s, StepPlan& p) const override
   {
     p.clear();
+    // A prefill instance of a P/D pair (TensorRT-LLM's context server) holds a prompt only until its KV is pulled:
+    // it reserves the prompt; the decode side reserves the whole sequence when it admits the hand-off.
     add_decodes(s, p, s.limits.token_budget);
-    fill_prefill(s, p, s.limits.token_budget - long(p.decode.size()), true, true);
-    if (!p.preempted) admit_incoming(s, p);
+    fill_prefill(s, p, s.limits.token_budget - long(p.decode.size()), true, s.role != Role::prefill);
+    if (!p.preempted) admit_incoming(s, p, true);
   }
 };
 

@@ -24,6 +24,7 @@ struct EngineState {
   KvCache* kv = nullptr;
   PrefixCache* prefix = nullptr; // prefix caching (null: off)
   SchedulerLimits limits;
+  Role role = Role::mixed;       // its instance's (a prefill instance computes prompts only)
   std::deque<Request*> waiting;  // prompts and preempted requests (recompute), FCFS; preempted go first
   std::deque<Request*> incoming; // prefilled elsewhere, waiting for a slot and blocks here (P/D decode), FCFS
   std::vector<Request*> running; // admitted, in admission order (includes those still loading their KV)
@@ -85,8 +86,9 @@ SchedulerLimits limits_of(const SchedulerConfig& c);
 
 // Shared building blocks of the variants.
 void preempt(EngineState& s, Request* r);
-// Admits FCFS from `incoming` while a slot and blocks for the arriving KV are free (P/D decode side).
-void admit_incoming(EngineState& s, StepPlan& p);
+// Admits FCFS from `incoming` while a slot and blocks for the arriving KV are free (P/D decode side); with
+// `reserve_whole`, blocks for the whole sequence (prompt + output), kept until it finishes.
+void admit_incoming(EngineState& s, StepPlan& p, bool reserve_whole = false);
 // Reserves blocks for `r` to hold `tokens`, preempting the newest admitted sequence that is not in this step
 // until they fit. False when r itself was preempted or nothing is left to preempt.
 bool preempt_until_reserved(EngineState& s, StepPlan& p, Request* r, long tokens); // after a reserve failed
