@@ -289,6 +289,7 @@ TEST_CASE("KV invariants hold under random load, every scheduler, with fast-mode
       const int k = b.core.start_run(p, 64);
       b.check_invariants();
       const int taken = k > 1 ? int(1 + rng() % k) : 1;
+      if (k > 1) CHECK(b.core.run_need_between(k, taken) == b.core.run_need(k) - b.core.run_need(taken));
       if (taken < k && rng() % 2) {
         b.core.trim_run(taken);
         b.check_invariants();

@@ -98,7 +98,7 @@ InstanceView Instance::view() const
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
     const long ended = ended_steps(setup_.events->now());
-    v.kv_free_blocks += core_.run_need(f.steps) - core_.run_need(std::min<long>(ended + 1, f.steps));
+    v.kv_free_blocks += core_.run_need_between(f.steps, std::min<long>(ended + 1, f.steps));
   }
   return v;
 }
@@ -108,8 +108,6 @@ long Instance::outstanding_now() const
   if (!run_.active) return core_.outstanding();
   return core_.outstanding() - ended_steps(setup_.events->now()) * run_.seqs;
 }
-
-double Instance::view_changes_at() const { return outstanding_and_change().second; }
 
 std::pair<long, double> Instance::outstanding_and_change() const
 {

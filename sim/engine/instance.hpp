@@ -74,11 +74,10 @@ public:
   const InstanceSetup& setup() const { return setup_; }
   InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
   long outstanding_now() const; // view().outstanding, alone
-  // outstanding_now() and view_changes_at() together (what a least-outstanding index needs).
+  // outstanding_now(), and when view() changes next with no outside event and no wake-up (a step of a fast run
+  // ends; +inf: not before one): what a least-outstanding index needs.
   std::pair<long, double> outstanding_and_change() const;
   void prefetch_index() const { __builtin_prefetch(&run_); } // hints what outstanding_and_change() reads first
-  // When view() changes next with no outside event and no wake-up (a step of a fast run ends); +inf: not before one.
-  double view_changes_at() const;
   InstanceStats stats() const;
   // Prompt tokens of `r` this instance could start after now (prefix caching; 0 without).
   long cached_prefix(const Request& r) const;

@@ -83,6 +83,15 @@ public:
       n += run_rem_[rem] * ((rem + steps + B - 1) / B);
     return n;
   }
+  // run_need(a) - run_need(b), in one pass (an instance's view, at every pick of a router that reads views).
+  long run_need_between(long a, long b) const
+  {
+    const long B = kv_.block_tokens();
+    long n = 0;
+    for (long rem = 0; rem < B; ++rem)
+      n += run_rem_[rem] * ((rem + a + B - 1) / B - (rem + b + B - 1) / B);
+    return n;
+  }
   // Applies the first `steps` steps of `p` (ends[j] = end of step j) and frees what a truncated run reserved.
   void complete(int ve, const StepPlan& p, int steps, const double* ends);
   // Hints the CPU to fetch what complete() will touch of `p`'s requests (no effect on results).

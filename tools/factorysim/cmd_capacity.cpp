@@ -21,12 +21,13 @@ std::string probe_log(const CapacityResult& r)
   std::string out;
   for (const PlacementCapacity& pc : r.placements) {
     out += "  " + pc.name + ":";
-    for (const Probe& p : pc.probes)
-      out += " " + fmt("%.4g", p.value) +
-             (p.served                  ? " ok"
-              : p.verdict == "unstable" ? " UNSTABLE"
-                                        : " missed") +
-             fmt(" (%.1f%%)", 100 * p.good_share) + ",";
+    for (const Probe& p : pc.probes) { // appended piece by piece (" " + ... trips GCC 12's -Wstringop-overflow)
+      out += ' ';
+      out += fmt("%.4g", p.value);
+      out += p.served ? " ok" : p.verdict == "unstable" ? " UNSTABLE" : " missed";
+      out += fmt(" (%.1f%%)", 100 * p.good_share);
+      out += ',';
+    }
     out.back() = '\n';
   }
   return out;
