@@ -437,6 +437,24 @@ TEST_CASE("trtllm in P/D: the prefill side reserves the prompt, the decode side 
   CHECK(d.core.plan(0).pulls == std::vector<Request*>{c});
   CHECK(d.core.preemptions() == 0);
   CHECK(a->preemptions + c->preemptions == 0);
+  // A decode cache exactly as large as the sequence (32 + 49 tokens: the last one's KV is never computed, 80 = 5
+  // blocks) takes it, as the router's capacity check said it would (one token more would never fit, and block
+  // every hand-off behind it).
+  Bench p2("trtllm", Role::prefill, 16 * 4, 16, limits(256, 8192, 8192));
+  Bench d2("trtllm", Role::decode, 16 * 5, 16, limits(256, 8192, 8192));
+  d2.others = &p2.reqs;
+  Request* e = p2.add(32, 49);
+  p2.step();
+  REQUIRE(p2.rec.handed.size() == 1);
+  CHECK(e->context + e->remaining_output() == 80);
+  d2.core.submit_handoff(e);
+  CHECK(d2.core.plan(0).pulls == std::vector<Request*>{e});
+  p2.core.release_outgoing(e);
+  d2.core.loaded(e, 1.0);
+  for (int i = 0; i < 100 && d2.rec.finished.empty(); ++i)
+    d2.step();
+  CHECK(e->generated == 49);
+  CHECK(d2.core.kv().used_blocks() == 0);
 }
 
 TEST_CASE("trtllm keeps a request's whole-sequence reservation while it decodes, step by step or in runs")

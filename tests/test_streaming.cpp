@@ -243,7 +243,8 @@ TEST_CASE("requests.csv of a run split over ranks: each rank's rows skip the oth
 
 TEST_CASE("requests.csv rows leave in id order whatever order requests finish in, however many wait")
 {
-  // Thousands of rows wait behind a long request in a large factory: the ring they wait in grows and wraps.
+  // Thousands of rows wait behind a long request in a large factory: the ring they wait in wraps around many times
+  // while few wait, grows (from wherever its head is) when many do, and wraps again.
   auto row_of = [](long id) {
     std::string one;
     RequestCsv single([&](const std::string& s) { one += s; }, 1);
@@ -256,13 +257,18 @@ TEST_CASE("requests.csv rows leave in id order whatever order requests finish in
   };
   for (long every : {1L, 3L}) {
     CAPTURE(every);
-    std::vector<long> order;
-    for (long id = 0; id < 5000; ++id)
-      order.push_back(id);
+    constexpr long n = 20000;
     std::mt19937 rng(7);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::rotate(order.begin(), std::find(order.begin(), order.end(), 0L), order.end()); // some rows go straight out
-    std::swap(order[0], order[4000]);                                                   // ... and 0 comes late
+    std::vector<std::pair<long, long>> finish; // (when, id): ids finish within a window of them, a few much later
+    for (long id = 0; id < n; ++id) {
+      const long window = id >= 8000 && id < 14000 ? 600 : 40;
+      finish.emplace_back(id + long(rng() % window) + (id % 4999 == 3 ? 3000 : 0), id);
+    }
+    std::sort(finish.begin(), finish.end());
+    std::vector<long> order;
+    for (auto [when, id] : finish)
+      order.push_back(id);
+    REQUIRE(order.front() != 0); // 0 waits, some rows go straight out when it came
     std::string out, want = row_of(0).substr(0, row_of(0).find('\n') + 1);
     RequestCsv csv([&](const std::string& s) { out += s; }, every);
     for (long id : order) {
@@ -272,7 +278,7 @@ TEST_CASE("requests.csv rows leave in id order whatever order requests finish in
       csv.request_done(r, -1);
     }
     csv.finish();
-    for (long id = 0; id < 5000; id += every) {
+    for (long id = 0; id < n; id += every) {
       std::string one = row_of(id).substr(row_of(id).find('\n') + 1);
       want += std::to_string(id) + one.substr(one.find(','));
     }

@@ -1,6 +1,7 @@
 #include "engine_core.hpp"
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 namespace fs {
 
@@ -120,6 +121,8 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
   seqs.clear();
   for (const Request* r : p.decode) {
     k = std::min(k, r->remaining_output());
+    if (r->kv_whole && r->context + r->remaining_output() > r->kv.tokens())
+      throw std::logic_error("a whole-sequence reservation smaller than the sequence");
     seqs.emplace_back(r->kv_whole ? -1 : r->context - r->kv.base_tokens(), r->kv.blocks());
   }
   // The plan reserved one token per sequence; find the longest run whose extra blocks are all free.

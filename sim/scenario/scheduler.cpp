@@ -92,7 +92,8 @@ void admit_incoming(EngineState& s, StepPlan& p, bool reserve_whole)
 {
   while (!s.incoming.empty() && long(s.running.size()) < s.limits.max_seqs) {
     Request* r = s.incoming.front();
-    const long tokens = reserve_whole ? std::max(r->context, r->spec.input_tokens + r->spec.output_tokens) : r->context;
+    // The whole sequence: what the router checked the decode side can hold (the last token's KV is never computed).
+    const long tokens = reserve_whole ? r->context + r->remaining_output() : r->context;
     if (!s.kv->transfer_in(r->kv, tokens)) break;
     r->kv_whole = reserve_whole;
     s.incoming.pop_front();
