@@ -125,11 +125,15 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
       throw std::logic_error("a whole-sequence reservation smaller than the sequence");
     seqs.emplace_back(r->kv_whole ? -1 : r->context - r->kv.base_tokens(), r->kv.blocks());
   }
-  // The plan reserved one token per sequence; find the longest run whose extra blocks are all free.
+  // Blocks one sequence adds for `steps` more tokens (KvCache::extra_blocks); the plan reserved one token each. Find
+  // the longest run whose extra blocks are all free.
+  auto seq_extra = [&](long tokens, long blocks, long steps) {
+    return tokens < 0 ? 0L : std::max(0L, kv_.blocks_for(tokens + steps) - blocks);
+  };
   auto extra = [&](long steps) {
     long n = 0;
-    for (auto [tokens, blocks] : seqs) // KvCache::extra_blocks
-      if (tokens >= 0) n += std::max(0L, kv_.blocks_for(tokens + steps) - blocks);
+    for (auto [tokens, blocks] : seqs)
+      n += seq_extra(tokens, blocks, steps);
     return n;
   };
   long lo = 1, hi = std::max(1L, k);
@@ -154,7 +158,7 @@ int EngineCore::start_run(const StepPlan& p, int max_steps)
     if (!kv_.hold(held)) throw std::logic_error("decode run reserved more blocks than free");
   } else
     for (auto [tokens, blocks] : seqs)
-      if (const long n = tokens < 0 ? 0 : kv_.blocks_for(tokens + lo) - blocks; n > 0 && !kv_.hold(n))
+      if (const long n = seq_extra(tokens, blocks, lo); n > 0 && !kv_.hold(n))
         throw std::logic_error("decode run reserved more blocks than free");
   run_ = &p;
   run_blocks_ = held;
