@@ -8,9 +8,11 @@
 using namespace fs;
 namespace s4u = simgrid::s4u;
 
-TEST_CASE("event queue: time order, first in first out at one instant, cancel")
+namespace {
+// What `f(engine)` returns, run in a child process on a one-host platform (one SimGrid engine per process).
+template <class F> Json on_one_host(F f)
 {
-  const Json got = test::in_child([] {
+  return test::in_child([f] {
     int argc = 1;
     char arg0[] = "test";
     char* argv[] = {arg0, nullptr};
@@ -18,18 +20,34 @@ TEST_CASE("event queue: time order, first in first out at one instant, cancel")
     auto* zone = s4u::create_full_zone("z");
     zone->create_host("h", 1e9);
     zone->seal();
+    return f(e);
+  });
+}
+} // namespace
+
+TEST_CASE("event queue: time order, first in first out at one instant, cancel")
+{
+  const Json got = on_one_host([](s4u::Engine& e) {
     Json order = Json::array();
     bool empty_before = true, empty_after = false;
     {
       EventQueue q;
       auto note = [&](const char* name) { order.push_back({name, s4u::Engine::get_clock()}); };
       q.at(2.0, [&] { note("A"); });
+      EventQueue::Handle x;
       q.at(1.0, [&] {
         note("B");
-        q.at(s4u::Engine::get_clock(), [&] { note("E"); }); // now: after C, set before it
+        q.at(s4u::Engine::get_clock(), [&] { // now: after C, set before it
+          note("E");
+          q.at(s4u::Engine::get_clock(), [&] { note("F"); }); // now again: after X's place
+        });
+        x = q.at(s4u::Engine::get_clock(), [&] { note("X"); }); // now, cancelled by C before its turn
         q.at(1.5, [&] { note("G"); });
       });
-      q.at(1.0, [&] { note("C"); });
+      q.at(1.0, [&] {
+        note("C");
+        q.cancel(x);
+      });
       const EventQueue::Handle d = q.at(1.0, [&] { note("D"); });
       q.cancel(d);
       q.cancel(d); // twice: a no-op
@@ -42,8 +60,35 @@ TEST_CASE("event queue: time order, first in first out at one instant, cancel")
     return Json{{"order", order}, {"empty_before", empty_before}, {"empty_after", empty_after}};
   });
   const Json want = Json::array({Json::array({"B", 1.0}), Json::array({"C", 1.0}), Json::array({"E", 1.0}),
-                                 Json::array({"G", 1.5}), Json::array({"A", 2.0})});
+                                 Json::array({"F", 1.0}), Json::array({"G", 1.5}), Json::array({"A", 2.0})});
   CHECK(got["order"] == want);
   CHECK_FALSE(got["empty_before"].get<bool>());
   CHECK(got["empty_after"].get<bool>());
+}
+
+TEST_CASE("event queue running ahead of SimGrid's clock: the same order, events for now included")
+{
+  const Json got = on_one_host([](s4u::Engine& e) {
+    Json order = Json::array();
+    {
+      EventQueue q;
+      q.run_ahead_while([] { return true; }); // SimGrid never has anything to do: every instant runs in one round
+      auto note = [&](const char* name) { order.push_back({name, q.now()}); };
+      q.at(1.0, [&] {
+        note("A");
+        q.at(q.now(), [&] { note("C"); });
+        q.at(2.0, [&] {
+          note("D");
+          q.at(q.now(), [&] { note("F"); });
+        });
+      });
+      q.at(1.0, [&] { note("B"); });
+      q.at(2.0, [&] { note("E"); });
+      e.run();
+    }
+    return Json{{"order", order}};
+  });
+  const Json want = Json::array({Json::array({"A", 1.0}), Json::array({"B", 1.0}), Json::array({"C", 1.0}),
+                                 Json::array({"E", 2.0}), Json::array({"D", 2.0}), Json::array({"F", 2.0})});
+  CHECK(got["order"] == want);
 }

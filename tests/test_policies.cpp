@@ -1,6 +1,7 @@
 // Routers, workload generators and percentiles: the pure policies around the engine.
 #include "progress.hpp"
 #include "router.hpp"
+#include "scan.hpp"
 #include "summary.hpp"
 #include "workload.hpp"
 #include <cmath>
@@ -198,4 +199,30 @@ TEST_CASE("the progress line: simulated time, requests done, rate and ETA")
         "co: simulated 25.0 s, 1,234,567 requests done, 246,913 req/s, ETA 15 s");
   CHECK(progress_line("co", 25, 10, 0, std::numeric_limits<double>::infinity(), 5.0) ==
         "co: simulated 25.0 s, 10 requests done, 2 req/s");
+}
+
+TEST_CASE("a router's scans (scan.hpp) give what the plain loops give, ties and every length included")
+{
+  std::mt19937_64 rng(11);
+  for (size_t n = 1; n <= 140; ++n)
+    for (int round = 0; round < 20; ++round) {
+      std::vector<double> x(n);
+      for (double& v : x) // few distinct values: ties; some infinite, as a stale-time array holds
+        v = round % 3 == 0 ? double(std::uniform_int_distribution<int>(0, 3)(rng))
+            : std::uniform_int_distribution<int>(-1, 40)(rng) < 0 ? -std::numeric_limits<double>::infinity()
+                                                                  : double(rng() % 1000);
+      size_t want = 0;
+      for (size_t k = 1; k < n; ++k)
+        if (x[k] < x[want]) want = k;
+      REQUIRE(first_min(x.data(), n) == want);
+      const double t = double(rng() % 1000);
+      std::vector<size_t> seen, expect;
+      for (size_t k = 0; k < n; ++k)
+        if (x[k] <= t) expect.push_back(k);
+      for_each_at_most(x.data(), n, t, [&](size_t k) {
+        seen.push_back(k);
+        x[k] = t + 1; // what a refresh does to a stale time: later ones are still visited
+      });
+      REQUIRE(seen == expect);
+    }
 }

@@ -244,13 +244,16 @@ TEST_CASE("requests.csv of a run split over ranks: each rank's rows skip the oth
 TEST_CASE("requests.csv rows leave in id order whatever order requests finish in, however many wait")
 {
   // Thousands of rows wait behind a long request in a large factory: the ring they wait in wraps around many times
-  // while few wait, grows (from wherever its head is) when many do, and wraps again.
-  auto row_of = [](long id) {
+  // while few wait, grows (from wherever its head is) when many do, and wraps again. Some rows are too long for a
+  // slot of the ring (a long drop reason), and wait beside it.
+  auto reason = [](long id) { return id % 997 == 5 ? std::string(300 + id % 7, 'x') + ",y" : std::string(); };
+  auto row_of = [&](long id) {
     std::string one;
     RequestCsv single([&](const std::string& s) { one += s; }, 1);
     Request r;
     r.spec.id = 0;
     r.finish = double(id);
+    r.dropped = reason(id);
     single.request_done(r, -1);
     single.finish();
     return one;
@@ -275,6 +278,7 @@ TEST_CASE("requests.csv rows leave in id order whatever order requests finish in
       Request r;
       r.spec.id = id;
       r.finish = double(id);
+      r.dropped = reason(id);
       csv.request_done(r, -1);
     }
     csv.finish();

@@ -21,8 +21,14 @@ EventQueue::Handle EventQueue::at(double t, std::function<void()> f)
   }
   const uint64_t seq = next_seq_++;
   slots_[slot] = {std::move(f), seq};
-  heap_.push({t, seq, slot});
   live_++;
+  // An event for the instant that is running (a wake-up: most of them) runs after every event already set for it,
+  // which are all in the heap, being older: a queue keeps that order without two walks of the heap.
+  if (running_ && t == now_) {
+    now_q_.push_back({t, seq, slot});
+    return {slot, seq};
+  }
+  heap_.push({t, seq, slot});
   if (!running_ && (!timer_ || t < armed_)) arm(t); // while running, run() arms for what is left
   return {slot, seq};
 }
@@ -70,15 +76,23 @@ void EventQueue::run()
     deferred_[k]();
   deferred_.clear();
   while (true) {
-    while (!heap_.empty() && heap_.top().t <= now_) {
-      const Entry e = heap_.top();
-      heap_.pop();
+    while (true) {
+      Entry e;
+      if (!heap_.empty() && heap_.top().t <= now_) {
+        e = heap_.top();
+        heap_.pop();
+      } else if (now_head_ < now_q_.size())
+        e = now_q_[now_head_++];
+      else
+        break;
       Slot& s = slots_[e.slot];
       if (s.seq != e.seq) continue; // cancelled
       std::function<void()> f = std::move(s.f);
       release(e.slot);
       f(); // may set events, for now too: they run in this loop
     }
+    now_q_.clear();
+    now_head_ = 0;
     while (!heap_.empty() && slots_[heap_.top().slot].seq != heap_.top().seq)
       heap_.pop();
     // Nothing else is due now. When SimGrid has nothing to do before the next event, that one runs in this round of

@@ -60,6 +60,8 @@ private:
   void release(uint32_t slot);
 
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_; // may hold cancelled entries (seq mismatch)
+  std::vector<Entry> now_q_; // events set for the running instant while it runs, in order from now_head_ (at())
+  size_t now_head_ = 0;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   uint64_t next_seq_ = 1;

@@ -10,6 +10,7 @@
 #include "pods.hpp"
 #include "prefix_cache.hpp"
 #include "progress.hpp"
+#include "scan.hpp"
 #include "scenario_pods.hpp"
 #include "step_time_afd.hpp"
 #include "trace_recorder.hpp"
@@ -25,6 +26,7 @@
 #include <queue>
 #include <set>
 #include <simgrid/kernel/resource/Action.hpp>
+#include <span>
 #include <unordered_map>
 
 namespace s4u = simgrid::s4u;
@@ -103,30 +105,48 @@ struct Group {
   std::vector<Instance*> eligible; // scratch
   // Least outstanding among members few enough to compare them all at each pick (index_groups): per member, its
   // outstanding tokens as last read (exact in a double) and the time from which that read is stale: its fast run's
-  // next step end, or -inf once it had an event (Factory::on_changed). Two passes over two short arrays cost less
-  // than keeping `least` current (refresh_index: a heap entry per step end). The first member wins a tie, as in
-  // `least`.
+  // next step end, or -inf once it had an event (Factory::on_changed). Two passes over two short arrays, two lanes at
+  // a time (scan.hpp), cost less than keeping `least` current (refresh_index: a heap entry per step end). The first
+  // member wins a tie, as in `least`.
   bool scan = false;
   std::vector<double> load, stale_at;
   Instance* least_cached()
   {
     const double now = events->now();
-    const size_t n = members.size();
-    for (size_t k = 0; k < n; ++k)
-      if (stale_at[k] <= now) {
-        const auto [v, t] = members[k]->outstanding_and_change();
-        load[k] = double(v);
-        stale_at[k] = t;
-      }
-    size_t best = 0;
-    for (size_t k = 1; k < n; ++k)
-      if (load[k] < load[best]) best = k;
-    return members[best];
+    for_each_at_most(stale_at.data(), members.size(), now, [&](size_t k) {
+      const auto [v, t] = members[k]->outstanding_and_change(now);
+      load[k] = double(v);
+      stale_at[k] = t;
+    });
+    return members[first_min(load.data(), members.size())];
   }
   // The smallest KV capacity (tokens) among its members, among its prefill members, and among the decode sides of
   // its prefill members: a request within them fits every member.
   long min_capacity = std::numeric_limits<long>::max(), min_prefill_capacity = min_capacity,
        min_next_capacity = min_capacity;
+};
+
+// Per instance, the (group, slot) pairs of the groups it belongs to, all in one array: a vector per instance was a
+// cold allocation of its own, missed at every event of a large factory (Factory::on_changed).
+class GroupSlots {
+public:
+  void assign(const std::vector<std::vector<std::pair<Group*, size_t>>>& per_instance)
+  {
+    first_.assign(1, 0);
+    at_.clear();
+    for (const auto& v : per_instance) {
+      at_.insert(at_.end(), v.begin(), v.end());
+      first_.push_back(at_.size());
+    }
+  }
+  std::span<const std::pair<Group*, size_t>> of(int id) const
+  {
+    return {at_.data() + first_[size_t(id)], at_.data() + first_[size_t(id) + 1]};
+  }
+
+private:
+  std::vector<size_t> first_; // instance i's pairs: at_[first_[i], first_[i + 1])
+  std::vector<std::pair<Group*, size_t>> at_;
 };
 
 class Factory : public InstanceListener {
@@ -452,7 +472,7 @@ public:
   void on_changed(Instance& i) override
   {
     const int id = i.setup().id;
-    for (auto [g, k] : scanned_by_[size_t(id)])
+    for (auto [g, k] : scanned_by_.of(id))
       g->stale_at[k] = -std::numeric_limits<double>::infinity();
     if (indexed_[id] && !dirty_[id]) {
       dirty_[id] = true;
@@ -757,16 +777,15 @@ private:
   // Groups whose router takes the least outstanding instance: up to sim.router_scan_max members, a pick compares
   // their loads as last read (Group::least_cached); larger groups keep an index of their members' outstanding tokens,
   // refreshed before each pick for the instances whose view changed since: those that had an event or a wake-up,
-  // and those in a fast run that passed a step's end (their views change with the clock alone). Either costs less
-  // than the other on its side of 128 members (bench_factory, instructions per request). With `on` false (tests),
-  // every pick builds every view.
+  // and those in a fast run that passed a step's end (their views change with the clock alone). The scan costs no
+  // more up to 512 members, the index less past them (bench_factory, per request: docs/design.md, "Routing"). With `on`
+  // false (tests), every pick builds every view.
   void index_groups(bool on)
   {
     indexed_.assign(instances_.size(), 0);
     dirty_.assign(instances_.size(), 0);
     change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
-    member_of_.resize(instances_.size());
-    scanned_by_.resize(instances_.size());
+    std::vector<std::vector<std::pair<Group*, size_t>>> member_of(instances_.size()), scanned_by(instances_.size());
     std::vector<Group*> groups;
     for (int pod = 0; pod < pods_; ++pod) {
       groups.push_back(entry_[size_t(pod)].get());
@@ -781,17 +800,20 @@ private:
         g->load.assign(g->members.size(), 0.0);
         g->stale_at.assign(g->members.size(), -std::numeric_limits<double>::infinity());
         for (size_t k = 0; k < g->members.size(); ++k)
-          scanned_by_[size_t(g->members[k]->setup().id)].emplace_back(g, k);
+          scanned_by[size_t(g->members[k]->setup().id)].emplace_back(g, k);
         continue;
       }
       g->least = MinIndex(g->members.size());
       for (size_t k = 0; k < g->members.size(); ++k) {
         const int id = g->members[k]->setup().id;
-        member_of_[id].emplace_back(g, k);
-        indexed_[id] = true;
-        on_changed(*g->members[k]);
+        member_of[size_t(id)].emplace_back(g, k);
+        indexed_[size_t(id)] = true;
       }
     }
+    member_of_.assign(member_of);
+    scanned_by_.assign(scanned_by);
+    for (size_t id = 0; id < instances_.size(); ++id)
+      if (indexed_[id]) on_changed(*instances_[id]);
   }
 
   void refresh_index()
@@ -833,8 +855,8 @@ private:
   // The index entries of instance `id` from its view now; returns when that view changes next by the clock alone.
   double set_index(int id)
   {
-    const auto [v, t] = instances_[size_t(id)]->outstanding_and_change();
-    for (auto [g, k] : member_of_[size_t(id)])
+    const auto [v, t] = instances_[size_t(id)]->outstanding_and_change(events_.now());
+    for (auto [g, k] : member_of_.of(id))
       g->least.set(k, v);
     return t;
   }
@@ -931,8 +953,8 @@ private:
   // The least-outstanding index (index_groups): per instance, whether a group indexes it, the groups and slots, whether
   // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
   std::vector<char> indexed_, dirty_;
-  std::vector<std::vector<std::pair<Group*, size_t>>> member_of_;
-  std::vector<std::vector<std::pair<Group*, size_t>>> scanned_by_; // per instance: the scanned groups and slots
+  GroupSlots member_of_;
+  GroupSlots scanned_by_; // per instance: the scanned groups and slots
   std::vector<int> dirty_list_;
   std::vector<double> change_at_;
   MinHeap<std::pair<double, int>> changes_;

@@ -109,11 +109,11 @@ long Instance::outstanding_now() const
   return core_.outstanding() - ended_steps(setup_.events->now()) * run_.seqs;
 }
 
-std::pair<long, double> Instance::outstanding_and_change() const
+std::pair<long, double> Instance::outstanding_and_change(double now) const
 {
   constexpr double never = std::numeric_limits<double>::infinity();
   if (!run_.active) return {core_.outstanding(), never};
-  const long ended = ended_steps(setup_.events->now());
+  const long ended = ended_steps(now);
   return {core_.outstanding() - ended * run_.seqs, ended < run_.steps ? run_.ends[ended] : never};
 }
 

@@ -75,8 +75,9 @@ public:
   InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
   long outstanding_now() const; // view().outstanding, alone
   // outstanding_now(), and when view() changes next with no outside event and no wake-up (a step of a fast run
-  // ends; +inf: not before one): what a least-outstanding index needs.
-  std::pair<long, double> outstanding_and_change() const;
+  // ends; +inf: not before one): what a least-outstanding index needs. `now`: the factory's clock, passed in (reading
+  // it through setup() would touch one more cold line of each instance refreshed).
+  std::pair<long, double> outstanding_and_change(double now) const;
   void prefetch_index() const { __builtin_prefetch(&run_); } // hints what outstanding_and_change() reads first
   InstanceStats stats() const;
   // Prompt tokens of `r` this instance could start after now (prefix caching; 0 without).

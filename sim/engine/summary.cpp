@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -436,42 +437,61 @@ void RequestCsv::put(long id, const std::string& row)
   if (id < next_) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
   if (id != next_) {
     const size_t ahead = size_t((id - next_) / every_);
-    if (ahead >= ring_.size()) { // grow: re-lay the waiting rows from slot 0
-      size_t n = std::max<size_t>(64, ring_.size());
-      while (n <= ahead)
-        n *= 2;
-      std::vector<std::string> ring(n);
-      std::vector<char> present(n, 0);
-      for (size_t k = 0; k < ring_.size(); ++k) {
-        const size_t from = (head_ + k) & (ring_.size() - 1);
-        ring[k] = std::move(ring_[from]);
-        present[k] = present_[from];
-      }
-      ring_ = std::move(ring);
-      present_ = std::move(present);
-      head_ = 0;
+    if (ahead >= slots_) grow(ahead);
+    const size_t slot = (head_ + ahead) & (slots_ - 1);
+    if (state_[slot]) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
+    if (row.size() < slot_bytes) {
+      std::memcpy(&ring_[slot * slot_bytes], row.data(), row.size());
+      state_[slot] = uint16_t(row.size() + 1);
+    } else {
+      long_[slot] = row;
+      state_[slot] = in_long;
     }
-    const size_t slot = (head_ + ahead) & (ring_.size() - 1);
-    if (present_[slot]) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
-    ring_[slot] = row;
-    present_[slot] = 1;
     waiting_++;
     return;
   }
   buf_ += row;
   next_ += every_;
-  if (!ring_.empty()) {
-    const size_t mask = ring_.size() - 1;
-    head_ = (head_ + 1) & mask; // the slot of id - no row waits there
-    while (present_[head_]) {
-      buf_ += ring_[head_];
-      present_[head_] = 0;
-      waiting_--;
-      next_ += every_;
-      head_ = (head_ + 1) & mask;
-    }
+  if (slots_ == 0) return flush_if_full();
+  const size_t mask = slots_ - 1;
+  head_ = (head_ + 1) & mask; // the slot of id - no row waits there
+  while (const uint16_t st = state_[head_]) {
+    if (st == in_long) {
+      auto it = long_.find(head_);
+      buf_ += it->second;
+      long_.erase(it);
+    } else
+      buf_.append(&ring_[head_ * slot_bytes], st - 1u);
+    state_[head_] = 0;
+    waiting_--;
+    next_ += every_;
+    head_ = (head_ + 1) & mask;
   }
   flush_if_full();
+}
+
+void RequestCsv::grow(size_t ahead)
+{
+  // Re-lays the waiting rows from slot 0.
+  size_t n = std::max<size_t>(64, slots_);
+  while (n <= ahead)
+    n *= 2;
+  std::vector<char> ring(n * slot_bytes);
+  std::vector<uint16_t> state(n, 0);
+  std::map<size_t, std::string> longs;
+  for (size_t k = 0; k < slots_; ++k) {
+    const size_t from = (head_ + k) & (slots_ - 1);
+    state[k] = state_[from];
+    if (state_[from] == in_long)
+      longs[k] = std::move(long_[from]);
+    else if (state_[from])
+      std::memcpy(&ring[k * slot_bytes], &ring_[from * slot_bytes], state_[from] - 1u);
+  }
+  ring_ = std::move(ring);
+  state_ = std::move(state);
+  long_ = std::move(longs);
+  slots_ = n;
+  head_ = 0;
 }
 
 void RequestCsv::flush_if_full()

@@ -1,6 +1,7 @@
 // Metrics of a finished run (docs/metrics.md): summary.json and requests.csv.
 #pragma once
 #include "factory.hpp"
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <ostream>
@@ -22,16 +23,23 @@ public:
 
 private:
   void put(long id, const std::string& row); // in id order: waits for the rows before it
+  void grow(size_t ahead);                   // the ring holds slot `ahead` past its head
   void flush_if_full();
   std::function<void(const std::string&)> sink_;
   long every_;
   long next_ = 0; // id of the next row to write
   // Rows of later ids, done first: slot (head_ + (id - next_) / every_) mod the ring's size (a power of two). A
   // ring, not a map: as many rows wait as requests finish while an older one is in flight (thousands in a large
-  // factory), and each insert into a tree walked cold nodes and allocated. Slots keep their strings' capacity.
-  std::vector<std::string> ring_;
-  std::vector<char> present_;
-  size_t head_ = 0;
+  // factory), and each insert into a tree walked cold nodes and allocated. Its slots are fixed-size pieces of one
+  // array, not strings: a row is copied into its slot without an allocation, and the rows that leave together when an
+  // old request finishes lie one after the other. A row too long for a slot (long names or drop reasons) waits in
+  // `long_` instead.
+  static constexpr size_t slot_bytes = 256;
+  static constexpr uint16_t in_long = UINT16_MAX;
+  std::vector<char> ring_;             // slots_ x slot_bytes
+  std::vector<uint16_t> state_;        // per slot: 0 no row; n + 1 a row of n bytes in the slot; in_long: in long_
+  std::map<size_t, std::string> long_; // by slot
+  size_t slots_ = 0, head_ = 0;
   long waiting_ = 0;
   std::string buf_, row_;
 };
