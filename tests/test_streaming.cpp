@@ -1,5 +1,6 @@
 // Streaming runs: percentiles exact below a threshold and within a stated bound above it, mergeable partial
 // results (ranks), list workloads drawn request by request, memory that follows what is in flight.
+#include "request_pool.hpp"
 #include "request_stats.hpp"
 #include "summary.hpp"
 #include "support.hpp"
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <random>
+#include <set>
 
 using namespace fs;
 
@@ -298,4 +300,37 @@ TEST_CASE("requests.csv rows leave in id order whatever order requests finish in
   r.spec.id = 0;
   csv.request_done(r, -1);
   CHECK_THROWS_WITH_AS(csv.request_done(r, -1), doctest::Contains("a second row for request 0"), std::logic_error);
+}
+
+TEST_CASE("request slots: reused when given back, never moved, fresh when taken, across chunks")
+{
+  RequestPool pool;
+  std::vector<Request*> held;
+  for (int i = 0; i < 15000; ++i) { // more than two chunks of 2 MB
+    Request* r = pool.take();
+    REQUIRE(r->spec.id == 0);
+    REQUIRE(r->instances.empty());
+    r->spec.id = i;
+    r->instances = std::string(40, 'a'); // on the heap: destroyed with the pool
+    held.push_back(r);
+  }
+  CHECK(pool.made() == 15000);
+  for (int i = 0; i < 15000; ++i)
+    REQUIRE(held[size_t(i)]->spec.id == i); // slots did not move as chunks were added
+  std::set<Request*> given;
+  for (int i = 0; i < 15000; i += 2) {
+    held[size_t(i)]->generated = 7;
+    pool.give(held[size_t(i)]);
+    given.insert(held[size_t(i)]);
+  }
+  for (int i = 0; i < 7500; ++i) {
+    Request* r = pool.take(); // a slot given back, reset
+    REQUIRE(given.erase(r) == 1);
+    REQUIRE(r->spec.id == 0);
+    REQUIRE(r->generated == 0);
+    REQUIRE(r->instances.empty());
+  }
+  CHECK(pool.made() == 15000);
+  pool.take();
+  CHECK(pool.made() == 15001);
 }

@@ -10,6 +10,7 @@
 #include "pods.hpp"
 #include "prefix_cache.hpp"
 #include "progress.hpp"
+#include "request_pool.hpp"
 #include "scan.hpp"
 #include "scenario_pods.hpp"
 #include "step_time_afd.hpp"
@@ -363,7 +364,7 @@ public:
     res.instants_ahead = events_.ran_ahead();
     res.simgrid_waits = events_.waited();
     res.kv_pulls_shared = kv_pulls_shared_;
-    res.peak_requests_held = long(store_.size());
+    res.peak_requests_held = long(store_.made());
     res.pod_picks = pod_picks_;
     res.pod_live_picks = pod_live_picks_;
     res.calibration = calibration_;
@@ -515,7 +516,7 @@ private:
     if (rows_) rows_->request_done(r, session);
     if (keep_) kept_.push_back({r, session});
     src_->finished(r.spec.id, t, r.dropped.empty());
-    free_.push_back(&r);
+    store_.give(&r);
     if (src_->reactive() || done_ == arrived_) wake_source();
   }
 
@@ -523,14 +524,7 @@ private:
   Request& new_request(RequestSpec&& spec)
   {
     ++arrived_;
-    Request* r = nullptr;
-    if (free_.empty()) {
-      r = &store_.emplace_back();
-    } else {
-      r = free_.back();
-      free_.pop_back();
-      *r = Request{};
-    }
+    Request* r = store_.take();
     r->spec = std::move(spec);
     return *r;
   }
@@ -966,8 +960,7 @@ private:
   std::unique_ptr<RequestSource> src_;
   // Requests in flight (instances hold pointers into it), and the slots of those that left, reused: the run's memory
   // follows what is in flight, not its length.
-  std::deque<Request> store_;
-  std::vector<Request*> free_;
+  RequestPool store_;
   size_t arrived_ = 0, done_ = 0; // requests that arrived; of them, completed or dropped
   double last_finish_ = -1, last_arrival_ = -1;
   RequestSink* rows_;
