@@ -18,7 +18,6 @@
 #include "workload.hpp"
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <exception>
 #include <limits>
 #include <map>

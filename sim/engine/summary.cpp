@@ -437,8 +437,8 @@ void RequestCsv::put(long id, const std::string& row)
   if (id < next_) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
   if (id != next_) {
     const size_t ahead = size_t((id - next_) / every_);
-    if (ahead >= slots_) grow(ahead);
-    const size_t slot = (head_ + ahead) & (slots_ - 1);
+    if (ahead >= state_.size()) grow(ahead);
+    const size_t slot = (head_ + ahead) & (state_.size() - 1);
     if (state_[slot]) throw std::logic_error("requests.csv: a second row for request " + std::to_string(id));
     if (row.size() < slot_bytes) {
       std::memcpy(&ring_[slot * slot_bytes], row.data(), row.size());
@@ -452,8 +452,8 @@ void RequestCsv::put(long id, const std::string& row)
   }
   buf_ += row;
   next_ += every_;
-  if (slots_ == 0) return flush_if_full();
-  const size_t mask = slots_ - 1;
+  if (state_.empty()) return flush_if_full();
+  const size_t mask = state_.size() - 1;
   head_ = (head_ + 1) & mask; // the slot of id - no row waits there
   while (const uint16_t st = state_[head_]) {
     if (st == in_long) {
@@ -473,14 +473,15 @@ void RequestCsv::put(long id, const std::string& row)
 void RequestCsv::grow(size_t ahead)
 {
   // Re-lays the waiting rows from slot 0.
-  size_t n = std::max<size_t>(64, slots_);
+  const size_t slots = state_.size();
+  size_t n = std::max<size_t>(64, slots);
   while (n <= ahead)
     n *= 2;
   std::vector<char> ring(n * slot_bytes);
   std::vector<uint16_t> state(n, 0);
   std::map<size_t, std::string> longs;
-  for (size_t k = 0; k < slots_; ++k) {
-    const size_t from = (head_ + k) & (slots_ - 1);
+  for (size_t k = 0; k < slots; ++k) {
+    const size_t from = (head_ + k) & (slots - 1);
     state[k] = state_[from];
     if (state_[from] == in_long)
       longs[k] = std::move(long_[from]);
@@ -490,7 +491,6 @@ void RequestCsv::grow(size_t ahead)
   ring_ = std::move(ring);
   state_ = std::move(state);
   long_ = std::move(longs);
-  slots_ = n;
   head_ = 0;
 }
 

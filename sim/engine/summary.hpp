@@ -36,10 +36,10 @@ private:
   // `long_` instead.
   static constexpr size_t slot_bytes = 256;
   static constexpr uint16_t in_long = UINT16_MAX;
-  std::vector<char> ring_;             // slots_ x slot_bytes
+  std::vector<char> ring_;             // state_.size() x slot_bytes
   std::vector<uint16_t> state_;        // per slot: 0 no row; n + 1 a row of n bytes in the slot; in_long: in long_
   std::map<size_t, std::string> long_; // by slot
-  size_t slots_ = 0, head_ = 0;
+  size_t head_ = 0;
   long waiting_ = 0;
   std::string buf_, row_;
 };
