@@ -173,23 +173,6 @@ TEST_CASE("percentiles interpolate between closest ranks (numpy's default)")
   CHECK(percentiles({7}).p99 == 7);
 }
 
-TEST_CASE("MinIndex gives the first slot holding the smallest value, as least_outstanding does over views")
-{
-  std::mt19937_64 rng(5);
-  for (size_t n : {1, 2, 3, 7, 8, 33, 128}) { // 128: a deep tree, where set() stops climbing when a winner holds
-    MinIndex idx(n);
-    std::vector<InstanceView> v(n);
-    for (size_t k = 0; k < n; ++k)
-      idx.set(k, 0);
-    for (int step = 0; step < 3000; ++step) {
-      const size_t k = std::uniform_int_distribution<size_t>(0, n - 1)(rng);
-      v[k].outstanding = std::uniform_int_distribution<long>(0, 5)(rng); // many ties
-      idx.set(k, v[k].outstanding);
-      REQUIRE(idx.argmin() == least_outstanding(v));
-    }
-  }
-}
-
 TEST_CASE("the progress line: simulated time, requests done, rate and ETA")
 {
   CHECK(progress_line("co", 12.34, 4000, 10000, 100, 2.0) ==
@@ -225,4 +208,48 @@ TEST_CASE("a router's scans (scan.hpp) give what the plain loops give, ties and 
       });
       REQUIRE(seen == expect);
     }
+}
+
+TEST_CASE("StaleMin re-reads exactly the stale slots and gives the first smallest, as a scan of every slot does")
+{
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  std::mt19937_64 rng(13);
+  for (size_t n : {1, 3, 8, 9, 17, 64, 131}) { // within a block, whole blocks, a last partial block
+    CAPTURE(n);
+    StaleMin m(n);
+    // Each slot's value now and when it next changes by itself (a fast run's step end), and the stale time of its
+    // last read (-inf: never read, or marked stale by an event since).
+    std::vector<double> value(n), change(n), read_stale(n, -inf);
+    double now = 0;
+    auto next_change = [&] { return rng() % 4 ? now + 0.01 + double(rng() % 100) / 100 : inf; };
+    for (size_t k = 0; k < n; ++k) {
+      value[k] = double(rng() % 6);
+      change[k] = next_change();
+    }
+    for (int step = 0; step < 1500; ++step) {
+      now += double(rng() % 20) / 100;
+      for (size_t k = 0; k < n; ++k)
+        while (change[k] <= now) { // few distinct values: ties
+          value[k] = double(rng() % 6);
+          change[k] += 0.01 + double(rng() % 100) / 100;
+        }
+      for (int e = int(rng() % 3); e > 0; --e) { // events: a new value, its stale time
+        const size_t k = rng() % n;
+        value[k] = double(rng() % 6);
+        change[k] = next_change();
+        m.mark_stale(k);
+        read_stale[k] = -inf;
+      }
+      std::vector<size_t> reads, expect;
+      for (size_t k = 0; k < n; ++k)
+        if (read_stale[k] <= now) expect.push_back(k);
+      const size_t got = m.argmin(now, [&](size_t k) {
+        reads.push_back(k);
+        read_stale[k] = change[k];
+        return std::pair<double, double>(value[k], change[k]);
+      });
+      REQUIRE(reads == expect);
+      REQUIRE(got == size_t(std::min_element(value.begin(), value.end()) - value.begin()));
+    }
+  }
 }

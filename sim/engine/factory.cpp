@@ -36,60 +36,20 @@ namespace fs {
 namespace {
 
 // The instances one router chooses among: the entry stages, or the stages a prefill stage hands off to.
-// A binary min-heap with replace_top (std::priority_queue has none: a pop and a push sift twice).
-template <class T> class MinHeap {
-public:
-  bool empty() const { return v_.empty(); }
-  const T& top() const { return v_.front(); }
-  void push(const T& x)
-  {
-    v_.push_back(x);
-    for (size_t i = v_.size() - 1; i > 0 && v_[i] < v_[(i - 1) / 2]; i = (i - 1) / 2)
-      std::swap(v_[i], v_[(i - 1) / 2]);
-  }
-  void pop()
-  {
-    v_.front() = v_.back();
-    v_.pop_back();
-    if (!v_.empty()) sift_down();
-  }
-  void replace_top(const T& x)
-  {
-    v_.front() = x;
-    sift_down();
-  }
-
-private:
-  void sift_down()
-  {
-    const size_t n = v_.size();
-    for (size_t i = 0;;) {
-      size_t c = 2 * i + 1;
-      if (c >= n) return;
-      if (c + 1 < n && v_[c + 1] < v_[c]) c++;
-      if (!(v_[c] < v_[i])) return;
-      std::swap(v_[i], v_[c]);
-      i = c;
-    }
-  }
-  std::vector<T> v_;
-};
-
 struct Group {
   std::vector<Instance*> members;
   std::unique_ptr<Router> router;
   Router::Shortcut shortcut = Router::Shortcut::views;
-  MinIndex least; // Shortcut::least_outstanding: per member, its outstanding tokens as of the factory's last refresh
   std::vector<InstanceView> views;    // scratch
   const EventQueue* events = nullptr; // the factory's: its clock
 
   // The member that gets `r` among those `fits` accepts (their KV caches can ever hold it); nullptr if none. When
-  // `all_fit` (every member accepts it), a router with a shortcut needs no views: the pick costs O(log n), not O(n).
+  // `all_fit` (every member accepts it), a router with a shortcut needs no views: a blind pick costs O(1), a least
+  // outstanding one O(n / 8 + members whose load went stale) (StaleMin), not a view of every member.
   template <class Fits> Instance* pick(const Request& r, bool all_fit, Fits&& fits)
   {
     if (all_fit && shortcut == Router::Shortcut::blind) return members[router->pick_blind(members.size(), r)];
-    if (all_fit && shortcut == Router::Shortcut::least_outstanding)
-      return scan ? least_cached() : members[least.argmin()];
+    if (all_fit && shortcut == Router::Shortcut::least_outstanding) return least_cached();
     views.clear();
     eligible.clear();
     const bool prefix = router->wants_prefix() && !r.spec.prefix_hashes.empty();
@@ -103,22 +63,17 @@ struct Group {
     return eligible[router->pick(views, r)];
   }
   std::vector<Instance*> eligible; // scratch
-  // Least outstanding among members few enough to compare them all at each pick (index_groups): per member, its
-  // outstanding tokens as last read (exact in a double) and the time from which that read is stale: its fast run's
-  // next step end, or -inf once it had an event (Factory::on_changed). Two passes over two short arrays, two lanes at
-  // a time (scan.hpp), cost less than keeping `least` current (refresh_index: a heap entry per step end). The first
-  // member wins a tie, as in `least`.
-  bool scan = false;
-  std::vector<double> load, stale_at;
+  // Least outstanding (index_groups): per member, its outstanding tokens as last read (exact in a double), stale
+  // from its fast run's next step end, or at once after an event (Factory::on_changed). The first member wins a tie,
+  // as in a scan of every member's view.
+  StaleMin least;
   Instance* least_cached()
   {
     const double now = events->now();
-    for_each_at_most(stale_at.data(), members.size(), now, [&](size_t k) {
+    return members[least.argmin(now, [&](size_t k) {
       const auto [v, t] = members[k]->outstanding_and_change(now);
-      load[k] = double(v);
-      stale_at[k] = t;
-    });
-    return members[first_min(load.data(), members.size())];
+      return std::pair<double, double>(double(v), t);
+    })];
   }
   // The smallest KV capacity (tokens) among its members, among its prefill members, and among the decode sides of
   // its prefill members: a request within them fits every member.
@@ -418,7 +373,6 @@ public:
   {
     const long need = r->context + r->remaining_output();
     Group& g = *next_[size_t(pod_of_[size_t(from.setup().id)])].at(from.setup().stage);
-    refresh_index();
     Instance* to = g.pick(*r, need <= g.min_capacity, [&](int id) { return capacity_[id] >= need; });
     if (!to) throw std::logic_error("no decode instance can hold a request that passed the arrival check");
     r->instances += ">" + to->setup().name;
@@ -471,13 +425,8 @@ public:
 
   void on_changed(Instance& i) override
   {
-    const int id = i.setup().id;
-    for (auto [g, k] : scanned_by_.of(id))
-      g->stale_at[k] = -std::numeric_limits<double>::infinity();
-    if (indexed_[id] && !dirty_[id]) {
-      dirty_[id] = true;
-      dirty_list_.push_back(id);
-    }
+    for (auto [g, k] : scanned_by_.of(i.setup().id))
+      g->least.mark_stale(k);
   }
 
   void start_loads(Instance& to, int ve, const std::vector<TierLoad>& loads) override
@@ -767,18 +716,13 @@ private:
     j.dest->kv_arrived(j.r);
   }
 
-  // Groups whose router takes the least outstanding instance: up to sim.router_scan_max members, a pick compares
-  // their loads as last read (Group::least_cached); larger groups keep an index of their members' outstanding tokens,
-  // refreshed before each pick for the instances whose view changed since: those that had an event or a wake-up,
-  // and those in a fast run that passed a step's end (their views change with the clock alone). The scan costs no
-  // more up to 512 members, the index less past them (bench_factory, per request: docs/design.md, "Routing"). With `on`
-  // false (tests), every pick builds every view.
+  // Groups whose router takes the least outstanding instance: a pick compares their members' loads as last read,
+  // refreshing those whose view changed since (Group::least_cached): those that had an event or a wake-up, and those
+  // in a fast run that passed a step's end (their views change with the clock alone). With `on` false (tests), every
+  // pick builds every view.
   void index_groups(bool on)
   {
-    indexed_.assign(instances_.size(), 0);
-    dirty_.assign(instances_.size(), 0);
-    change_at_.assign(instances_.size(), std::numeric_limits<double>::infinity());
-    std::vector<std::vector<std::pair<Group*, size_t>>> member_of(instances_.size()), scanned_by(instances_.size());
+    std::vector<std::vector<std::pair<Group*, size_t>>> scanned_by(instances_.size());
     std::vector<Group*> groups;
     for (int pod = 0; pod < pods_; ++pod) {
       groups.push_back(entry_[size_t(pod)].get());
@@ -788,70 +732,11 @@ private:
     for (Group* g : groups) {
       g->shortcut = on ? g->router->shortcut() : Router::Shortcut::views;
       if (g->shortcut != Router::Shortcut::least_outstanding) continue;
-      g->scan = g->members.size() <= s_.sim.router_scan_max;
-      if (g->scan) {
-        g->load.assign(g->members.size(), 0.0);
-        g->stale_at.assign(g->members.size(), -std::numeric_limits<double>::infinity());
-        for (size_t k = 0; k < g->members.size(); ++k)
-          scanned_by[size_t(g->members[k]->setup().id)].emplace_back(g, k);
-        continue;
-      }
-      g->least = MinIndex(g->members.size());
-      for (size_t k = 0; k < g->members.size(); ++k) {
-        const int id = g->members[k]->setup().id;
-        member_of[size_t(id)].emplace_back(g, k);
-        indexed_[size_t(id)] = true;
-      }
+      g->least = StaleMin(g->members.size());
+      for (size_t k = 0; k < g->members.size(); ++k)
+        scanned_by[size_t(g->members[k]->setup().id)].emplace_back(g, k);
     }
-    member_of_.assign(member_of);
     scanned_by_.assign(scanned_by);
-    for (size_t id = 0; id < instances_.size(); ++id)
-      if (indexed_[id]) on_changed(*instances_[id]);
-  }
-
-  void refresh_index()
-  {
-    const double now = events_.now();
-    // Instances whose view changed with the clock alone (a fast run's step ended): refreshed here, their next change
-    // put in place of this one (one sift of the heap, not a pop and a push). Those with an event are dirty: below.
-    while (!changes_.empty() && changes_.top().first <= now) {
-      const auto [t, id] = changes_.top();
-      if (t != change_at_[size_t(id)]) { // superseded
-        changes_.pop();
-        continue;
-      }
-      if (dirty_[size_t(id)]) {
-        change_at_[size_t(id)] = std::numeric_limits<double>::infinity();
-        changes_.pop();
-        continue;
-      }
-      const double next = set_index(id);
-      change_at_[size_t(id)] = next;
-      if (std::isinf(next))
-        changes_.pop();
-      else
-        changes_.replace_top({next, id});
-    }
-    for (int id : dirty_list_) // ask for their (cold) lines together rather than missing on them one at a time
-      instances_[size_t(id)]->prefetch_index();
-    for (int id : dirty_list_) {
-      dirty_[size_t(id)] = false;
-      const double t = set_index(id);
-      if (t != change_at_[size_t(id)]) {
-        change_at_[size_t(id)] = t;
-        if (!std::isinf(t)) changes_.push({t, id});
-      }
-    }
-    dirty_list_.clear();
-  }
-
-  // The index entries of instance `id` from its view now; returns when that view changes next by the clock alone.
-  double set_index(int id)
-  {
-    const auto [v, t] = instances_[size_t(id)]->outstanding_and_change(events_.now());
-    for (auto [g, k] : member_of_.of(id))
-      g->least.set(k, v);
-    return t;
   }
 
   // A workload stopped by a count ends the measured window when it stopped: nothing after it was counted yet.
@@ -919,7 +804,6 @@ private:
     const long prompt = r.spec.input_tokens;
     Group& g = *entry_[size_t(pod)];
     const bool all_fit = need <= g.min_capacity && prompt <= g.min_prefill_capacity && need <= g.min_next_capacity;
-    refresh_index();
     return g.pick(r, all_fit, [&](int id) {
       if (instances_[id]->setup().role == Role::prefill) return capacity_[id] >= prompt && next_capacity_[id] >= need;
       return capacity_[id] >= need;
@@ -942,15 +826,8 @@ private:
   std::vector<long> capacity_;                                      // KV tokens each instance holds, whole blocks
   std::vector<std::unique_ptr<Group>> entry_;                       // per pod
   std::vector<std::map<std::string, std::unique_ptr<Group>>> next_; // per pod: prefill stage -> its decode instances
-  std::vector<long> next_capacity_; // per prefill instance: the largest cache among its decode instances
-  // The least-outstanding index (index_groups): per instance, whether a group indexes it, the groups and slots, whether
-  // its view changed since the last refresh, and when it changes next by the clock alone (the live entry of changes_).
-  std::vector<char> indexed_, dirty_;
-  GroupSlots member_of_;
-  GroupSlots scanned_by_; // per instance: the scanned groups and slots
-  std::vector<int> dirty_list_;
-  std::vector<double> change_at_;
-  MinHeap<std::pair<double, int>> changes_;
+  std::vector<long> next_capacity_;      // per prefill instance: the largest cache among its decode instances
+  GroupSlots scanned_by_;                // per instance: the least-outstanding groups and slots (index_groups)
   std::map<std::string, CoreQueue> cpu_; // per CPU pool doing host work or tool calls: its cores
   CoreQueue* host_ = nullptr;            // the host pool's (scenario "host")
   CoreQueue* tools_ = nullptr;           // the tool pool's (agent graphs)

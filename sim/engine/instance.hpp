@@ -78,7 +78,6 @@ public:
   // ends; +inf: not before one): what a least-outstanding index needs. `now`: the factory's clock, passed in (reading
   // it through setup() would touch one more cold line of each instance refreshed).
   std::pair<long, double> outstanding_and_change(double now) const;
-  void prefetch_index() const { __builtin_prefetch(&run_); } // hints what outstanding_and_change() reads first
   InstanceStats stats() const;
   // Prompt tokens of `r` this instance could start after now (prefix caching; 0 without).
   long cached_prefix(const Request& r) const;

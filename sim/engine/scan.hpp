@@ -1,9 +1,12 @@
-// Scans of short arrays of doubles that a router runs at every pick (Group::least_cached in factory.cpp), two lanes
-// at a time where the CPU has SSE2 (every x86-64 does), with no branch per element: a 128-member group's pick cost
-// ~1,700 instructions per request with scalar loops, ~1,250 now (the refreshes of stale members included). Same
-// answers as the scalar loops below them, which other CPUs run.
+// Scans of short arrays of doubles that a router runs at every pick (StaleMin, below), two lanes at a time where the
+// CPU has SSE2 (every x86-64 does), with no branch per element: a 128-member group's pick cost ~1,700 instructions
+// per request with scalar loops, ~1,250 with these (the refreshes of stale members included). Same answers as the
+// scalar loops below them, which other CPUs run.
 #pragma once
+#include <algorithm>
 #include <cstddef>
+#include <limits>
+#include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -18,8 +21,8 @@ template <class Cmp> int lanes4(const double* x, __m128d v, Cmp cmp)
 }
 #endif
 
-// The first index of the smallest of x[0..n) (n > 0, no NaN): what a scan keeping the first strict minimum returns.
-inline size_t first_min(const double* x, size_t n)
+// The smallest of x[0..n) (n > 0, no NaN).
+inline double min_of(const double* x, size_t n)
 {
   double m = x[0];
   size_t k = 1;
@@ -39,6 +42,12 @@ inline size_t first_min(const double* x, size_t n)
 #endif
   for (; k < n; ++k)
     if (x[k] < m) m = x[k];
+  return m;
+}
+
+// The first index k of x[0..n) with x[k] == m, where m is one of them.
+inline size_t first_equal(const double* x, size_t n, double m)
+{
   size_t i = 0;
 #if defined(__SSE2__)
   const __m128d mv = _mm_set1_pd(m);
@@ -50,6 +59,9 @@ inline size_t first_min(const double* x, size_t n)
     if (x[i] == m) return i;
   return 0; // not reached: m is one of them
 }
+
+// The first index of the smallest of x[0..n) (n > 0, no NaN): what a scan keeping the first strict minimum returns.
+inline size_t first_min(const double* x, size_t n) { return first_equal(x, n, min_of(x, n)); }
 
 // Calls f(k) for each k in increasing order with x[k] <= t (f may change x[k]; no NaN in x).
 template <class F> void for_each_at_most(const double* x, size_t n, double t, F&& f)
@@ -64,5 +76,44 @@ template <class F> void for_each_at_most(const double* x, size_t n, double t, F&
   for (; k < n; ++k)
     if (x[k] <= t) f(k);
 }
+
+// The first of n slots holding the smallest value, where a value once read stays exact until a time known at the
+// read (its stale time) or until mark_stale: a router's least-outstanding pick over its members' loads, which an
+// event makes stale at once and a fast run's step end at a known time. argmin() re-reads the stale slots
+// only, through blocks of 8 slots that keep their smallest value and stale time: O(n / 8 + stale slots x 8) per pick,
+// not O(n) (measured against a flat scan and a tournament tree: docs/design.md, "Routing without views").
+class StaleMin {
+public:
+  static constexpr size_t block = 8;
+  explicit StaleMin(size_t n = 0)
+      : value_(n, 0.0), stale_(n, -inf), block_value_((n + block - 1) / block, 0.0),
+        block_stale_(block_value_.size(), -inf)
+  {
+  }
+  size_t size() const { return value_.size(); }
+  void mark_stale(size_t k) { stale_[k] = block_stale_[k / block] = -inf; }
+  // The first slot holding the smallest value (n > 0) once every slot stale at `now` (stale time <= now) is re-read:
+  // read(k) returns its value and the time it goes stale (> now; +inf: only by mark_stale). Values are not NaN.
+  template <class Read> size_t argmin(double now, Read&& read)
+  {
+    const size_t n = value_.size();
+    for_each_at_most(block_stale_.data(), block_stale_.size(), now, [&](size_t b) {
+      const size_t lo = b * block, len = std::min(block, n - lo);
+      for_each_at_most(stale_.data() + lo, len, now, [&](size_t i) {
+        const auto [v, t] = read(lo + i);
+        value_[lo + i] = v;
+        stale_[lo + i] = t;
+      });
+      block_value_[b] = min_of(value_.data() + lo, len);
+      block_stale_[b] = min_of(stale_.data() + lo, len);
+    });
+    const size_t b = first_min(block_value_.data(), block_value_.size()), lo = b * block;
+    return lo + first_equal(value_.data() + lo, std::min(block, n - lo), block_value_[b]);
+  }
+
+private:
+  static constexpr double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> value_, stale_, block_value_, block_stale_;
+};
 
 } // namespace fs

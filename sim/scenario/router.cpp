@@ -18,31 +18,6 @@ size_t least_outstanding(const std::vector<InstanceView>& v)
   return best;
 }
 
-MinIndex::MinIndex(size_t n)
-{
-  while (leaves_ < n)
-    leaves_ *= 2;
-  value_.assign(leaves_, std::numeric_limits<long>::max());
-  win_.resize(2 * leaves_);
-  for (size_t i = 0; i < leaves_; ++i)
-    win_[leaves_ + i] = uint32_t(i);
-  for (size_t k = leaves_ - 1; k >= 1; --k)
-    win_[k] = std::min(win_[2 * k], win_[2 * k + 1]); // all equal: the lower slot
-}
-
-void MinIndex::set(size_t slot, long value)
-{
-  if (value_[slot] == value) return;
-  value_[slot] = value;
-  for (size_t k = (leaves_ + slot) / 2; k >= 1; k /= 2) {
-    const uint32_t a = win_[2 * k], b = win_[2 * k + 1];
-    const uint32_t w = before(b, a) ? b : a;
-    // The same winner, not `slot`: this subtree's smallest value is unchanged, and so is everything above it.
-    if (w == win_[k] && w != slot) return;
-    win_[k] = w;
-  }
-}
-
 namespace {
 
 class RoundRobin : public Router {

@@ -47,22 +47,6 @@ public:
 // The first of the views owing the fewest tokens (InstanceView::outstanding).
 size_t least_outstanding(const std::vector<InstanceView>& v);
 
-// The first of `n` slots holding the smallest value, kept up to date one slot at a time in O(log n) (a tournament
-// tree): what least_outstanding() returns over views whose outstanding tokens are the slots' values.
-class MinIndex {
-public:
-  explicit MinIndex(size_t n = 0);
-  void set(size_t slot, long value);
-  long value(size_t slot) const { return value_[slot]; }
-  size_t argmin() const { return win_[1]; } // n > 0
-
-private:
-  bool before(uint32_t a, uint32_t b) const { return value_[a] < value_[b] || (value_[a] == value_[b] && a < b); }
-  size_t leaves_ = 1;         // a power of two >= n
-  std::vector<long> value_;   // per slot; slots past n hold the largest long and never win
-  std::vector<uint32_t> win_; // per tree node (1 is the root, leaves_ + i slot i): the slot that wins its subtree
-};
-
 using RouterRegistry = Registry<Router, uint64_t>;
 const RouterRegistry& router_registry();
 

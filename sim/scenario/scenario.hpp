@@ -137,11 +137,8 @@ struct SimConfig {
   long max_requests = 100'000'000;          // a larger workload is refused before it runs (time: ~10 us a request)
   long exact_percentiles_up_to = 1'000'000; // per metric; past it, percentiles from a histogram (request_stats.hpp)
   bool lone_transfers = true;               // not in JSON: tests set false to run every cross-server KV pull in SimGrid
-  bool run_ahead = true; // not in JSON: tests set false to give every event instant its own round of SimGrid's loop
-  // Not in JSON: least-outstanding groups up to this many members compare every member's load at each pick, larger
-  // ones keep an index (Group::scan, Factory::refresh_index in factory.cpp); tests set 0 to check the index.
-  size_t router_scan_max = 512; // measured: docs/design.md, "Routing in O(log n)"
-  bool index_routers = true;    // not in JSON: tests set false to check that indexed picks match full scans
+  bool run_ahead = true;     // not in JSON: tests set false to give every event instant its own round of SimGrid's loop
+  bool index_routers = true; // not in JSON: tests set false to check that cached picks match full scans
 };
 
 struct RequestSpec {
