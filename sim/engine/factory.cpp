@@ -372,11 +372,11 @@ public:
   void on_prefilled(Instance& from, Request* r) override
   {
     const long need = r->context + r->remaining_output();
-    Group& g = *next_[size_t(pod_of_[size_t(from.setup().id)])].at(from.setup().stage);
+    Group& g = *next_[size_t(pod_of_[size_t(from.id())])].at(from.setup().stage);
     Instance* to = g.pick(*r, need <= g.min_capacity, [&](int id) { return capacity_[id] >= need; });
     if (!to) throw std::logic_error("no decode instance can hold a request that passed the arrival check");
     r->instances += ">" + to->setup().name;
-    r->holder = from.setup().id;
+    r->holder = from.id();
     to->submit_handoff(r);
   }
 
@@ -425,7 +425,7 @@ public:
 
   void on_changed(Instance& i) override
   {
-    for (auto [g, k] : scanned_by_.of(i.setup().id))
+    for (auto [g, k] : scanned_by_.of(i.id()))
       g->least.mark_stale(k);
   }
 

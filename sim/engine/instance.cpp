@@ -23,8 +23,11 @@ CoreConfig core_config(const InstanceSetup& s, const SchedulerConfig& sc)
 
 Instance::Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
                    std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener)
-    : setup_(std::move(setup)), model_(std::move(model)), collector_(collector), listener_(listener),
-      core_(core_config(setup_, sc), sched, *this), flights_(setup_.par.pp), stage_free_(setup_.par.pp, 0.0)
+    : queue_(setup.events), trace_(setup.trace), collector_(collector), listener_(listener), model_(std::move(model)),
+      id_(setup.id), pp_(setup.par.pp), tp_(setup.par.tp), ffn_chips_(setup.ffn_chips),
+      max_fast_steps_(setup.max_fast_steps), exact_(setup.exact), prefix_on_(setup.prefix.has_value()),
+      core_(core_config(setup, sc), sched, *this), flights_(setup.par.pp), stage_free_(setup.par.pp, 0.0),
+      setup_(std::move(setup))
 {
 }
 
@@ -42,7 +45,7 @@ void Instance::submit_handoff(Request* r)
 
 void Instance::kv_arrived(Request* r)
 {
-  core_.loaded(r, setup_.events->now());
+  core_.loaded(r, queue_->now());
   notify();
 }
 
@@ -97,7 +100,7 @@ InstanceView Instance::view() const
     // The run reserved the blocks of all its steps and applies its tokens when it lands; the step-by-step
     // engine would be in step `ended + 1` now, holding blocks for that many more tokens per sequence.
     const Flight& f = flights_[0];
-    const long ended = ended_steps(setup_.events->now());
+    const long ended = ended_steps(queue_->now());
     v.kv_free_blocks += core_.run_need_between(f.steps, std::min<long>(ended + 1, f.steps));
   }
   return v;
@@ -106,7 +109,7 @@ InstanceView Instance::view() const
 long Instance::outstanding_now() const
 {
   if (!run_.active) return core_.outstanding();
-  return core_.outstanding() - ended_steps(setup_.events->now()) * run_.seqs;
+  return core_.outstanding() - ended_steps(queue_->now()) * run_.seqs;
 }
 
 std::pair<long, double> Instance::outstanding_and_change(double now) const
@@ -142,9 +145,9 @@ void Instance::launch(int ve)
 {
   Flight& f = flights_[ve];
   StepPlan& p = f.plan;
-  const double now = setup_.events->now();
-  const bool pipelined = setup_.par.pp > 1;
-  const int k = (setup_.exact || pipelined) ? 1 : core_.start_run(p, setup_.max_fast_steps);
+  const double now = queue_->now();
+  const bool pipelined = pp_ > 1;
+  const int k = (exact_ || pipelined) ? 1 : core_.start_run(p, max_fast_steps_);
   f.active = true;
   f.steps = k;
   if (f.ends.size() < size_t(k)) { // grown only: a resize down and up would zero what we overwrite
@@ -200,7 +203,7 @@ bool Instance::launch_idle()
     listener_.on_changed(*this); // planning changed it; what follows may route (a hand-off reads views)
     for (Request* r : p.pulls)
       listener_.start_pull(*this, r);
-    if (setup_.prefix) listener_.flush_writes(*this);
+    if (prefix_on_) listener_.flush_writes(*this);
     if (p.empty()) continue; // everything waits for memory, a slot or a KV transfer: an event will wake us
     if (!p.loads.empty()) {
       f.loading = true; // starts when its KV is in accelerator memory (loads_done)
@@ -233,14 +236,14 @@ void Instance::truncate_runs(double now)
 
 void Instance::account(const Flight& f, int j, const StepSummary& st)
 {
-  const double tp = setup_.par.tp;
+  const double tp = tp_;
   const Window& w = collector_.window;
-  if (setup_.par.pp == 1) {
+  if (pp_ == 1) {
     const double start = f.ends[j] - st.busy_s;
     const double frac = st.busy_s > 0 ? w.overlap(start, f.ends[j]) / st.busy_s : 0.0;
     stats_.busy_chip_s_window += st.busy_s * tp * frac;
     stats_.phases_window += st.phases.scaled(tp * frac);
-    stats_.offload_phases_window += st.offload.scaled(setup_.ffn_chips * frac);
+    stats_.offload_phases_window += st.offload.scaled(ffn_chips_ * frac);
   } else {
     for (size_t s = 0; s < f.staged.stages.size(); ++s) {
       const StageTime& stage = f.staged.stages[s];
@@ -251,7 +254,7 @@ void Instance::account(const Flight& f, int j, const StepSummary& st)
     }
   }
   stats_.phases += st.phases.scaled(tp);
-  stats_.busy_s += st.busy_s / double(setup_.par.pp);
+  stats_.busy_s += st.busy_s / double(pp_);
   stats_.comm += st.comm;
   stats_.host_s += st.host_s;
   stats_.steps++;
@@ -262,14 +265,14 @@ void Instance::land(int ve)
   Flight& f = flights_[ve];
   core_.prefetch(f.plan);
   const StepSummary* sums = &f.sum;
-  if (setup_.par.pp == 1 && f.plan.decode_only()) {
+  if (pp_ == 1 && f.plan.decode_only()) {
     // The summaries of the steps it took, from what launch kept of them (their ends and decode attention times), in
     // a scratch that every instance of the thread shares: it stays in cache.
     thread_local std::vector<StepSummary> scratch;
     if (scratch.size() < size_t(f.steps)) scratch.resize(f.steps);
     model_->decode_run_kept(f.plan.batch, f.steps, f.kept.data(), scratch.data());
     sums = scratch.data();
-    if (setup_.trace) f.sum = scratch[0]; // what a trace shows
+    if (trace_) f.sum = scratch[0]; // what a trace shows
   }
   for (int j = 0; j < f.steps; ++j)
     account(f, j, sums[j]);
@@ -277,7 +280,7 @@ void Instance::land(int ve)
   in_flight_--;
   if (ve == 0) run_.active = false; // a fast run is always virtual engine 0's (pp = 1)
   core_.complete(ve, f.plan, f.steps, f.ends.data());
-  if (setup_.trace) record_flight(*setup_.trace, setup_.id, f, view());
+  if (trace_) record_flight(*trace_, id_, f, view());
 }
 
 bool Instance::can_use_event() const
@@ -296,8 +299,8 @@ void Instance::start() { settle(); }
 
 void Instance::halt()
 {
-  setup_.events->cancel(timer_);
-  setup_.events->cancel(wake_timer_);
+  queue_->cancel(timer_);
+  queue_->cancel(wake_timer_);
   timer_ = wake_timer_ = {};
   listening_ = false;
   halted_ = true;
@@ -306,14 +309,14 @@ void Instance::halt()
 Instance::~Instance()
 {
   // None of its events may call into a destroyed instance.
-  setup_.events->cancel(timer_);
-  setup_.events->cancel(wake_timer_);
+  queue_->cancel(timer_);
+  queue_->cancel(wake_timer_);
 }
 
 void Instance::arm(double t)
 {
   if (timer_ && timer_at_ == t) return;
-  setup_.events->cancel(timer_);
+  queue_->cancel(timer_);
   timer_at_ = t;
   timer_ = schedule(t, false);
 }
@@ -321,7 +324,7 @@ void Instance::arm(double t)
 EventQueue::Handle Instance::schedule(double t, bool wake)
 {
   // Two words captured: std::function keeps them without an allocation.
-  return setup_.events->at(t, [this, wake] {
+  return queue_->at(t, [this, wake] {
     (wake ? wake_timer_ : timer_) = {}; // it ran
     try {
       wake ? on_event() : on_timer();
@@ -336,13 +339,13 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
-  wake_timer_ = schedule(setup_.events->now(), true);
+  wake_timer_ = schedule(queue_->now(), true);
 }
 
 void Instance::land_done()
 {
   // Every micro-batch that is done, in the order they finish; a truncated run waits for its new end.
-  const double now = setup_.events->now();
+  const double now = queue_->now();
   while (true) {
     int first = -1;
     for (int v = 0; v < int(flights_.size()); ++v)
@@ -373,7 +376,7 @@ void Instance::on_event()
   if (!listening_ || events_ == seen_) return; // already seen (a step end at the same instant came first)
   listening_ = false;
   // A run cut by the event stops at the first step end at or after it; an idle instance plans at once.
-  truncate_runs(setup_.events->now());
+  truncate_runs(queue_->now());
   woke();
   land_done();
   settle();
@@ -390,7 +393,7 @@ void Instance::settle()
         woke();
         continue;
       }
-      setup_.events->cancel(timer_);
+      queue_->cancel(timer_);
       timer_ = {};
       listening_ = true;
       return;
@@ -402,7 +405,7 @@ void Instance::settle()
     listening_ = can_use_event(); // else outside events wait for the next landing
     if (!listening_ || events_ == seen_) return;
     listening_ = false; // an event came while it planned: as if it woke at once
-    truncate_runs(setup_.events->now());
+    truncate_runs(queue_->now());
     woke();
     land_done();
   }

@@ -57,7 +57,7 @@ struct InstanceSetup {
   EventQueue* events = nullptr;       // the factory's: its step ends and wake-ups
 };
 
-class Instance : public CoreListener {
+class alignas(64) Instance : public CoreListener {
 public:
   Instance(InstanceSetup setup, const SchedulerConfig& sc, const Scheduler& sched,
            std::shared_ptr<const StepTimeModel> model, Collector& collector, InstanceListener& listener);
@@ -72,8 +72,9 @@ public:
   ~Instance() override;
 
   const InstanceSetup& setup() const { return setup_; }
-  InstanceView view() const;    // as of now: steps of a fast run that already ended count as done
-  long outstanding_now() const; // view().outstanding, alone
+  int id() const { return id_; } // setup().id, in the instance's first line
+  InstanceView view() const;     // as of now: steps of a fast run that already ended count as done
+  long outstanding_now() const;  // view().outstanding, alone
   // outstanding_now(), and when view() changes next with no outside event and no wake-up (a step of a fast run
   // ends; +inf: not before one): what a least-outstanding index needs. `now`: the factory's clock, passed in (reading
   // it through setup() would touch one more cold line of each instance refreshed).
@@ -134,12 +135,28 @@ private:
   bool can_use_event() const; // would an outside event change what this instance does before its next landing?
   long ended_steps(double now) const;
 
-  InstanceSetup setup_;
-  std::shared_ptr<const StepTimeModel> model_; // shared by the instances of its stage
+  // What a wake-up reads of the instance, in its first three lines (the class is line-aligned), with the fast run's
+  // view and the core's outstanding tokens: in a large factory each wake-up finds its instance cold, and these fields
+  // were spread over eight lines, five of them InstanceSetup's between its strings (copied from it: setup_ is off the
+  // hot path).
+  EventQueue* queue_;    // setup_.events
+  TraceRecorder* trace_; // setup_.trace
   Collector& collector_;
   InstanceListener& listener_;
-  // A fast run in flight (pp = 1, so flights_[0]) as the least-outstanding index reads it: its step ends, sequences
-  // and steps (fewer once cut short), in one line beside the core's outstanding tokens (its first field).
+  std::shared_ptr<const StepTimeModel> model_;    // shared by the instances of its stage
+  int id_, pp_, tp_, ffn_chips_, max_fast_steps_; // setup_'s
+  int in_flight_ = 0;
+  long events_ = 0, seen_ = 0; // outside events: counted, and seen by the last wake-up
+  // Its timer: when its earliest micro-batch ends (none while idle); its wake-up set for this instant by an event.
+  EventQueue::Handle timer_, wake_timer_;
+  double timer_at_ = 0;
+  bool exact_, prefix_on_; // setup_.exact, setup_.prefix set
+  bool listening_ = false; // whether outside events wake it now
+  bool halted_ = false;
+  bool run_cut_ = false; // the fast run in flight was already cut short by an event: later ones wait for its (new) end
+  // A fast run in flight (pp = 1, so flights_[0]) as the least-outstanding routing reads it: its step ends,
+  // sequences and steps (fewer once cut short), in one line with the core's outstanding tokens (its first field).
+  // Views between its step ends see exact-mode state.
   struct RunView {
     const double* ends = nullptr;
     long seqs = 0;
@@ -147,21 +164,12 @@ private:
     mutable int ended = 0; // steps ended as of the last look (the clock only moves on)
     bool active = false;
   };
-  alignas(64) RunView run_;
+  RunView run_;
   EngineCore core_;
-  InstanceStats stats_;
-  std::vector<Flight> flights_; // per virtual engine
-  int in_flight_ = 0;
+  std::vector<Flight> flights_;    // per virtual engine
   std::vector<double> stage_free_; // when each pipeline stage finishes its current micro-batch
-  long events_ = 0;
-  // Views between the step ends of a fast run in flight (run_) see exact-mode state.
-  bool run_cut_ = false; // already cut short by an event: later events wait for its (new) end
-  // Its timer: when its earliest micro-batch ends (none while idle). Whether outside events wake it now
-  // (listening_), its wake-up set for this instant by one (wake_timer_), and the events it has seen.
-  EventQueue::Handle timer_, wake_timer_;
-  double timer_at_ = 0;
-  bool listening_ = false, halted_ = false;
-  long seen_ = 0;
+  InstanceStats stats_;
+  InstanceSetup setup_;
 };
 
 } // namespace fs
