@@ -3,6 +3,7 @@
 #include "event_queue.hpp"
 #include "support.hpp"
 #include <doctest/doctest.h>
+#include <limits>
 #include <simgrid/s4u.hpp>
 
 using namespace fs;
@@ -72,7 +73,8 @@ TEST_CASE("event queue running ahead of SimGrid's clock: the same order, events 
     Json order = Json::array();
     {
       EventQueue q;
-      q.run_ahead_while([] { return true; }); // SimGrid never has anything to do: every instant runs in one round
+      // SimGrid never has anything to do: every instant runs in one round.
+      q.run_ahead_until([] { return std::numeric_limits<double>::infinity(); });
       auto note = [&](const char* name) { order.push_back({name, q.now()}); };
       q.at(1.0, [&] {
         note("A");
@@ -91,4 +93,26 @@ TEST_CASE("event queue running ahead of SimGrid's clock: the same order, events 
   const Json want = Json::array({Json::array({"A", 1.0}), Json::array({"B", 1.0}), Json::array({"C", 1.0}),
                                  Json::array({"E", 2.0}), Json::array({"D", 2.0}), Json::array({"F", 2.0})});
   CHECK(got["order"] == want);
+}
+
+TEST_CASE("event queue running ahead stops before SimGrid's horizon")
+{
+  const Json got = on_one_host([](s4u::Engine& e) {
+    Json order = Json::array();
+    long ahead = -1;
+    {
+      EventQueue q;
+      q.run_ahead_until([] { return 2.5; }); // SimGrid does something at 2.5: instants from there wait for its rounds
+      for (double t : {1.0, 2.0, 2.5, 3.0})
+        q.at(t, [&order, &q] { order.push_back({q.now(), s4u::Engine::get_clock()}); });
+      e.run();
+      ahead = q.ran_ahead();
+    }
+    return Json{{"order", order}, {"ahead", ahead}};
+  });
+  // 2.0 ran in the round of 1.0, SimGrid's clock still at 1.0; 2.5 and 3.0 each in a round of their own.
+  const Json want =
+      Json::array({Json::array({1.0, 1.0}), Json::array({2.0, 1.0}), Json::array({2.5, 2.5}), Json::array({3.0, 3.0})});
+  CHECK(got["order"] == want);
+  CHECK(got["ahead"] == 1);
 }

@@ -1,5 +1,6 @@
 #include "event_queue.hpp"
 #include <algorithm>
+#include <limits>
 #include <simgrid/s4u/Engine.hpp>
 
 namespace fs {
@@ -97,9 +98,12 @@ void EventQueue::run()
       heap_.pop();
     // Nothing else is due now. When SimGrid has nothing to do before the next event, that one runs in this round of
     // its main loop: SimGrid would only move its clock there and call us (~2,400 instructions a round).
-    if (heap_.empty() || !deferred_.empty() || !quiet_ || !quiet_()) break;
+    if (heap_.empty() || !deferred_.empty() || !horizon_) break;
+    const double horizon = horizon_();
+    if (!(heap_.top().t < horizon)) break;
     now_ = heap_.top().t;
     ahead_++;
+    if (horizon < std::numeric_limits<double>::infinity()) ahead_bounded_++;
   }
   running_ = false;
   if (!deferred_.empty())

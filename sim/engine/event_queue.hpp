@@ -33,16 +33,17 @@ public:
   // The simulated time: the running event's, else SimGrid's clock (or, when events ran ahead of it, the last one's).
   // What the factory and its instances read, never SimGrid's clock: that one may be behind (below).
   double now() const;
-  // Running ahead: while `quiet()` says that SimGrid has nothing to do (no activity of its own in progress), the
-  // events of the next instants run in the same round of SimGrid's main loop, SimGrid's clock left behind, rather
-  // than one round each (docs/design.md, "Events ahead of SimGrid's clock"). Unset: never.
-  void run_ahead_while(std::function<bool()> quiet) { quiet_ = std::move(quiet); }
+  // Running ahead: the events of the next instants before `horizon()`, the earliest time at which SimGrid may do
+  // anything of its own (+inf: nothing in progress there), run in the same round of SimGrid's main loop, SimGrid's
+  // clock left behind, rather than one round each (docs/design.md, "Events ahead of SimGrid's clock"). Unset: never.
+  void run_ahead_until(std::function<double()> horizon) { horizon_ = std::move(horizon); }
   // Runs `f` (which must not throw), which starts SimGrid activity, at the current time: at once when SimGrid's clock
   // is there, else first thing when it gets there (the events stop running ahead). While ahead, only events call at()
   // and in_simgrid: SimGrid has nothing in progress that could call back.
   void in_simgrid(std::function<void()> f);
-  long ran_ahead() const { return ahead_; } // instants run ahead of SimGrid's clock
-  long waited() const { return waited_; }   // calls of in_simgrid that waited for SimGrid's clock
+  long ran_ahead() const { return ahead_; }                    // instants run ahead of SimGrid's clock
+  long waited() const { return waited_; }                      // calls of in_simgrid that waited for SimGrid's clock
+  long ran_ahead_of_simgrid() const { return ahead_bounded_; } // instants ahead with a finite horizon
 
 private:
   struct Entry {
@@ -70,9 +71,9 @@ private:
   simgrid::kernel::timer::Timer* timer_ = nullptr;
   double armed_ = 0;
   double now_ = 0; // of the running event, or of the last one run (ahead of SimGrid's clock, maybe)
-  std::function<bool()> quiet_;
+  std::function<double()> horizon_;
   std::vector<std::function<void()>> deferred_; // in_simgrid, while ahead
-  long ahead_ = 0, waited_ = 0;
+  long ahead_ = 0, waited_ = 0, ahead_bounded_ = 0;
 };
 
 } // namespace fs

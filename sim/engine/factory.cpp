@@ -25,7 +25,9 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/kernel/resource/Action.hpp>
+#include <simgrid/kernel/resource/Model.hpp>
 #include <span>
 #include <unordered_map>
 
@@ -122,11 +124,11 @@ public:
     tiers_ = std::make_unique<KvTiers>(s, pf_);
     if (latency_after_ && s.sim.lone_transfers && !tiers_->uses_fabric())
       fabric_ = std::make_unique<FabricFlows>(pf_.link_directions);
-    // Events run ahead of SimGrid's clock while no KV pull is in SimGrid's network model. Not with KV tiers (their
+    // Events run ahead of SimGrid's clock up to the next thing SimGrid does (simgrid_horizon). Not with KV tiers (their
     // loads and writes are SimGrid activities, started from instances) nor with pods' load snapshots (SimGrid's
     // run_until ends each window).
     if (s.sim.run_ahead && tiers_->stores().empty() && !s.pods.windowed())
-      events_.run_ahead_while([this] { return pulls_.empty(); });
+      events_.run_ahead_until([this] { return simgrid_horizon(); });
     for (const StageConfig& st : pc.stages) {
       const ServerPool& pool = s.pool(st.pool);
       const ServerSpec& sv = pool.server;
@@ -316,6 +318,7 @@ public:
     res.events = collector_.events;
     res.kv_pulls_lone = kv_pulls_lone_;
     res.instants_ahead = events_.ran_ahead();
+    res.instants_ahead_of_pulls = events_.ran_ahead_of_simgrid();
     res.simgrid_waits = events_.waited();
     res.kv_pulls_shared = kv_pulls_shared_;
     res.peak_requests_held = long(store_.made());
@@ -679,6 +682,25 @@ private:
 
   // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
   // that finished ends the pull, at once or when its NIC rate allows.
+  // Before when SimGrid can do nothing of its own: +inf without a KV pull in its network model, else a margin before
+  // its next action event (a pull's latency or transfer ends, SimGrid's lazy heap of them) or kernel timer. Our events
+  // before it change nothing there, except for starting pulls, which wait for SimGrid's clock (EventQueue::in_simgrid);
+  // an action ending at our event's instant would come first in SimGrid's round, hence the margin (its timing
+  // precision is 1e-9 s). The network model is known from the first pull that ended (an Action's model is public API,
+  // the model's class is not); until then, -inf: no running ahead with pulls in flight.
+  double simgrid_horizon()
+  {
+    constexpr double inf = std::numeric_limits<double>::infinity(), margin = 1e-6;
+    if (pulls_.empty()) return inf;
+    if (!net_model_ || !net_model_->next_occurring_event_is_idempotent()) return -inf;
+    const double now = s4u::Engine::get_clock();
+    // What SimGrid's next round computes first, at the same clock (idempotent: SimGrid calls it once a round).
+    const double next = net_model_->next_occurring_event(now);
+    double h = next >= 0 ? now + next : inf;
+    if (const double timer = simgrid::kernel::timer::Timer::next(); timer >= 0) h = std::min(h, timer);
+    return h - margin;
+  }
+
   void on_comm_state(simgrid::kernel::resource::Action& a)
   {
     using State = simgrid::kernel::resource::Action::State;
@@ -690,6 +712,7 @@ private:
     done_comms_.clear(); // a model update comes after the kernel finished the activities of the previous one
     auto it = pulls_.find(a.get_activity());
     if (it == pulls_.end()) return; // a tier load or write
+    net_model_ = a.get_model();
     KvJob job = std::move(it->second);
     pulls_.erase(it);
     kv_pulls_shared_++;
@@ -854,7 +877,9 @@ private:
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
   std::optional<Progress> progress_;             // a line on stderr when it is a terminal
   std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
-  std::vector<s4u::CommPtr> done_comms_;         // transfers of pulls that ended, released at the next update
+  simgrid::kernel::resource::Model* net_model_ =
+      nullptr;                           // SimGrid's network model, once a pull ended (simgrid_horizon)
+  std::vector<s4u::CommPtr> done_comms_; // transfers of pulls that ended, released at the next update
   // Lone pulls (fabric_flows.hpp): null when every cross-server pull runs in SimGrid (the network model is not CM02,
   // a KV tier moves bytes over the fabric too, or a test turned them off).
   std::unique_ptr<FabricFlows> fabric_;

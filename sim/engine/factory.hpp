@@ -60,6 +60,7 @@ struct RunResult {
   // (docs/design.md, "Events ahead of SimGrid's clock").
   long instants_ahead = 0;
   long simgrid_waits = 0; // of those, times an event needed SimGrid (a pull sharing a link) and waited for its clock
+  long instants_ahead_of_pulls = 0; // of those, run with KV pulls in SimGrid's network model (before their next event)
   // Pods with load snapshots in one process: arrivals routed, and of them those sent to a pod the live router (loads
   // at that instant) would have picked too (0, 0 otherwise).
   long pod_picks = 0, pod_live_picks = 0;

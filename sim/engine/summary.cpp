@@ -350,6 +350,7 @@ Json make_summary(const Scenario& s, const PlacementConfig& pc, const RunResult&
         {"kv_pulls_lone", r.kv_pulls_lone},
         {"kv_pulls_shared", r.kv_pulls_shared},
         {"instants_ahead", r.instants_ahead},
+        {"instants_ahead_of_pulls", r.instants_ahead_of_pulls},
         {"peak_requests_held", r.peak_requests_held},
         {"exact_percentiles", r.stats.exact()},
         {"mode", s.sim.mode},

@@ -43,7 +43,8 @@ struct RankPart {
   Collector collector;
   KvHierarchyReport kv;
   double wall_s = 0, simulated_s = 0;
-  long events = 0, peak_requests_held = 0, arrived = 0, kv_pulls_lone = 0, kv_pulls_shared = 0, instants_ahead = 0;
+  long events = 0, peak_requests_held = 0, arrived = 0, kv_pulls_lone = 0, kv_pulls_shared = 0, instants_ahead = 0,
+       instants_ahead_of_pulls = 0;
 };
 static_assert(std::is_trivially_copyable_v<RankPart> && std::is_trivially_copyable_v<InstanceStats>);
 
@@ -59,11 +60,17 @@ template <class T> T get(const std::string& in, size_t& at)
 
 std::string pack(const RunResult& r)
 {
-  RankPart p{r.collector,       r.kv,
-             r.wall_s,          r.simulated_s,
-             r.events,          r.peak_requests_held,
-             r.stats.arrived,   r.kv_pulls_lone,
-             r.kv_pulls_shared, r.instants_ahead};
+  RankPart p{r.collector,
+             r.kv,
+             r.wall_s,
+             r.simulated_s,
+             r.events,
+             r.peak_requests_held,
+             r.stats.arrived,
+             r.kv_pulls_lone,
+             r.kv_pulls_shared,
+             r.instants_ahead,
+             r.instants_ahead_of_pulls};
   std::string out;
   put(out, p);
   for (const InstanceReport& ir : r.instances)
@@ -95,6 +102,7 @@ void merge(RunResult& r, const std::vector<std::string>& parts, const std::vecto
     r.kv_pulls_lone += p.kv_pulls_lone;
     r.kv_pulls_shared += p.kv_pulls_shared;
     r.instants_ahead += p.instants_ahead;
+    r.instants_ahead_of_pulls += p.instants_ahead_of_pulls;
     r.peak_requests_held += p.peak_requests_held;
     r.wall_s = std::max(r.wall_s, p.wall_s);
     r.simulated_s = std::max(r.simulated_s, p.simulated_s);
