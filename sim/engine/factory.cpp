@@ -680,9 +680,7 @@ private:
     pulled(l.job);
   }
 
-  // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
-  // that finished ends the pull, at once or when its NIC rate allows.
-  // Before when SimGrid can do nothing of its own: +inf without a KV pull in its network model, else a margin before
+  // How far events may run ahead of SimGrid's clock: +inf without a KV pull in its network model, else a margin before
   // its next action event (a pull's latency or transfer ends, SimGrid's lazy heap of them) or kernel timer. Our events
   // before it change nothing there, except for starting pulls, which wait for SimGrid's clock (EventQueue::in_simgrid);
   // an action ending at our event's instant would come first in SimGrid's round, hence the margin (its timing
@@ -694,13 +692,15 @@ private:
     if (pulls_.empty()) return inf;
     if (!net_model_ || !net_model_->next_occurring_event_is_idempotent()) return -inf;
     const double now = s4u::Engine::get_clock();
-    // What SimGrid's next round computes first, at the same clock (idempotent: SimGrid calls it once a round).
+    // What SimGrid's next round computes first, at the same clock (SimGrid declares it idempotent for this model).
     const double next = net_model_->next_occurring_event(now);
     double h = next >= 0 ? now + next : inf;
     if (const double timer = simgrid::kernel::timer::Timer::next(); timer >= 0) h = std::min(h, timer);
     return h - margin;
   }
 
+  // A network action changed state (SimGrid calls this from its model update, for every transfer): a pull's transfer
+  // that finished ends the pull, at once or when its NIC rate allows.
   void on_comm_state(simgrid::kernel::resource::Action& a)
   {
     using State = simgrid::kernel::resource::Action::State;
@@ -877,8 +877,8 @@ private:
   s4u::ConditionVariablePtr cv_ = s4u::ConditionVariable::create();
   std::optional<Progress> progress_;             // a line on stderr when it is a terminal
   std::unordered_map<const void*, KvJob> pulls_; // KV pulls whose transfer runs, by its kernel activity
-  simgrid::kernel::resource::Model* net_model_ =
-      nullptr;                           // SimGrid's network model, once a pull ended (simgrid_horizon)
+  // SimGrid's network model, once a pull ended (simgrid_horizon).
+  simgrid::kernel::resource::Model* net_model_ = nullptr;
   std::vector<s4u::CommPtr> done_comms_; // transfers of pulls that ended, released at the next update
   // Lone pulls (fabric_flows.hpp): null when every cross-server pull runs in SimGrid (the network model is not CM02,
   // a KV tier moves bytes over the fabric too, or a test turned them off).
