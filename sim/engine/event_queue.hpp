@@ -39,7 +39,8 @@ public:
   void run_ahead_until(std::function<double()> horizon) { horizon_ = std::move(horizon); }
   // Runs `f` (which must not throw), which starts SimGrid activity, at the current time: at once when SimGrid's clock
   // is there, else first thing when it gets there (the events stop running ahead). While ahead, only events call at()
-  // and in_simgrid: SimGrid has nothing in progress that could call back.
+  // and in_simgrid: SimGrid's clock does not move, so nothing it has in progress (a pull before its horizon) calls
+  // back.
   void in_simgrid(std::function<void()> f);
   long ran_ahead() const { return ahead_; }                    // instants run ahead of SimGrid's clock
   long waited() const { return waited_; }                      // calls of in_simgrid that waited for SimGrid's clock
