@@ -489,3 +489,93 @@ TEST_CASE("trtllm keeps a request's whole-sequence reservation while it decodes,
     CHECK(b.core.kv().used_blocks() == 0);
   }
 }
+
+TEST_CASE("fast-mode decode runs, cut short or not, end as the step-by-step engine does, hand-offs joining")
+{
+  // Two cores fed the same requests at the same step boundaries: one steps one step at a time (plan, complete), the
+  // other in fast-mode runs (start_run), sometimes cut short (trim_run). Hand-offs join a decode batch as their KV
+  // arrives, at random boundaries. Every request must end at the same step with the same tokens, and both caches
+  // must hold the same blocks at every boundary, with the same peak. (What any change to how runs hold their blocks
+  // or update their requests must keep.)
+  for (const char* type : {"vllm", "prefill_first", "trtllm"})
+    for (Role role : {Role::mixed, Role::decode}) {
+      CAPTURE(std::string(type));
+      CAPTURE(int(role));
+      std::mt19937_64 rng(11);
+      const long capacity = role == Role::decode ? 1600 : 3000; // blocks run out in both: runs stop short of them
+      Bench a(type, role, capacity, 16, limits(24, 512, 256)), b(type, role, capacity, 16, limits(24, 512, 256));
+      std::uniform_int_distribution<long> len(1, 400), out(1, 120);
+      std::vector<std::pair<Request*, Request*>> loading; // hand-offs whose KV is on its way, in both cores
+      auto handoff = [](Bench& x, long input, long output) {
+        Request& r = x.reqs.emplace_back();
+        r.spec.id = long(x.reqs.size()) - 1;
+        r.spec.input_tokens = input;
+        r.spec.output_tokens = output;
+        r.target_prefill = r.prefilled = r.context = input; // prefilled elsewhere: the first token sampled there
+        r.input_counted = input;
+        r.generated = 1;
+        x.core.submit_handoff(&r);
+        return &r;
+      };
+      int submitted = 0;
+      long steps = 0;
+      for (int round = 0; round < 20000 && (submitted < 200 || b.rec.finished.size() < 200); ++round) {
+        if (submitted < 200 && rng() % 3 == 0) {
+          const long in = len(rng), o = out(rng) + 1;
+          if (role == Role::decode)
+            handoff(a, in, o), handoff(b, in, o);
+          else
+            a.add(in, o), b.add(in, o);
+          submitted++;
+        }
+        for (size_t i = 0; i < loading.size();) // a pull ends
+          if (rng() % 2) {
+            a.core.loaded(loading[i].first, a.now);
+            b.core.loaded(loading[i].second, b.now);
+            loading.erase(loading.begin() + long(i));
+          } else
+            ++i;
+        StepPlan p = a.core.plan(0);
+        a.check_invariants();
+        StepPlan q = b.core.plan(0);
+        REQUIRE(p.decode.size() == q.decode.size());
+        REQUIRE(p.prefill.size() == q.prefill.size());
+        REQUIRE(p.pulls.size() == q.pulls.size());
+        for (size_t i = 0; i < p.pulls.size(); ++i)
+          loading.emplace_back(p.pulls[i], q.pulls[i]);
+        CHECK(p.batch.decode_context_sum == q.batch.decode_context_sum);
+        if (p.empty()) continue;
+        const int k = a.core.start_run(p, 64);
+        a.check_invariants();
+        const int taken = k > 1 && rng() % 3 == 0 ? int(1 + rng() % k) : k;
+        if (taken < k) a.core.trim_run(taken);
+        std::vector<double> ends(static_cast<size_t>(taken));
+        for (double& e : ends)
+          e = a.now += 0.01;
+        a.core.complete(0, p, taken, ends.data());
+        a.check_invariants();
+        for (int j = 0; j < taken; ++j) {
+          if (j > 0) q = b.core.plan(0);
+          REQUIRE(q.decode.size() == p.decode.size());
+          b.now += 0.01;
+          b.core.complete(0, q, 1, &b.now);
+        }
+        steps += taken;
+        CHECK(a.core.kv().used_blocks() == b.core.kv().used_blocks());
+        CHECK(a.core.outstanding() == b.core.outstanding());
+        CHECK(a.rec.finished.size() == b.rec.finished.size());
+      }
+      REQUIRE(b.rec.finished.size() == 200);
+      REQUIRE(a.rec.finished.size() == 200);
+      for (size_t i = 0; i < a.reqs.size(); ++i) {
+        CHECK(a.reqs[i].finish == doctest::Approx(b.reqs[i].finish).epsilon(1e-12));
+        CHECK(a.reqs[i].generated == b.reqs[i].generated);
+        CHECK(a.reqs[i].preemptions == b.reqs[i].preemptions);
+      }
+      CHECK(a.core.preemptions() == b.core.preemptions());
+      CHECK(a.core.kv().peak_blocks() == b.core.kv().peak_blocks());
+      CHECK(a.core.kv().used_blocks() == 0);
+      MESSAGE(std::string(type) << " role " << int(role) << ": " << steps << " steps, " << a.core.preemptions()
+                                << " preemptions, peak " << a.core.kv().peak_blocks() << " blocks");
+    }
+}

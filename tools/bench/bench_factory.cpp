@@ -2,8 +2,12 @@
 // server) replaying N Poisson requests at the same load per instance whatever its size (7.5 req/s per server unless
 // qps is given). Prints simulated requests per wall second and per CPU second (one core), engine wake-ups, peak RSS.
 // usage: bench_factory [requests=100000] [colocated|disaggregated] [fast|exact] [qps=7.5 x servers] [servers=8]
+// `requests` may be seconds of arrivals instead ("240s": qps x 240 requests). Compare sizes that way: a fixed count
+// spreads over more instances in a larger factory, and a run of a few hundred requests per instance is mostly filling
+// and draining batches, with more steps per request than the steady state (README, "Speed").
 #include "factory.hpp"
 #include "summary.hpp"
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,11 +15,17 @@
 
 int main(int argc, char** argv)
 {
-  const long n = argc > 1 ? std::atol(argv[1]) : 100000;
   const std::string placement = argc > 2 ? argv[2] : "colocated";
   const std::string mode = argc > 3 ? argv[3] : "fast";
   const long servers = argc > 5 ? std::atol(argv[5]) : 8;
   const double qps = argc > 4 && std::atof(argv[4]) > 0 ? std::atof(argv[4]) : 7.5 * double(servers);
+  const std::string count = argc > 1 ? argv[1] : "100000";
+  const long n =
+      !count.empty() && count.back() == 's' ? std::lround(qps * std::atof(count.c_str())) : std::atol(count.c_str());
+  if (n <= 0 || servers <= 0) {
+    std::fprintf(stderr, "bench_factory: want a positive request count (or seconds, e.g. 240s) and servers\n");
+    return 2;
+  }
   fs::Json doc = {
       {"name", "bench"},
       {"model", "Llama-3.1-70B"},
@@ -52,7 +62,8 @@ int main(int argc, char** argv)
     std::printf("  simulated time         %.1f s  (%.0fx faster than real time)\n", r.simulated_s,
                 r.simulated_s / r.wall_s);
     std::printf("  requests per wall s    %.0f\n", double(n) / r.wall_s);
-    std::printf("  engine steps           %ld  (%.0f steps per wall s)\n", steps, double(steps) / r.wall_s);
+    std::printf("  engine steps           %ld  (%.0f steps per wall s, %.1f per request)\n", steps,
+                double(steps) / r.wall_s, double(steps) / double(n));
     std::printf("  engine wake-ups        %ld  (%.2f per request)\n", r.events, double(r.events) / double(n));
     std::printf("  CPU time (process)     %.2f s  (%.0f requests per CPU s, set-up included)\n", cpu_s,
                 double(n) / cpu_s);
