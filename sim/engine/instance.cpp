@@ -294,7 +294,8 @@ bool Instance::can_use_event() const
 // The instance has no actor: it runs in SimGrid's kernel, on timed events (EventQueue: a heap entry each; an actor
 // costs a stack and two context switches per wake-up, which is most of a large factory's time). A wake-up runs to
 // its end without yielding, so outside calls (submit, KV arrivals, ...) never see it half done; they change its
-// state at once and, when it listens for events, set an event at the current time that wakes it in this instant.
+// state at once and, when it listens for events, set an event at the current time that wakes it in this instant, or,
+// in a fast run not yet cut, cut the run themselves (notify).
 void Instance::start() { settle(); }
 
 void Instance::halt()
@@ -339,6 +340,14 @@ void Instance::notify()
   events_++;
   listener_.on_changed(*this);
   if (!listening_ || wake_timer_) return;
+  if (run_.active && !run_cut_) { // all a wake-up would do: cut the run at its next step end, where it lands
+    listening_ = false;
+    seen_ = events_;
+    truncate_runs(queue_->now());
+    arm(flights_[0].end());
+    listener_.on_changed(*this); // the cut changed the KV blocks it holds
+    return;
+  }
   wake_timer_ = schedule(queue_->now(), true);
 }
 
