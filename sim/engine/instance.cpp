@@ -338,14 +338,13 @@ EventQueue::Handle Instance::schedule(double t, bool wake)
 void Instance::notify()
 {
   events_++;
-  listener_.on_changed(*this);
+  listener_.on_changed(*this); // also covers the cut below: nothing reads its view in between
   if (!listening_ || wake_timer_) return;
   if (run_.active && !run_cut_) { // all a wake-up would do: cut the run at its next step end, where it lands
     listening_ = false;
     seen_ = events_;
     truncate_runs(queue_->now());
     arm(flights_[0].end());
-    listener_.on_changed(*this); // the cut changed the KV blocks it holds
     return;
   }
   wake_timer_ = schedule(queue_->now(), true);
